@@ -1,0 +1,54 @@
+"""Small helpers every construct shares: IAM documents, lifecycle protection, the caller's account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from constructs_lib.providers import aws
+
+
+def policy_document(statements: Iterable[Mapping[str, Any]]) -> str:
+    """An IAM/resource policy as the JSON string Terraform expects (stable key order: deterministic synth)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def assume_role_policy(service: str, *, source_account: str | None = None) -> str:
+    """Trust policy for an AWS service principal, optionally pinned to our account (confused deputy)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return policy_document([statement])
+
+
+def protected(*, ignore_changes: list[str] | None = None) -> TerraformResourceLifecycle:
+    """Lifecycle of a stateful resource: Terraform refuses to destroy it (DESIGN.md, "nothing lost")."""
+    if ignore_changes:
+        return TerraformResourceLifecycle(prevent_destroy=True, ignore_changes=ignore_changes)
+    return TerraformResourceLifecycle(prevent_destroy=True)
+
+
+class AccountContext(Construct):
+    """The account id and partition at apply time (never hard-coded in resources)."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        caller = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
+        partition = aws.data_aws_partition.DataAwsPartition(self, "partition")
+        self.account_id: str = caller.account_id
+        self.partition: str = partition.partition
+        self.dns_suffix: str = partition.dns_suffix
+
+    def arn(self, service: str, region: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"

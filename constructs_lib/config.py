@@ -1,0 +1,429 @@
+"""The typed configuration of a GlobalPay environment.
+
+Everything a stack builds is decided here, as plain frozen dataclasses: the deployment guide's values for
+``prod``, a smaller copy for ``staging``, and per-region network data (``regions/``). Operators change a
+value either in this file (reviewed like code) or with a JSON overrides file (``--config FILE``) whose keys
+mirror the field names below; unknown keys are refused. ``validation.validate`` runs on the merged result
+before any construct exists, so a bad value never reaches Terraform JSON.
+
+Each field's comment gives its default and, where the guide's literal value was changed, why
+(``docs/deviations.md`` lists them all).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from constructs_lib.errors import ConfigError
+
+PROJECT = "globalpay"
+
+# --------------------------------------------------------------------------------------------------
+# Regions and network
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """One AWS region's network data. Subnets follow the guide's plan inside ``vpc_cidr``.
+
+    The plan (third octet of a /16): public ``1, 2, 3``; private ``11, 12, 13``; database ``21, 22, 23``,
+    each a /24 in the AZ of the same position. In us-east-1 this is exactly the guide's layout plus the
+    third database subnet the guide leaves out (RDS Multi-AZ and MSK want three AZs).
+    """
+
+    name: str
+    vpc_cidr: str
+    azs: tuple[str, ...]
+    public_subnet_octets: tuple[int, ...] = (1, 2, 3)
+    private_subnet_octets: tuple[int, ...] = (11, 12, 13)
+    database_subnet_octets: tuple[int, ...] = (21, 22, 23)
+    subnet_prefix: int = 24
+
+
+# --------------------------------------------------------------------------------------------------
+# Data tier
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """RDS PostgreSQL (guide section 3)."""
+
+    engine: str = "postgres"  # "postgres" (RDS instance, the guide's CLI) or "aurora-postgresql" (its CDK example)
+    # The guide's 15.4 reached end of standard support on 2025-03-31 and can no longer be created. We stay on
+    # the guide's major (family postgres15, RDS standard support until 2028-02-29) at a current minor.
+    engine_version: str = "15.17"
+    instance_class: str = "db.r6g.2xlarge"
+    replica_instance_class: str = "db.r6g.xlarge"
+    allocated_storage_gb: int = 500
+    max_allocated_storage_gb: int = 1000  # storage autoscaling ceiling
+    storage_type: str = "gp3"
+    iops: int = 12000
+    storage_throughput_mbps: int = 500  # gp3 baseline at >= 400 GiB; RDS requires it together with iops
+    # The guide's "admin" is a reserved word for RDS PostgreSQL master users.
+    master_username: str = "globalpay_admin"
+    database_name: str = "globalpay"
+    port: int = 5432
+    multi_az: bool = True
+    backup_retention_days: int = 35
+    backup_window: str = "03:00-04:00"
+    maintenance_window: str = "mon:04:00-mon:05:00"
+    log_exports: tuple[str, ...] = ("postgresql", "upgrade")
+    max_connections: int = 1000
+    work_mem_kb: int = 65536
+    # shared_buffers is counted in 8 kB pages. The guide's 16777216 pages are 128 GiB, twice the memory of a
+    # db.r6g.2xlarge (64 GiB); 2097152 pages = 16 GiB = 25% of memory, RDS's own default ratio.
+    shared_buffers_8kb_pages: int = 2097152
+    performance_insights_retention_days: int = 7
+    monitoring_interval_seconds: int = 60
+    same_region_replica: bool = True  # guide: globalpay-prod-replica-1 in the primary region's second AZ
+    cross_region_replica: bool = True  # guide: globalpay-prod-replica-eu in the secondary region
+    aurora_instances: int = 2  # only for engine "aurora-postgresql" (the guide's CDK example)
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """ElastiCache Redis (guide section 4)."""
+
+    engine: str = "redis"
+    engine_version: str = "7.1"
+    parameter_family: str = "redis7"
+    node_type: str = "cache.r6g.xlarge"
+    num_cache_clusters: int = 3
+    port: int = 6379
+    snapshot_retention_days: int = 7
+    snapshot_window: str = "03:00-05:00"
+    maintenance_window: str = "mon:05:00-mon:07:00"
+    auth_token_length: int = 64
+    # ElastiCache AUTH tokens: 16-128 printable characters; the only special characters it accepts are these.
+    auth_token_special_characters: str = "!&#$^<>-"
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """Amazon MSK (guide section 5)."""
+
+    # The guide's 3.5.1 reached MSK end of support on 2025-10-23. 3.9.x is the last 3.x line (no client
+    # protocol removals, unlike 4.x) and runs in KRaft mode: no ZooKeeper to patch or expose.
+    kafka_version: str = "3.9.x.kraft"
+    broker_instance_type: str = "kafka.m5.2xlarge"
+    broker_count: int = 6
+    ebs_volume_gb: int = 1000
+    # MSK only offers provisioned storage throughput on kafka.m5.4xlarge and larger; the guide's 250 MiB/s on
+    # kafka.m5.2xlarge is rejected. We keep the broker size and use its baseline EBS throughput.
+    provisioned_throughput_enabled: bool = False
+    provisioned_throughput_mibps: int = 250
+    enhanced_monitoring: str = "PER_TOPIC_PER_PARTITION"
+    scram_users: tuple[str, ...] = ("payment-processor", "reconciliation-engine", "api-gateway")
+
+
+@dataclass(frozen=True)
+class SecretsConfig:
+    """Secrets Manager (guide section 6)."""
+
+    recovery_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """ECR (guide: "Create ECR Repositories")."""
+
+    repositories: tuple[str, ...] = ("api-gateway", "payment-processor", "reconciliation-engine")
+    keep_tagged_images: int = 50
+    untagged_expiry_days: int = 14
+
+
+# --------------------------------------------------------------------------------------------------
+# Compute
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """EKS (guide section 2). Versions are pinned in ``constructs_lib/versions.py``."""
+
+    endpoint_public_access: bool = False
+    public_access_cidrs: tuple[str, ...] = ()
+    # IAM role granted cluster-admin through an EKS access entry (API authentication mode). Either a full
+    # ARN or a role name in this account; default: the role platform engineers assume.
+    admin_role_name: str = "GlobalPayPlatformAdmin"
+    log_retention_days: int = 365
+    node_group_name: str = "payment-processing-nodes"
+    node_instance_types: tuple[str, ...] = ("t3.xlarge",)
+    node_min_size: int = 3
+    node_max_size: int = 10
+    node_desired_size: int = 5
+    node_disk_gb: int = 50
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One GlobalPay service (guide: "Kubernetes Deployment Manifests")."""
+
+    name: str
+    replicas: int = 5
+    cpu_request: str = "500m"
+    memory_request: str = "1Gi"
+    cpu_limit: str = "1000m"
+    memory_limit: str = "2Gi"
+    port: int = 3000
+    image_tag: str = "1.0.0"
+
+
+@dataclass(frozen=True)
+class WorkloadsConfig:
+    namespace: str = "globalpay"
+    log_level: str = "info"
+    services: tuple[ServiceConfig, ...] = (
+        ServiceConfig(name="api-gateway"),
+        ServiceConfig(name="payment-processor"),
+        ServiceConfig(name="reconciliation-engine"),
+    )
+    hpa_min_replicas: int = 5
+    hpa_max_replicas: int = 50
+    hpa_cpu_utilization: int = 70
+    hpa_memory_utilization: int = 80
+
+
+# --------------------------------------------------------------------------------------------------
+# Edge, observability, resilience, cost
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    api_hostname: str = "api.globalpay.com"
+    hosted_zone_name: str = "globalpay.com"
+    # ACM certificate for the ALB, per region: "arn:aws:acm:<region>:<account>:certificate/<id>". Empty:
+    # the stack looks up the ISSUED certificate for api_hostname in that region (data source).
+    certificate_arns: Mapping[str, str] = field(default_factory=dict)
+    waf_rate_limit_per_ip: int = 2000
+    shield_advanced: bool = True
+
+
+@dataclass(frozen=True)
+class ObservabilityConfig:
+    alarm_email: str = ""  # optional e-mail subscription on each region's alarm topic
+    log_retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    monthly_budget_usd: int = 5920  # the guide's own estimate
+    budget_alert_email: str = "platform-finops@globalpay.com"
+    cost_center: str = "Engineering"
+
+
+# --------------------------------------------------------------------------------------------------
+# Environment
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """Where Terraform state lives: one S3 bucket per environment, created by the bootstrap stack."""
+
+    region: str = "us-east-1"
+    # Backend selection: "s3" (every workspace but bootstrap) or "local" (try one stack without the bucket).
+    backend: str = "s3"
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    environment_label: str  # the guide's `environment` label/tag value ("production")
+    regions: tuple[RegionSpec, ...]
+    primary_region: str = "us-east-1"
+    secondary_region: str = "eu-west-1"
+    # AWS's documentation account: replace in your overrides file or with GLOBALPAY_AWS_ACCOUNT_ID.
+    aws_account_id: str = "123456789012"
+    single_nat_gateway: bool = False
+    state: StateConfig = field(default_factory=StateConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    secrets: SecretsConfig = field(default_factory=SecretsConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    workloads: WorkloadsConfig = field(default_factory=WorkloadsConfig)
+    edge: EdgeConfig = field(default_factory=EdgeConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.regions)
+
+    def region(self, name: str) -> RegionSpec:
+        for spec in self.regions:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def role_of(self, region: str) -> str:
+        """``primary`` / ``secondary`` / ``tertiary``: the guide's region roles, driven by config."""
+        if region == self.primary_region:
+            return "primary"
+        if region == self.secondary_region:
+            return "secondary"
+        return "tertiary"
+
+    @property
+    def state_bucket(self) -> str:
+        return f"{PROJECT}-{self.name}-terraform-state-{self.aws_account_id}"
+
+    @property
+    def state_key_alias(self) -> str:
+        return f"alias/{PROJECT}-{self.name}-terraform-state"
+
+
+def _staging_overrides() -> dict[str, Any]:
+    """Staging: the same architecture, smaller and cheaper, never a different shape."""
+    return {
+        "environment_label": "staging",
+        "single_nat_gateway": True,
+        "database": {
+            "instance_class": "db.r6g.large",
+            "replica_instance_class": "db.r6g.large",
+            "allocated_storage_gb": 100,
+            "max_allocated_storage_gb": 200,
+            "iops": 0,  # below 400 GiB gp3 has a fixed 3000 IOPS / 125 MiB/s baseline and RDS refuses either
+            "storage_throughput_mbps": 0,
+            "multi_az": False,
+            "backup_retention_days": 7,
+            "shared_buffers_8kb_pages": 524288,  # 4 GiB of a db.r6g.large's 16 GiB
+            "max_connections": 400,
+        },
+        "cache": {"node_type": "cache.t4g.medium", "num_cache_clusters": 2},
+        "kafka": {"broker_instance_type": "kafka.m7g.large", "broker_count": 3, "ebs_volume_gb": 100},
+        "cluster": {"node_min_size": 2, "node_max_size": 4, "node_desired_size": 2},
+        "workloads": {"hpa_min_replicas": 2, "hpa_max_replicas": 6},
+        "edge": {"api_hostname": "api.staging.globalpay.com", "shield_advanced": False},
+        "cost": {"monthly_budget_usd": 2500},
+    }
+
+
+ENVIRONMENT_NAMES = ("prod", "staging")
+
+
+def _base_environment(name: str, regions: tuple[RegionSpec, ...]) -> EnvironmentConfig:
+    return EnvironmentConfig(name=name, environment_label="production", regions=regions)
+
+
+def load_config(
+    env: str,
+    region_specs: Mapping[str, RegionSpec],
+    overrides: Mapping[str, Any] | None = None,
+) -> EnvironmentConfig:
+    """Build an environment's configuration: defaults, then the staging delta, then user overrides.
+
+    Raises ``ConfigError`` for an unknown environment or an override key/type that does not exist; value
+    rules are checked afterwards by ``validation.validate``.
+    """
+    if env not in ENVIRONMENT_NAMES:
+        raise ConfigError("environment", f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENT_NAMES)}")
+    config = _base_environment(env, tuple(region_specs.values()))
+    if env == "staging":
+        config = apply_overrides(config, _staging_overrides())
+    if overrides:
+        config = apply_overrides(config, overrides)
+    return config
+
+
+def load_overrides_file(path: str | Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError("--config", f"file {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise ConfigError("--config", f"{path} must hold a JSON object")
+    return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Overrides: a JSON object that mirrors the dataclasses. Regions are keyed by name; "regions" may also
+# name a region that is not known, which validation then refuses with the region rule.
+# --------------------------------------------------------------------------------------------------
+
+
+def apply_overrides(obj: Any, overrides: Mapping[str, Any], path: str = "") -> Any:
+    if not dataclasses.is_dataclass(obj):
+        raise ConfigError(path or "config", "cannot be overridden with an object")
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        where = f"{path}.{key}" if path else key
+        if key == "regions" and isinstance(obj, EnvironmentConfig):
+            changes[key] = _override_regions(obj.regions, value, where)
+            continue
+        if key not in fields:
+            raise ConfigError(where, f"unknown field; known fields: {', '.join(sorted(fields))}")
+        current = getattr(obj, key)
+        changes[key] = _coerce(current, value, where)
+    return dataclasses.replace(obj, **changes)
+
+
+def _override_regions(regions: tuple[RegionSpec, ...], value: Any, where: str) -> tuple[RegionSpec, ...]:
+    if isinstance(value, list):  # a full list replaces the set of regions (e.g. to add or drop one)
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or "name" not in item:
+                raise ConfigError(f"{where}[{i}]", "each region needs at least a name")
+            known = {r.name: r for r in regions}
+            base = known.get(item["name"], RegionSpec(name=item["name"], vpc_cidr="", azs=()))
+            out.append(apply_overrides(base, item, f"{where}[{i}]"))
+        return tuple(out)
+    if not isinstance(value, dict):
+        raise ConfigError(where, "must be an object keyed by region name, or a list of regions")
+    by_name = {r.name: r for r in regions}
+    for name, delta in value.items():
+        if name not in by_name:
+            raise ConfigError(f"{where}.{name}", f"unknown region; configured regions: {', '.join(by_name)}")
+        if not isinstance(delta, dict):
+            raise ConfigError(f"{where}.{name}", "must be an object")
+        by_name[name] = apply_overrides(by_name[name], delta, f"{where}.{name}")
+    return tuple(by_name[r.name] for r in regions)
+
+
+def _coerce(current: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(current):
+        if not isinstance(value, dict):
+            raise ConfigError(where, "must be an object")
+        return apply_overrides(current, value, where)
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(where, f"must be true or false, got {value!r}")
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(where, f"must be an integer, got {value!r}")
+        return value
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise ConfigError(where, f"must be a string, got {value!r}")
+        return value
+    if isinstance(current, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(where, f"must be a list, got {value!r}")
+        if current and dataclasses.is_dataclass(current[0]):
+            template = {getattr(c, "name", i): c for i, c in enumerate(current)}
+            items = []
+            for i, item in enumerate(value):
+                if not isinstance(item, dict) or "name" not in item:
+                    raise ConfigError(f"{where}[{i}]", "must be an object with a name")
+                base = template.get(item["name"], type(current[0])(name=item["name"]))
+                items.append(apply_overrides(base, item, f"{where}[{i}]"))
+            return tuple(items)
+        return tuple(value)
+    if isinstance(current, Mapping):
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(where, "must be an object of strings")
+        return dict(value)
+    raise ConfigError(where, "cannot be overridden")

@@ -1,0 +1,142 @@
+"""Customer-managed KMS keys: the guide's data key and secrets key, one pair per region.
+
+Key policies are explicit (not the console default) so that a reviewer sees exactly which service may use
+which key: the account's IAM administrators manage them; CloudWatch Logs, CloudWatch alarms, SNS and
+EventBridge use them as service principals; every other AWS service (RDS, EBS, MSK, ElastiCache, S3, ECR,
+SQS, Secrets Manager, EKS) uses them on behalf of a caller in this account only (kms:ViaService +
+kms:CallerAccount, the pattern of AWS-managed keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from constructs import Construct
+
+from constructs_lib.common import AccountContext, policy_document, protected
+from constructs_lib.naming import Naming
+from constructs_lib.providers import aws
+
+#: Services that encrypt data at rest with the data key.
+DATA_KEY_SERVICES = ("ec2", "rds", "kafka", "elasticache", "s3", "ecr", "sqs", "sns", "logs", "dlm", "backup")
+#: Services that use the secrets key.
+SECRETS_KEY_SERVICES = ("secretsmanager", "eks", "rds")
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    data_key_arn: str
+    data_key_id: str
+    secrets_key_arn: str
+    secrets_key_id: str
+
+
+class ManagedKey(Construct):
+    """One rotating customer-managed key with an alias and an explicit key policy."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        alias: str,
+        description: str,
+        region: str,
+        account: AccountContext,
+        via_services: Sequence[str],
+        service_principals: Sequence[str] = (),
+        logs_service: bool = False,
+    ) -> None:
+        super().__init__(scope, id)
+        statements: list[dict] = [
+            {
+                "Sid": "AccountAdministration",
+                "Effect": "Allow",
+                "Principal": {"AWS": account.root_arn},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "UseThroughAwsServicesOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                           "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account.account_id,
+                        "kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in via_services],
+                    }
+                },
+            },
+        ]
+        if logs_service:
+            statements.append({
+                "Sid": "CloudWatchLogsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": account.arn("logs", region, "*")}
+                },
+            })
+        if service_principals:
+            statements.append({
+                "Sid": "ServicePrincipalsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": list(service_principals)},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
+            })
+        self.key = aws.kms_key.KmsKey(
+            self,
+            "key",
+            description=description,
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=30,
+            policy=policy_document(statements),
+            lifecycle=protected(),
+        )
+        self.alias = aws.kms_alias.KmsAlias(self, "alias", name=alias, target_key_id=self.key.key_id)
+        self.arn: str = self.key.arn
+        self.key_id: str = self.key.key_id
+
+
+class Encryption(Construct):
+    """The guide's two keys: ``alias/globalpay-<env>-data`` and ``alias/globalpay-<env>-secrets``."""
+
+    def __init__(self, scope: Construct, id: str, *, naming: Naming, region: str, account: AccountContext) -> None:
+        super().__init__(scope, id)
+        env = naming.env
+        self.data = ManagedKey(
+            self,
+            "data",
+            alias=naming.alias("data"),
+            description=f"GlobalPay {env} data encryption key ({region})",
+            region=region,
+            account=account,
+            via_services=DATA_KEY_SERVICES,
+            # CloudWatch alarms and EventBridge publish to our encrypted SNS topics / SQS queues.
+            service_principals=("cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"),
+            logs_service=True,
+        )
+        self.secrets = ManagedKey(
+            self,
+            "secrets",
+            alias=naming.alias("secrets"),
+            description=f"GlobalPay {env} secrets encryption key ({region})",
+            region=region,
+            account=account,
+            via_services=SECRETS_KEY_SERVICES,
+        )
+        self.keys = KeyPair(
+            data_key_arn=self.data.arn,
+            data_key_id=self.data.key_id,
+            secrets_key_arn=self.secrets.arn,
+            secrets_key_id=self.secrets.key_id,
+        )

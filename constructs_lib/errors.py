@@ -1,0 +1,12 @@
+"""The one error type the configuration layer raises: a field and the rule it breaks."""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot be deployed. ``str()`` is the one line the CLI prints."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule

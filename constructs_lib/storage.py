@@ -1,0 +1,148 @@
+"""S3 buckets that are private, versioned, KMS-encrypted and TLS-only by construction.
+
+Used for the Terraform state bucket, the data buckets, the access-log buckets and the static assets
+bucket; a bucket that must differ (e.g. a log bucket that cannot log to itself) says so through props, not
+by building its own copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from constructs import Construct
+
+from constructs_lib.common import policy_document, protected
+from constructs_lib.providers import aws
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """A lifecycle rule: storage-class transitions for current objects and expiry of old versions."""
+
+    id: str
+    transitions: Sequence[tuple[int, str]] = ()  # (days, storage class)
+    noncurrent_version_expiration_days: int = 0
+    expiration_days: int = 0
+    abort_incomplete_multipart_days: int = 7
+
+
+#: The guide's cost section: infrequent access after 30 days, Glacier Instant Retrieval after 90,
+#: old versions kept one year (PCI DSS 10.5.1), incomplete uploads cleaned after a week.
+DEFAULT_LIFECYCLE = (
+    LifecycleRule(
+        id="tiering-and-version-expiry",
+        transitions=((30, "STANDARD_IA"), (90, "GLACIER_IR")),
+        noncurrent_version_expiration_days=365,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SecureBucketProps:
+    bucket_name: str
+    #: Default encryption key. Empty only for a server-access-log bucket: S3 log delivery cannot write to
+    #: SSE-KMS buckets, so those use SSE-S3 (AES-256).
+    kms_key_arn: str
+    #: Extra statements for the bucket policy (TLS-only is always there).
+    policy_statements: Sequence[Mapping[str, Any]] = ()
+    #: Lifecycle rules; default: DEFAULT_LIFECYCLE.
+    lifecycle_rules: Sequence[LifecycleRule] = field(default_factory=lambda: DEFAULT_LIFECYCLE)
+    #: Bucket receiving server access logs, with a prefix; empty for a log bucket itself.
+    access_log_bucket: str = ""
+    access_log_prefix: str = ""
+    #: Terraform refuses to destroy the bucket (default: True; every bucket here holds data or evidence).
+    prevent_destroy: bool = True
+
+
+class SecureBucket(Construct):
+    def __init__(self, scope: Construct, id: str, props: SecureBucketProps) -> None:
+        super().__init__(scope, id)
+        self.bucket = aws.s3_bucket.S3Bucket(
+            self,
+            "bucket",
+            bucket=props.bucket_name,
+            force_destroy=False,
+            lifecycle=protected() if props.prevent_destroy else None,
+        )
+        self.name: str = self.bucket.bucket
+        self.arn: str = self.bucket.arn
+        bucket_id = self.bucket.id
+        self.versioning = aws.s3_bucket_versioning.S3BucketVersioningA(
+            self, "versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}
+        )
+        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[{
+                "apply_server_side_encryption_by_default": (
+                    {"sse_algorithm": "aws:kms", "kms_master_key_id": props.kms_key_arn}
+                    if props.kms_key_arn
+                    else {"sse_algorithm": "AES256"}
+                ),
+                "bucket_key_enabled": bool(props.kms_key_arn),
+            }],
+        )
+        self.public_access_block = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self, "ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}
+        )
+        statements = [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [self.arn, f"{self.arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            *props.policy_statements,
+        ]
+        aws.s3_bucket_policy.S3BucketPolicy(
+            self,
+            "policy",
+            bucket=bucket_id,
+            policy=policy_document(statements),
+            depends_on=[self.public_access_block],
+        )
+        if props.lifecycle_rules:
+            aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
+                self,
+                "lifecycle",
+                bucket=bucket_id,
+                rule=[_lifecycle_rule(r) for r in props.lifecycle_rules],
+                depends_on=[self.versioning],
+            )
+        if props.access_log_bucket:
+            aws.s3_bucket_logging.S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=bucket_id,
+                target_bucket=props.access_log_bucket,
+                target_prefix=props.access_log_prefix or f"{props.bucket_name}/",
+            )
+
+
+def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": rule.id,
+        "status": "Enabled",
+        "filter": [{"prefix": ""}],
+        "abort_incomplete_multipart_upload": [{"days_after_initiation": rule.abort_incomplete_multipart_days}],
+    }
+    if rule.transitions:
+        out["transition"] = [{"days": days, "storage_class": cls} for days, cls in rule.transitions]
+    if rule.noncurrent_version_expiration_days:
+        out["noncurrent_version_expiration"] = [{"noncurrent_days": rule.noncurrent_version_expiration_days}]
+    if rule.expiration_days:
+        out["expiration"] = [{"days": rule.expiration_days}]
+    return out

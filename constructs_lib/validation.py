@@ -1,0 +1,493 @@
+"""Configuration rules: everything AWS would reject at apply time, refused before any JSON is written.
+
+``validate(config)`` returns every broken rule as a ``ConfigError`` (field path + rule); ``main.py`` prints
+one line per error and exits 2. A rule that exists because the deployment guide's literal value is no
+longer accepted says so, and ``docs/deviations.md`` lists it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Iterable, Iterator
+
+from constructs_lib import versions
+from constructs_lib.config import (
+    CacheConfig,
+    ClusterConfig,
+    DatabaseConfig,
+    EnvironmentConfig,
+    KafkaConfig,
+    RegionSpec,
+)
+from constructs_lib.errors import ConfigError
+
+# ------------------------------------------------------------------------------------------------------
+# Reference data (AWS documentation, checked 2026-11)
+# ------------------------------------------------------------------------------------------------------
+
+#: Regions this project has network data for (regions/*.py). Adding one means adding its module.
+AWS_REGION_PATTERN = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)-(north|south|east|west|central|northeast|southeast|southwest|northwest)-\d$")
+
+#: RDS for PostgreSQL instance classes we allow, with memory in GiB; the burstable ones cannot run
+#: Performance Insights (db.t3/t4g micro and small).
+RDS_INSTANCE_MEMORY_GIB = {
+    "db.t4g.micro": 1, "db.t4g.small": 2, "db.t4g.medium": 4, "db.t4g.large": 8, "db.t4g.xlarge": 16,
+    "db.t3.micro": 1, "db.t3.small": 2, "db.t3.medium": 4, "db.t3.large": 8, "db.t3.xlarge": 16,
+    "db.m6g.large": 8, "db.m6g.xlarge": 16, "db.m6g.2xlarge": 32, "db.m6g.4xlarge": 64, "db.m6g.8xlarge": 128,
+    "db.m7g.large": 8, "db.m7g.xlarge": 16, "db.m7g.2xlarge": 32, "db.m7g.4xlarge": 64, "db.m7g.8xlarge": 128,
+    "db.r6g.large": 16, "db.r6g.xlarge": 32, "db.r6g.2xlarge": 64, "db.r6g.4xlarge": 128, "db.r6g.8xlarge": 256,
+    "db.r6g.12xlarge": 384, "db.r6g.16xlarge": 512,
+    "db.r7g.large": 16, "db.r7g.xlarge": 32, "db.r7g.2xlarge": 64, "db.r7g.4xlarge": 128, "db.r7g.8xlarge": 256,
+}
+RDS_NO_PERFORMANCE_INSIGHTS = {"db.t4g.micro", "db.t4g.small", "db.t3.micro", "db.t3.small"}
+#: Aurora PostgreSQL does not offer the smallest burstable classes.
+AURORA_UNSUPPORTED_CLASSES = {"db.t4g.micro", "db.t4g.small", "db.t3.micro", "db.t3.small", "db.t3.large"}
+
+#: Master user names RDS for PostgreSQL refuses ("reserved word used by the engine"); names starting
+#: with "pg_" or "rds" are refused too.
+RDS_RESERVED_USERNAMES = {"admin", "rdsadmin", "rdsrepladmin", "rdstopmgr",
+                          # SQL reserved words PostgreSQL itself refuses as role names
+                          "public", "none", "all", "user", "current_user", "session_user"}
+
+#: ElastiCache node types and memory (GiB).
+CACHE_NODE_MEMORY_GIB = {
+    "cache.t4g.micro": 0.5, "cache.t4g.small": 1.37, "cache.t4g.medium": 3.09,
+    "cache.m6g.large": 6.38, "cache.m6g.xlarge": 12.93, "cache.m6g.2xlarge": 26.04,
+    "cache.m7g.large": 6.38, "cache.m7g.xlarge": 12.93, "cache.m7g.2xlarge": 26.05,
+    "cache.r6g.large": 13.07, "cache.r6g.xlarge": 26.32, "cache.r6g.2xlarge": 52.82, "cache.r6g.4xlarge": 105.81,
+    "cache.r7g.large": 13.07, "cache.r7g.xlarge": 26.32, "cache.r7g.2xlarge": 52.82, "cache.r7g.4xlarge": 105.81,
+}
+#: ElastiCache AUTH: 16-128 printable characters; no spaces, '/', '"' or '@'; these specials only.
+CACHE_AUTH_ALLOWED_SPECIALS = set("!&#$^<>-")
+
+#: MSK broker types, and the highest provisioned storage throughput (MiB/s) where MSK offers it at all
+#: (kafka.m5.4xlarge and larger, kafka.m7g.2xlarge and larger).
+MSK_BROKER_TYPES = {
+    "kafka.t3.small": None, "kafka.m5.large": None, "kafka.m5.xlarge": None, "kafka.m5.2xlarge": None,
+    "kafka.m5.4xlarge": 593.75, "kafka.m5.8xlarge": 850, "kafka.m5.12xlarge": 1000, "kafka.m5.16xlarge": 1000,
+    "kafka.m5.24xlarge": 1000,
+    "kafka.m7g.large": None, "kafka.m7g.xlarge": None, "kafka.m7g.2xlarge": 312.5, "kafka.m7g.4xlarge": 625,
+    "kafka.m7g.8xlarge": 1000, "kafka.m7g.12xlarge": 1000, "kafka.m7g.16xlarge": 1000,
+}
+#: KRaft metadata mode is not offered on kafka.t3.small brokers.
+MSK_KRAFT_UNSUPPORTED = {"kafka.t3.small"}
+MSK_ENHANCED_MONITORING = {"DEFAULT", "PER_BROKER", "PER_TOPIC_PER_BROKER", "PER_TOPIC_PER_PARTITION"}
+
+#: Retention values CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653}
+
+EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)$")
+WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+WEEKLY_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+# ------------------------------------------------------------------------------------------------------
+# Entry point
+# ------------------------------------------------------------------------------------------------------
+
+def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> list[ConfigError]:
+    """Every rule the configuration breaks, in a stable order (empty: it can be synthesized)."""
+    supported = tuple(supported_regions)
+    errors: list[ConfigError] = []
+    errors.extend(_environment(config, supported))
+    for rule in (_network, _state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
+                 _edge, _observability, _cost):
+        errors.extend(rule(config))
+    return errors
+
+
+# ------------------------------------------------------------------------------------------------------
+# Rules
+# ------------------------------------------------------------------------------------------------------
+
+
+def _environment(c: EnvironmentConfig, supported: tuple[str, ...]) -> Iterator[ConfigError]:
+    names = [r.name for r in c.regions]
+    if not names:
+        yield ConfigError("regions", "at least one region is required")
+    for i, name in enumerate(names):
+        if not AWS_REGION_PATTERN.match(name):
+            yield ConfigError(f"regions[{i}].name", f"{name!r} is not an AWS region name")
+        elif name not in supported:
+            yield ConfigError(f"regions[{i}].name", f"unknown region {name!r}; regions with network data: {', '.join(supported)}")
+    if len(set(names)) != len(names):
+        yield ConfigError("regions", "a region is listed twice")
+    if c.primary_region not in names:
+        yield ConfigError("primary_region", f"{c.primary_region!r} is not one of the configured regions ({', '.join(names)})")
+    if c.secondary_region not in names:
+        yield ConfigError("secondary_region", f"{c.secondary_region!r} is not one of the configured regions ({', '.join(names)})")
+    if c.primary_region == c.secondary_region:
+        yield ConfigError("secondary_region", "must differ from primary_region (it holds the failover replica)")
+    if not re.fullmatch(r"\d{12}", c.aws_account_id):
+        yield ConfigError("aws_account_id", f"{c.aws_account_id!r} is not a 12-digit AWS account id")
+    if not re.fullmatch(r"[a-z][a-z0-9-]{1,15}", c.name):
+        yield ConfigError("name", "environment names are 2-16 lowercase letters, digits or '-' (they prefix every resource name)")
+
+
+def _network(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    networks: list[tuple[str, ipaddress.IPv4Network]] = []
+    for i, region in enumerate(c.regions):
+        where = f"regions.{region.name}"
+        net = None
+        try:
+            net = ipaddress.IPv4Network(region.vpc_cidr, strict=True)
+        except ValueError as exc:
+            rule = "has host bits set" if "host bits" in str(exc) else "is not a valid IPv4 CIDR block (a.b.c.d/n)"
+            yield ConfigError(f"{where}.vpc_cidr", f"{region.vpc_cidr!r} {rule}")
+        if net is not None:
+            if not net.is_private:
+                yield ConfigError(f"{where}.vpc_cidr", f"{net} is not in a private (RFC 1918) range")
+            elif net.prefixlen != 16:
+                yield ConfigError(f"{where}.vpc_cidr", f"{net} must be a /16: the subnet plan uses the third octet for tier and AZ")
+            else:
+                for other_name, other in networks:
+                    if net.overlaps(other):
+                        yield ConfigError(f"{where}.vpc_cidr", f"{net} overlaps {other_name}'s {other}; VPCs joined by transit gateway peering need distinct ranges")
+                networks.append((region.name, net))
+        yield from _azs(region, where)
+
+
+def _azs(region: RegionSpec, where: str) -> Iterator[ConfigError]:
+    if len(region.azs) < 3:
+        yield ConfigError(f"{where}.azs", f"{len(region.azs)} availability zone(s) given; at least 3 are required (Multi-AZ RDS, MSK and EKS spread across three)")
+    if len(set(region.azs)) != len(region.azs):
+        yield ConfigError(f"{where}.azs", "an availability zone is listed twice")
+    for az in region.azs:
+        if not re.fullmatch(re.escape(region.name) + r"[a-z]", az):
+            yield ConfigError(f"{where}.azs", f"{az!r} is not an availability zone of {region.name}")
+    plans = {
+        "public_subnet_octets": region.public_subnet_octets,
+        "private_subnet_octets": region.private_subnet_octets,
+        "database_subnet_octets": region.database_subnet_octets,
+    }
+    seen: set[int] = set()
+    for name, octets in plans.items():
+        if len(octets) != len(region.azs):
+            yield ConfigError(f"{where}.{name}", f"needs one subnet per availability zone ({len(region.azs)}), got {len(octets)}")
+        for octet in octets:
+            if not 0 <= octet <= 255:
+                yield ConfigError(f"{where}.{name}", f"{octet} is not an octet (0-255)")
+            elif octet in seen:
+                yield ConfigError(f"{where}.{name}", f"subnet {octet} is used twice in the plan (overlapping subnets)")
+            seen.add(octet)
+    if region.subnet_prefix != 24:
+        yield ConfigError(f"{where}.subnet_prefix", "the subnet plan uses /24 subnets (the guide's)")
+
+
+def _state(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    if c.state.backend not in ("s3", "local"):
+        yield ConfigError("state.backend", f"{c.state.backend!r} is not a backend; use 's3' or 'local'")
+    if c.state.region not in c.region_names:
+        yield ConfigError("state.region", f"{c.state.region!r} is not one of the configured regions")
+
+
+def _window_minutes(window: str) -> tuple[int, int]:
+    m = WINDOW.match(window)
+    assert m
+    start = int(m[1]) * 60 + int(m[2])
+    end = int(m[3]) * 60 + int(m[4])
+    return start, end if end > start else end + 24 * 60
+
+
+def _weekly_window_minutes(window: str) -> tuple[int, int]:
+    m = WEEKLY_WINDOW.match(window)
+    assert m
+    start = DAYS.index(m[1]) * 1440 + int(m[2]) * 60 + int(m[3])
+    end = DAYS.index(m[4]) * 1440 + int(m[5]) * 60 + int(m[6])
+    return start, end if end > start else end + 7 * 1440
+
+
+def _windows(prefix: str, daily: str, weekly: str, daily_name: str, min_weekly: int) -> Iterator[ConfigError]:
+    ok = True
+    if not WINDOW.match(daily):
+        ok = False
+        yield ConfigError(f"{prefix}.{daily_name}", f"{daily!r} is not a daily window hh24:mi-hh24:mi (UTC)")
+    if not WEEKLY_WINDOW.match(weekly):
+        ok = False
+        yield ConfigError(f"{prefix}.maintenance_window", f"{weekly!r} is not a weekly window ddd:hh24:mi-ddd:hh24:mi (UTC)")
+    if not ok:
+        return
+    d_start, d_end = _window_minutes(daily)
+    if d_end - d_start < 30:
+        yield ConfigError(f"{prefix}.{daily_name}", "must be at least 30 minutes long")
+    w_start, w_end = _weekly_window_minutes(weekly)
+    if w_end - w_start < min_weekly:
+        yield ConfigError(f"{prefix}.maintenance_window", f"must be at least {min_weekly} minutes long")
+    for day in range(8):
+        s, e = d_start + day * 1440, d_end + day * 1440
+        if s < w_end and w_start < e:
+            yield ConfigError(f"{prefix}.maintenance_window", f"{weekly} overlaps the {daily_name} {daily}; AWS refuses overlapping windows")
+            return
+
+
+def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    d: DatabaseConfig = c.database
+    p = "database"
+    if d.engine not in ("postgres", "aurora-postgresql"):
+        yield ConfigError(f"{p}.engine", f"{d.engine!r} is not supported; use 'postgres' (RDS instance) or 'aurora-postgresql'")
+    m = re.fullmatch(r"(\d+)\.(\d+)", d.engine_version)
+    if not m:
+        yield ConfigError(f"{p}.engine_version", f"{d.engine_version!r} must be a major.minor PostgreSQL version such as 15.17")
+    else:
+        major, minor = int(m[1]), int(m[2])
+        floor = versions.POSTGRES_MIN_CREATABLE_MINOR.get(major)
+        if floor is None:
+            yield ConfigError(f"{p}.engine_version", f"PostgreSQL {major} is not offered for new RDS instances here; use one of {', '.join(map(str, versions.POSTGRES_MIN_CREATABLE_MINOR))}")
+        elif minor < floor:
+            yield ConfigError(f"{p}.engine_version", f"{d.engine_version} is past RDS end of standard support and cannot be created; use {major}.{floor} or later")
+    username = d.master_username
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,15}", username):
+        yield ConfigError(f"{p}.master_username", f"{username!r} must be 1-16 letters, digits or '_', starting with a letter")
+    elif username.lower() in RDS_RESERVED_USERNAMES or username.lower().startswith(("pg_", "rds")):
+        yield ConfigError(f"{p}.master_username", f"{username!r} is a reserved word for RDS PostgreSQL master users")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", d.database_name):
+        yield ConfigError(f"{p}.database_name", "must be 1-63 letters, digits or '_', starting with a letter")
+    for name, cls in (("instance_class", d.instance_class), ("replica_instance_class", d.replica_instance_class)):
+        memory = RDS_INSTANCE_MEMORY_GIB.get(cls)
+        if memory is None:
+            yield ConfigError(f"{p}.{name}", f"{cls!r} is not an RDS PostgreSQL instance class we support ({', '.join(sorted(RDS_INSTANCE_MEMORY_GIB))})")
+            continue
+        buffers_gib = d.shared_buffers_8kb_pages * 8 / (1024 * 1024)
+        if buffers_gib >= memory:
+            yield ConfigError(
+                f"{p}.shared_buffers_8kb_pages",
+                f"{d.shared_buffers_8kb_pages} pages of 8 kB = {buffers_gib:g} GiB does not fit the {memory} GiB of {cls} ({name}); keep it near 25% of memory",
+            )
+        if cls in RDS_NO_PERFORMANCE_INSIGHTS:
+            yield ConfigError(f"{p}.{name}", f"{cls} cannot run Performance Insights, which this platform requires (PCI DSS 10)")
+        if d.engine == "aurora-postgresql" and cls in AURORA_UNSUPPORTED_CLASSES:
+            yield ConfigError(f"{p}.{name}", f"{cls} is not offered for Aurora PostgreSQL")
+    if d.shared_buffers_8kb_pages < 16:
+        yield ConfigError(f"{p}.shared_buffers_8kb_pages", "PostgreSQL needs at least 16 buffers")
+    if not 1 <= d.max_connections <= 262143:
+        yield ConfigError(f"{p}.max_connections", "must be between 1 and 262143")
+    if not 64 <= d.work_mem_kb <= 2147483647:
+        yield ConfigError(f"{p}.work_mem_kb", "must be between 64 kB and 2147483647 kB")
+    if d.storage_type != "gp3":
+        yield ConfigError(f"{p}.storage_type", "only gp3 is supported (encrypted, provisioned IOPS without io1 cost)")
+    if not 20 <= d.allocated_storage_gb <= 65536:
+        yield ConfigError(f"{p}.allocated_storage_gb", "gp3 volumes are 20-65536 GiB")
+    if d.max_allocated_storage_gb and d.max_allocated_storage_gb < d.allocated_storage_gb:
+        yield ConfigError(f"{p}.max_allocated_storage_gb", "must be 0 (no autoscaling) or at least allocated_storage_gb")
+    if d.allocated_storage_gb < 400:
+        if d.iops or d.storage_throughput_mbps:
+            yield ConfigError(f"{p}.iops", f"gp3 below 400 GiB has a fixed 3000 IOPS / 125 MiB/s baseline; RDS refuses iops or storage_throughput at {d.allocated_storage_gb} GiB (set both to 0)")
+    else:
+        if not 12000 <= d.iops <= 64000:
+            yield ConfigError(f"{p}.iops", f"gp3 at {d.allocated_storage_gb} GiB takes 12000-64000 IOPS, got {d.iops}")
+        if not 500 <= d.storage_throughput_mbps <= 4000:
+            yield ConfigError(f"{p}.storage_throughput_mbps", f"gp3 at {d.allocated_storage_gb} GiB takes 500-4000 MiB/s, got {d.storage_throughput_mbps}")
+        elif d.iops and d.storage_throughput_mbps / d.iops > 0.25:
+            yield ConfigError(f"{p}.storage_throughput_mbps", "gp3 allows at most 0.25 MiB/s of throughput per provisioned IOPS")
+        if d.iops > 500 * d.allocated_storage_gb:
+            yield ConfigError(f"{p}.iops", "gp3 allows at most 500 IOPS per GiB")
+    if not 1 <= d.backup_retention_days <= 35:
+        yield ConfigError(f"{p}.backup_retention_days", "must be 1-35 days (0 would disable backups and replicas)")
+    yield from _windows(p, d.backup_window, d.maintenance_window, "backup_window", 30)
+    for log in d.log_exports:
+        if log not in ("postgresql", "upgrade", "iam-db-auth-error"):
+            yield ConfigError(f"{p}.log_exports", f"{log!r} is not a PostgreSQL log type (postgresql, upgrade, iam-db-auth-error)")
+    if d.performance_insights_retention_days not in (7, 31, 62, 93, 124, 155, 186, 217, 248, 279, 310, 341, 372,
+                                                     403, 434, 465, 496, 527, 558, 589, 620, 651, 682, 713, 731):
+        yield ConfigError(f"{p}.performance_insights_retention_days", "must be 7, 731 or a multiple of 31 up to 713")
+    if d.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
+        yield ConfigError(f"{p}.monitoring_interval_seconds", "enhanced monitoring takes 1, 5, 10, 15, 30 or 60 seconds")
+    if d.engine == "aurora-postgresql" and not 1 <= d.aurora_instances <= 16:
+        yield ConfigError(f"{p}.aurora_instances", "an Aurora cluster has 1-16 instances")
+    if not 1150 <= d.port <= 65535:
+        yield ConfigError(f"{p}.port", "RDS ports are 1150-65535")
+
+
+def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    k: CacheConfig = c.cache
+    p = "cache"
+    family = versions.CACHE_ENGINE_FAMILIES.get((k.engine, k.engine_version))
+    if family is None:
+        offered = ", ".join(f"{e} {v}" for e, v in versions.CACHE_ENGINE_FAMILIES)
+        yield ConfigError(f"{p}.engine_version", f"{k.engine} {k.engine_version} is not offered; use one of: {offered}")
+    elif family != k.parameter_family:
+        yield ConfigError(f"{p}.parameter_family", f"{k.engine} {k.engine_version} needs parameter group family {family}, not {k.parameter_family}")
+    if k.node_type not in CACHE_NODE_MEMORY_GIB:
+        yield ConfigError(f"{p}.node_type", f"{k.node_type!r} is not an ElastiCache node type we support ({', '.join(sorted(CACHE_NODE_MEMORY_GIB))})")
+    if not 2 <= k.num_cache_clusters <= 6:
+        yield ConfigError(f"{p}.num_cache_clusters", "automatic failover and Multi-AZ need 2-6 nodes (one primary, 1-5 replicas)")
+    if not 16 <= k.auth_token_length <= 128:
+        yield ConfigError(f"{p}.auth_token_length", f"ElastiCache AUTH tokens are 16-128 characters, got {k.auth_token_length}")
+    bad = sorted(set(k.auth_token_special_characters) - CACHE_AUTH_ALLOWED_SPECIALS)
+    if bad:
+        yield ConfigError(f"{p}.auth_token_special_characters", f"ElastiCache AUTH tokens accept only the specials !&#$^<>-, not {''.join(bad)!r}")
+    if not 0 <= k.snapshot_retention_days <= 35:
+        yield ConfigError(f"{p}.snapshot_retention_days", "must be 0-35 days")
+    if k.snapshot_retention_days < 1:
+        yield ConfigError(f"{p}.snapshot_retention_days", "at least one day of snapshots is required for a payments cache")
+    yield from _windows(p, k.snapshot_window, k.maintenance_window, "snapshot_window", 60)
+
+
+def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    k: KafkaConfig = c.kafka
+    p = "kafka"
+    if k.kafka_version not in versions.MSK_KAFKA_VERSIONS:
+        yield ConfigError(f"{p}.kafka_version", f"{k.kafka_version!r} is not a version MSK supports for new clusters ({', '.join(versions.MSK_KAFKA_VERSIONS)})")
+    if k.broker_instance_type not in MSK_BROKER_TYPES:
+        yield ConfigError(f"{p}.broker_instance_type", f"{k.broker_instance_type!r} is not an MSK broker type")
+    else:
+        limit = MSK_BROKER_TYPES[k.broker_instance_type]
+        if k.provisioned_throughput_enabled:
+            if limit is None:
+                yield ConfigError(
+                    f"{p}.provisioned_throughput_enabled",
+                    f"MSK offers provisioned storage throughput only on kafka.m5.4xlarge / kafka.m7g.2xlarge and larger, not {k.broker_instance_type}",
+                )
+            elif not 250 <= k.provisioned_throughput_mibps <= limit:
+                yield ConfigError(f"{p}.provisioned_throughput_mibps", f"{k.broker_instance_type} takes 250-{limit:g} MiB/s of provisioned throughput")
+        if k.kafka_version.endswith(".kraft") and k.broker_instance_type in MSK_KRAFT_UNSUPPORTED:
+            yield ConfigError(f"{p}.broker_instance_type", f"{k.broker_instance_type} brokers cannot run KRaft mode ({k.kafka_version})")
+    azs = min((len(r.azs) for r in c.regions), default=3)
+    if k.broker_count < azs or k.broker_count % azs:
+        yield ConfigError(f"{p}.broker_count", f"must be a multiple of the {azs} client subnets (one per AZ), got {k.broker_count}")
+    if not 1 <= k.ebs_volume_gb <= 16384:
+        yield ConfigError(f"{p}.ebs_volume_gb", "MSK broker volumes are 1-16384 GiB")
+    if k.enhanced_monitoring not in MSK_ENHANCED_MONITORING:
+        yield ConfigError(f"{p}.enhanced_monitoring", f"must be one of {', '.join(sorted(MSK_ENHANCED_MONITORING))}")
+    for user in k.scram_users:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,60}", user):
+            yield ConfigError(f"{p}.scram_users", f"{user!r} must be lowercase letters, digits or '-' (it names the AmazonMSK_ secret)")
+
+
+def _secrets(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    if not 7 <= c.secrets.recovery_window_days <= 30:
+        yield ConfigError("secrets.recovery_window_days", "Secrets Manager recovery windows are 7-30 days (0 would delete at once)")
+
+
+def _registry(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    for repo in c.registry.repositories:
+        if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", repo):
+            yield ConfigError("registry.repositories", f"{repo!r} is not a valid ECR repository name")
+    if not 1 <= c.registry.keep_tagged_images <= 1000:
+        yield ConfigError("registry.keep_tagged_images", "must be 1-1000")
+    if c.registry.untagged_expiry_days < 1:
+        yield ConfigError("registry.untagged_expiry_days", "must be at least 1 day")
+
+
+def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    k: ClusterConfig = c.cluster
+    p = "cluster"
+    if versions.KUBERNETES_VERSION not in versions.EKS_STANDARD_SUPPORT_VERSIONS:
+        yield ConfigError("versions.KUBERNETES_VERSION", f"{versions.KUBERNETES_VERSION} is not in EKS standard support ({', '.join(versions.EKS_STANDARD_SUPPORT_VERSIONS)})")
+    if k.endpoint_public_access:
+        if not k.public_access_cidrs:
+            yield ConfigError(f"{p}.public_access_cidrs", "a public API endpoint needs an allow-list of CIDRs")
+        for cidr in k.public_access_cidrs:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                yield ConfigError(f"{p}.public_access_cidrs", f"{cidr!r} is not a valid CIDR block")
+                continue
+            if net.prefixlen == 0:
+                yield ConfigError(f"{p}.public_access_cidrs", "0.0.0.0/0 would open the Kubernetes API to the internet")
+    elif k.public_access_cidrs:
+        yield ConfigError(f"{p}.public_access_cidrs", "set only together with endpoint_public_access = true")
+    if not re.fullmatch(r"(arn:aws:iam::\d{12}:role/[\w+=,.@/-]+|[\w+=,.@-]{1,64})", k.admin_role_name):
+        yield ConfigError(f"{p}.admin_role_name", f"{k.admin_role_name!r} is neither an IAM role name nor a role ARN")
+    if k.log_retention_days not in LOG_RETENTION_DAYS or k.log_retention_days < 365:
+        yield ConfigError(f"{p}.log_retention_days", "must be a CloudWatch retention value of at least 365 days (PCI DSS 10.5.1)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}", k.node_group_name):
+        yield ConfigError(f"{p}.node_group_name", "must be 1-63 letters, digits, '-' or '_'")
+    if not k.node_instance_types:
+        yield ConfigError(f"{p}.node_instance_types", "at least one instance type is required")
+    for itype in k.node_instance_types:
+        if not EC2_INSTANCE_TYPE.match(itype):
+            yield ConfigError(f"{p}.node_instance_types", f"{itype!r} is not an EC2 instance type")
+    if not 1 <= k.node_min_size <= k.node_desired_size <= k.node_max_size:
+        yield ConfigError(f"{p}.node_desired_size", f"need 1 <= node_min_size ({k.node_min_size}) <= node_desired_size ({k.node_desired_size}) <= node_max_size ({k.node_max_size})")
+    if not 20 <= k.node_disk_gb <= 16384:
+        yield ConfigError(f"{p}.node_disk_gb", "must be 20-16384 GiB")
+
+
+def _workloads(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    w = c.workloads
+    p = "workloads"
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", w.namespace):
+        yield ConfigError(f"{p}.namespace", f"{w.namespace!r} is not a Kubernetes namespace name")
+    if w.log_level not in ("debug", "info", "warn", "error"):
+        yield ConfigError(f"{p}.log_level", "must be debug, info, warn or error")
+    names = [s.name for s in w.services]
+    if len(set(names)) != len(names):
+        yield ConfigError(f"{p}.services", "a service is listed twice")
+    for s in w.services:
+        where = f"{p}.services.{s.name}"
+        if s.name not in c.registry.repositories:
+            yield ConfigError(f"{where}.name", f"no ECR repository {s.name!r} in registry.repositories")
+        if s.image_tag == "latest" or not IMAGE_TAG.match(s.image_tag):
+            yield ConfigError(f"{where}.image_tag", f"{s.image_tag!r}: images are pinned to an immutable release tag, never 'latest'")
+        if s.replicas < 2:
+            yield ConfigError(f"{where}.replicas", "at least 2 replicas (a PodDisruptionBudget keeps one up)")
+        if not 1 <= s.port <= 65535 or s.port < 1024:
+            yield ConfigError(f"{where}.port", "containers run as non-root and must listen on 1024-65535")
+        if _cpu_millis(s.cpu_request) is None or _cpu_millis(s.cpu_limit) is None:
+            yield ConfigError(f"{where}.cpu_request", "CPU quantities look like 500m or 1")
+        elif _cpu_millis(s.cpu_request) > _cpu_millis(s.cpu_limit):  # type: ignore[operator]
+            yield ConfigError(f"{where}.cpu_request", "request exceeds the limit")
+        if _mem_bytes(s.memory_request) is None or _mem_bytes(s.memory_limit) is None:
+            yield ConfigError(f"{where}.memory_request", "memory quantities look like 512Mi or 2Gi")
+        elif _mem_bytes(s.memory_request) > _mem_bytes(s.memory_limit):  # type: ignore[operator]
+            yield ConfigError(f"{where}.memory_request", "request exceeds the limit")
+    if not 1 <= w.hpa_min_replicas <= w.hpa_max_replicas:
+        yield ConfigError(f"{p}.hpa_min_replicas", "need 1 <= hpa_min_replicas <= hpa_max_replicas")
+    for name in ("hpa_cpu_utilization", "hpa_memory_utilization"):
+        if not 1 <= getattr(w, name) <= 100:
+            yield ConfigError(f"{p}.{name}", "a utilization target is 1-100 percent")
+
+
+def _cpu_millis(q: str) -> int | None:
+    m = re.fullmatch(r"(\d+)(m?)", q)
+    if not m:
+        return None
+    return int(m[1]) if m[2] else int(m[1]) * 1000
+
+
+def _mem_bytes(q: str) -> int | None:
+    m = re.fullmatch(r"(\d+)(Ki|Mi|Gi|Ti)?", q)
+    if not m:
+        return None
+    return int(m[1]) * {None: 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}[m[2]]
+
+
+def _edge(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    e = c.edge
+    if not HOSTNAME.match(e.api_hostname):
+        yield ConfigError("edge.api_hostname", f"{e.api_hostname!r} is not a DNS name")
+    if not HOSTNAME.match(e.hosted_zone_name):
+        yield ConfigError("edge.hosted_zone_name", f"{e.hosted_zone_name!r} is not a DNS name")
+    elif not e.api_hostname.endswith("." + e.hosted_zone_name):
+        yield ConfigError("edge.api_hostname", f"{e.api_hostname} is not inside the hosted zone {e.hosted_zone_name}")
+    for region, arn in e.certificate_arns.items():
+        if region not in c.region_names:
+            yield ConfigError(f"edge.certificate_arns.{region}", "is not a configured region")
+        elif not re.fullmatch(rf"arn:aws:acm:{re.escape(region)}:\d{{12}}:certificate/[0-9a-f-]{{36}}", arn):
+            yield ConfigError(f"edge.certificate_arns.{region}", "must be an ACM certificate ARN in that region (an ALB only uses certificates from its own region)")
+    if not 10 <= e.waf_rate_limit_per_ip <= 2_000_000_000:
+        yield ConfigError("edge.waf_rate_limit_per_ip", "WAF rate-based rules take 10 to 2,000,000,000 requests")
+
+
+def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    o = c.observability
+    if o.alarm_email and not EMAIL.match(o.alarm_email):
+        yield ConfigError("observability.alarm_email", f"{o.alarm_email!r} is not an e-mail address")
+    if o.log_retention_days not in LOG_RETENTION_DAYS or o.log_retention_days < 365:
+        yield ConfigError("observability.log_retention_days", "must be a CloudWatch retention value of at least 365 days (PCI DSS 10.5.1)")
+
+
+def _cost(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    if c.cost.monthly_budget_usd <= 0:
+        yield ConfigError("cost.monthly_budget_usd", "must be a positive amount of USD")
+    if not EMAIL.match(c.cost.budget_alert_email):
+        yield ConfigError("cost.budget_alert_email", f"{c.cost.budget_alert_email!r} is not an e-mail address")
+    if not c.cost.cost_center.strip():
+        yield ConfigError("cost.cost_center", "the CostCenter tag cannot be empty")

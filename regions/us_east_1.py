@@ -1,0 +1,9 @@
+"""us-east-1 (N. Virginia): the guide's primary region and the home of its literal network plan."""
+
+from constructs_lib.config import RegionSpec
+
+REGION = RegionSpec(
+    name="us-east-1",
+    vpc_cidr="10.0.0.0/16",  # the guide's VPC; its subnets follow from the shared plan below
+    azs=("us-east-1a", "us-east-1b", "us-east-1c"),
+)

@@ -1,0 +1,82 @@
+"""Synthesize once per configuration per test session, in-process, and hand tests the parsed JSON.
+
+The jsii runtime is started once for the whole session; each distinct (environment, overrides) pair is
+synthesized once into a temporary folder and cached, so the suite stays well under its time budget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from constructs_lib.config import load_config  # noqa: E402
+from constructs_lib.validation import validate  # noqa: E402
+from regions import REGION_SPECS  # noqa: E402
+
+_ROOT = Path(tempfile.mkdtemp(prefix="globalpay-synth-"))
+_CACHE: dict[str, "Synth"] = {}
+
+
+class Synth:
+    """One synthesized environment: ``synth[stack_name]`` is that stack's parsed cdk.tf.json."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = outdir
+        self.stacks: dict[str, dict[str, Any]] = {}
+        for stack_dir in sorted((outdir / "stacks").iterdir()):
+            self.stacks[stack_dir.name] = json.loads((stack_dir / "cdk.tf.json").read_text())
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return self.stacks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.stacks)
+
+
+def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend: str | None = None) -> Synth:
+    key = json.dumps([env, overrides or {}, backend], sort_keys=True)
+    if key not in _CACHE:
+        from regions.app import build_app
+
+        config = load_config(env, REGION_SPECS, overrides)
+        errors = validate(config, REGION_SPECS)
+        assert not errors, [str(e) for e in errors]
+        outdir = _ROOT / f"synth-{len(_CACHE)}"
+        build_app(config, str(outdir), backend=backend).app.synth()
+        _CACHE[key] = Synth(outdir)
+    return _CACHE[key]
+
+
+# ------------------------------------------------------------------------------------------------------
+# Reading the JSON like a plan reviewer
+# ------------------------------------------------------------------------------------------------------
+
+
+def resources(stack: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    """``{logical_name: config}`` of every resource of ``rtype`` in a stack."""
+    return stack.get("resource", {}).get(rtype, {})
+
+
+def by_path(stack: dict[str, Any], rtype: str, path_suffix: str) -> dict[str, Any]:
+    """The one resource of ``rtype`` whose construct path ends with ``path_suffix``."""
+    found = [
+        cfg for cfg in resources(stack, rtype).values()
+        if cfg.get("//", {}).get("metadata", {}).get("path", "").endswith(path_suffix)
+    ]
+    assert len(found) == 1, f"{len(found)} {rtype} with path ending {path_suffix!r}"
+    return found[0]
+
+
+def where(stack: dict[str, Any], rtype: str, **attrs: Any) -> list[dict[str, Any]]:
+    """Resources of ``rtype`` whose attributes equal ``attrs``."""
+    return [cfg for cfg in resources(stack, rtype).values() if all(cfg.get(k) == v for k, v in attrs.items())]
+
+
+def policy(cfg: dict[str, Any], attr: str = "policy") -> dict[str, Any]:
+    """A JSON policy attribute, parsed."""
+    return json.loads(cfg[attr])
