@@ -96,7 +96,9 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     supported = tuple(supported_regions)
     errors: list[ConfigError] = []
     errors.extend(_environment(config, supported))
-    for rule in (_network, _state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
+    # Network rules only for regions we know: an unknown region is already one clear error.
+    errors.extend(_network(config, supported))
+    for rule in (_state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
                  _edge, _observability, _cost):
         errors.extend(rule(config))
     return errors
@@ -130,9 +132,11 @@ def _environment(c: EnvironmentConfig, supported: tuple[str, ...]) -> Iterator[C
         yield ConfigError("name", "environment names are 2-16 lowercase letters, digits or '-' (they prefix every resource name)")
 
 
-def _network(c: EnvironmentConfig) -> Iterator[ConfigError]:
+def _network(c: EnvironmentConfig, supported: tuple[str, ...]) -> Iterator[ConfigError]:
     networks: list[tuple[str, ipaddress.IPv4Network]] = []
-    for i, region in enumerate(c.regions):
+    for region in c.regions:
+        if region.name not in supported:
+            continue
         where = f"regions.{region.name}"
         net = None
         try:
@@ -474,6 +478,16 @@ def _edge(c: EnvironmentConfig) -> Iterator[ConfigError]:
             yield ConfigError(f"edge.certificate_arns.{region}", "must be an ACM certificate ARN in that region (an ALB only uses certificates from its own region)")
     if not 10 <= e.waf_rate_limit_per_ip <= 2_000_000_000:
         yield ConfigError("edge.waf_rate_limit_per_ip", "WAF rate-based rules take 10 to 2,000,000,000 requests")
+    if not HOSTNAME.match(e.static_hostname):
+        yield ConfigError("edge.static_hostname", f"{e.static_hostname!r} is not a DNS name")
+    elif not e.static_hostname.endswith("." + e.hosted_zone_name):
+        yield ConfigError("edge.static_hostname", f"{e.static_hostname} is not inside the hosted zone {e.hosted_zone_name}")
+    if e.cdn_certificate_arn and not re.fullmatch(r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}", e.cdn_certificate_arn):
+        yield ConfigError("edge.cdn_certificate_arn", "must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)")
+    if e.cdn_price_class not in ("PriceClass_All", "PriceClass_200", "PriceClass_100"):
+        yield ConfigError("edge.cdn_price_class", f"{e.cdn_price_class!r} is not a CloudFront price class (PriceClass_All, PriceClass_200, PriceClass_100)")
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,254}", e.health_check_path):
+        yield ConfigError("edge.health_check_path", "must be an absolute URL path (Route 53 health checks take up to 255 characters)")
 
 
 def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -482,6 +496,16 @@ def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("observability.alarm_email", f"{o.alarm_email!r} is not an e-mail address")
     if o.log_retention_days not in LOG_RETENTION_DAYS or o.log_retention_days < 365:
         yield ConfigError("observability.log_retention_days", "must be a CloudWatch retention value of at least 365 days (PCI DSS 10.5.1)")
+    for name in ("cpu_alarm_threshold_percent", "db_connections_alarm_percent", "db_free_storage_alarm_percent",
+                 "redis_memory_alarm_percent", "msk_disk_alarm_percent"):
+        if not 1 <= getattr(o, name) <= 99:
+            yield ConfigError(f"observability.{name}", "an alarm threshold in percent is 1-99")
+    if o.alb_5xx_alarm_threshold < 1:
+        yield ConfigError("observability.alb_5xx_alarm_threshold", "must be at least 1 error per 5 minutes")
+    if not 1 <= o.replica_lag_alarm_seconds <= 3600:
+        yield ConfigError("observability.replica_lag_alarm_seconds", "must be 1-3600 seconds")
+    if not 0 <= o.tracing_sample_percent <= 100:
+        yield ConfigError("observability.tracing_sample_percent", "X-Ray sampling is 0-100 percent")
 
 
 def _cost(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -491,3 +515,12 @@ def _cost(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("cost.budget_alert_email", f"{c.cost.budget_alert_email!r} is not an e-mail address")
     if not c.cost.cost_center.strip():
         yield ConfigError("cost.cost_center", "the CostCenter tag cannot be empty")
+    if not c.cost.budget_alert_percents:
+        yield ConfigError("cost.budget_alert_percents", "at least one alert threshold is required")
+    for pct in c.cost.budget_alert_percents:
+        if not isinstance(pct, int) or isinstance(pct, bool) or not 1 <= pct <= 1000:
+            yield ConfigError("cost.budget_alert_percents", f"{pct!r} is not a percentage of the budget (1-1000)")
+    if len(set(c.cost.budget_alert_percents)) != len(c.cost.budget_alert_percents):
+        yield ConfigError("cost.budget_alert_percents", "a threshold is listed twice")
+    if len(c.cost.budget_alert_percents) * 2 > 10:
+        yield ConfigError("cost.budget_alert_percents", "AWS Budgets allows 10 notifications per budget (each threshold makes an ACTUAL and a FORECASTED one)")

@@ -37,6 +37,9 @@ class Synth:
     def __iter__(self) -> Iterator[str]:
         return iter(self.stacks)
 
+    def __len__(self) -> int:
+        return len(self.stacks)
+
 
 def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend: str | None = None) -> Synth:
     key = json.dumps([env, overrides or {}, backend], sort_keys=True)
