@@ -1,0 +1,447 @@
+"""A region's EKS cluster: control plane, worker node group, OIDC provider and core add-ons.
+
+Built the way the guide's section 2 describes it (cluster role with AmazonEKSClusterPolicy, the five
+control-plane log types, node group ``payment-processing-nodes`` with the guide's three node policies,
+sizes and labels) and hardened the way terraform-aws-modules/eks and the EKS best-practices guide do:
+
+* private API endpoint (public only from an allow-list, never 0.0.0.0/0; ``validation._cluster``),
+* Kubernetes secrets envelope-encrypted with the region's secrets key,
+* control-plane logs in a KMS-encrypted log group kept ``log_retention_days`` (PCI DSS 10.5.1), created
+  before the cluster so EKS does not create an unencrypted one with infinite retention first,
+* access entries (authentication mode ``API``) instead of the ``aws-auth`` ConfigMap, and no implicit
+  cluster-admin for whoever ran ``terraform apply``,
+* a launch template that requires IMDSv2 with a hop limit of 1 and encrypts the root volume with our key,
+* managed add-ons pinned in ``versions.EKS_ADDONS``, the VPC CNI with its network-policy agent switched on
+  (without it the ``globalpay`` NetworkPolicies would be accepted and silently not enforced).
+
+Terraform addresses of the stateful resources (cluster, node group, OIDC provider, log group) follow from
+the construct ids below: they are part of this construct's contract and never change without a ``moved``
+block (DESIGN.md, "Stability rules").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from cdktf import Fn, TerraformResourceLifecycle
+from constructs import Construct
+
+from constructs_lib import versions
+from constructs_lib.common import AccountContext, assume_role_policy, policy_document, protected
+from constructs_lib.naming import Naming
+from constructs_lib.providers import aws
+
+#: Every control-plane log type EKS can ship (the guide enables all five).
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+#: The guide's node role policies (section 2, "Create Node Groups").
+NODE_MANAGED_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+)
+
+#: EKS access policy granted to ``admin_role_name`` (cluster scope).
+CLUSTER_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
+
+#: Add-ons that only become healthy once nodes exist: created after the node group, or Terraform waits
+#: for a DEGRADED add-on until it times out.
+ADDONS_NEEDING_NODES = ("coredns", "amazon-cloudwatch-observability")
+
+#: The EKS-optimised Amazon Linux 2023 AMI (AL2 AMIs are not published for Kubernetes 1.33 and later).
+NODE_AMI_TYPE = "AL2023_x86_64_STANDARD"
+
+#: IMDSv2 response hop limit of the nodes. 1 keeps the node role's credentials out of reach of pods that
+#: are not on the host network: every GlobalPay pod and every controller gets its own IRSA role, and the
+#: controllers that used to read IMDS are told their region and VPC explicitly (LBC ``region``/``vpcId``,
+#: cluster-autoscaler ``awsRegion``, EBS CSI ``controller.region``; the EBS CSI node plugin falls back to the
+#: Kubernetes API for its metadata). Host-network daemons (aws-node, kube-proxy, the CloudWatch agent)
+#: are one hop away and keep working. EKS best practices, "Restrict access to the instance profile".
+NODE_IMDS_HOP_LIMIT = 1
+
+#: Root device of the AL2023 EKS AMIs.
+NODE_ROOT_DEVICE = "/dev/xvda"
+
+
+@dataclass(frozen=True)
+class ClusterProps:
+    """What a region's cluster is built from. Every optional field documents its default."""
+
+    naming: Naming
+    account: AccountContext
+    region: str
+    #: ``globalpay-<env>-cluster`` (the guide's name; the subnets' discovery tags carry it).
+    cluster_name: str
+    vpc_id: str
+    vpc_cidr: str
+    #: Control plane ENIs and nodes live in the private subnets (the guide's ``<PRIVATE_SUBNET_IDS>``).
+    private_subnet_ids: Sequence[str]
+    #: The worker security group created by the core stack (the data tier admits it).
+    node_security_group_id: str
+    #: Region's data key: log group, node root volumes.
+    data_key_arn: str
+    #: Region's secrets key: Kubernetes secrets envelope encryption.
+    secrets_key_arn: str
+    #: IAM role name (or full ARN) granted cluster-admin through an access entry.
+    admin_role_name: str
+    #: Node group of the guide: name, instance types and sizes.
+    node_group_name: str = "payment-processing-nodes"
+    node_instance_types: Sequence[str] = ("t3.xlarge",)
+    node_min_size: int = 3
+    node_max_size: int = 10
+    node_desired_size: int = 5
+    node_disk_gb: int = 50
+    #: Kubernetes labels on every node; default: the guide's ``workload`` label only.
+    node_labels: Mapping[str, str] = field(default_factory=lambda: {"workload": "payment-processing"})
+    #: Public API endpoint (default off). When on, only ``public_access_cidrs`` reach it.
+    endpoint_public_access: bool = False
+    public_access_cidrs: Sequence[str] = ()
+    #: Control-plane log retention; default one year (PCI DSS 10.5.1).
+    log_retention_days: int = 365
+    #: Kubernetes minor; default the pinned ``versions.KUBERNETES_VERSION``.
+    kubernetes_version: str = versions.KUBERNETES_VERSION
+    #: Managed add-ons and their versions; default ``versions.EKS_ADDONS``. A name missing here is not installed.
+    addon_versions: Mapping[str, str] = field(default_factory=lambda: dict(versions.EKS_ADDONS))
+
+
+class EksCluster(Construct):
+    """The control plane, its log group, security group, admin access entry and OIDC provider.
+
+    The node group is a separate construct (``NodeGroup``) because the IRSA roles are created between the two
+    (they need the OIDC provider; the CloudWatch add-on needs both the role and the nodes).
+    """
+
+    def __init__(self, scope: Construct, id: str, props: ClusterProps) -> None:
+        super().__init__(scope, id)
+        naming, account = props.naming, props.account
+        name = props.cluster_name
+        self.props = props
+
+        # ---- IAM: the guide's GlobalPayEKSClusterRole, one per region (IAM names are account-wide).
+        self.role = aws.iam_role.IamRole(
+            self,
+            "role",
+            name=naming.regional("eks-cluster"),
+            description=f"EKS control plane of {name} ({props.region})",
+            assume_role_policy=assume_role_policy("eks.amazonaws.com"),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "role-cluster-policy",
+            role=self.role.name,
+            policy_arn=f"arn:{account.partition}:iam::aws:policy/AmazonEKSClusterPolicy",
+        )
+        # The secrets key's policy already admits EKS (ViaService); the identity policy makes the cluster's own
+        # use explicit, as terraform-aws-modules/eks does, so a key policy change cannot lock the cluster out.
+        aws.iam_role_policy.IamRolePolicy(
+            self,
+            "role-secrets-encryption",
+            name="secrets-envelope-encryption",
+            role=self.role.id,
+            policy=policy_document([{
+                "Sid": "EnvelopeEncryptionOfKubernetesSecrets",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": props.secrets_key_arn,
+            }]),
+        )
+
+        # ---- Control-plane logs: our log group first, so EKS writes into an encrypted one with retention.
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=f"/aws/eks/{name}/cluster",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.data_key_arn,
+            lifecycle=protected(),
+        )
+
+        # ---- The guide's globalpay-eks-cluster-sg: HTTPS from the workers. Attached to the control plane
+        # ENIs next to the security group EKS creates itself.
+        self.security_group = aws.security_group.SecurityGroup(
+            self,
+            "security-group",
+            name=naming.name("eks-cluster"),
+            description="EKS control plane: HTTPS from the worker nodes",
+            vpc_id=props.vpc_id,
+            tags={"Name": naming.name("eks-cluster")},
+        )
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            "security-group-https-from-nodes",
+            security_group_id=self.security_group.id,
+            description="Kubernetes API from the worker nodes",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            referenced_security_group_id=props.node_security_group_id,
+        )
+        for port_id, (low, high, why) in {
+            "kubelet-and-webhooks": (1025, 65535, "kubelet, metrics-server and admission webhooks on the nodes"),
+            "https": (443, 443, "admission webhooks served on 443"),
+        }.items():
+            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self,
+                f"security-group-to-nodes-{port_id}",
+                security_group_id=self.security_group.id,
+                description=f"Control plane to {why}",
+                ip_protocol="tcp",
+                from_port=low,
+                to_port=high,
+                referenced_security_group_id=props.node_security_group_id,
+            )
+
+        vpc_config: dict = {
+            "subnet_ids": list(props.private_subnet_ids),
+            "security_group_ids": [self.security_group.id],
+            "endpoint_private_access": True,
+            "endpoint_public_access": props.endpoint_public_access,
+        }
+        if props.endpoint_public_access:
+            vpc_config["public_access_cidrs"] = list(props.public_access_cidrs)
+
+        self.cluster = aws.eks_cluster.EksCluster(
+            self,
+            "cluster",
+            name=name,
+            role_arn=self.role.arn,
+            version=props.kubernetes_version,
+            vpc_config=vpc_config,
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            encryption_config={"resources": ["secrets"], "provider": {"key_arn": props.secrets_key_arn}},
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": False,
+            },
+            # EXTENDED (the EKS default, written down): at the end of standard support the control plane is
+            # not force-upgraded under a payments platform; the validator keeps the pinned version in
+            # standard support, so extended support is a safety net, not a plan.
+            upgrade_policy={"support_type": "EXTENDED"},
+            deletion_protection=True,
+            tags={"Name": name},
+            depends_on=[self.log_group],
+            lifecycle=protected(),
+        )
+        self.cluster_name: str = self.cluster.name
+        self.endpoint: str = self.cluster.endpoint
+        self.certificate_authority_data: str = self.cluster.certificate_authority.get(0).data
+        self.arn: str = self.cluster.arn
+        self.version: str = self.cluster.version
+        #: The security group EKS creates for the cluster (control plane <-> EKS-managed ENIs).
+        self.cluster_security_group_id: str = self.cluster.vpc_config.cluster_security_group_id
+        self.oidc_issuer_url: str = self.cluster.identity.get(0).oidc.get(0).issuer
+
+        # ---- Access entries instead of aws-auth: the platform admin role is cluster-admin, nobody else.
+        admin_arn = (
+            props.admin_role_name
+            if props.admin_role_name.startswith("arn:")
+            else f"arn:{account.partition}:iam::{account.account_id}:role/{props.admin_role_name}"
+        )
+        self.admin_role_arn: str = admin_arn
+        admin_entry = aws.eks_access_entry.EksAccessEntry(
+            self,
+            "admin-access-entry",
+            cluster_name=self.cluster.name,
+            principal_arn=admin_arn,
+            type="STANDARD",
+        )
+        aws.eks_access_policy_association.EksAccessPolicyAssociation(
+            self,
+            "admin-access-policy",
+            cluster_name=self.cluster.name,
+            principal_arn=admin_entry.principal_arn,
+            policy_arn=f"arn:{account.partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_ACCESS_POLICY}",
+            access_scope={"type": "cluster"},
+        )
+
+        # ---- IRSA: the cluster's OIDC issuer as an IAM identity provider. No thumbprint_list: AWS provider
+        # 6.x makes it optional and IAM validates EKS issuers against its own trusted CAs (the thumbprint
+        # is ignored for them since 2023).
+        self.oidc_provider = aws.iam_openid_connect_provider.IamOpenidConnectProvider(
+            self,
+            "oidc-provider",
+            url=self.oidc_issuer_url,
+            client_id_list=["sts.amazonaws.com"],
+            tags={"Name": f"{name}-irsa"},
+        )
+        self.oidc_provider_arn: str = self.oidc_provider.arn
+        #: ``oidc.eks.<region>.amazonaws.com/id/<id>``: the prefix of the ``:sub``/``:aud`` condition keys.
+        self.oidc_issuer_host: str = Fn.replace(self.oidc_issuer_url, "https://", "")
+
+    def add_addons(
+        self,
+        *,
+        after_nodes: Sequence[object] = (),
+        service_account_role_arns: Mapping[str, str] | None = None,
+    ) -> dict[str, object]:
+        """The pinned managed add-ons. Those in ``ADDONS_NEEDING_NODES`` wait for ``after_nodes``;
+        ``service_account_role_arns`` gives an add-on its IRSA role (default: none, the node role)."""
+        props = self.props
+        role_arns = dict(service_account_role_arns or {})
+        created: dict[str, object] = {}
+        for addon, version in props.addon_versions.items():
+            kwargs: dict = {}
+            if addon == "vpc-cni":
+                # The network-policy agent enforces the NetworkPolicies of the globalpay namespace.
+                kwargs["configuration_values"] = json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True)
+            if addon in role_arns:
+                kwargs["service_account_role_arn"] = role_arns[addon]
+            if addon in ADDONS_NEEDING_NODES and after_nodes:
+                kwargs["depends_on"] = list(after_nodes)
+            created[addon] = aws.eks_addon.EksAddon(
+                self,
+                f"addon-{addon}",
+                cluster_name=self.cluster.name,
+                addon_name=addon,
+                addon_version=version,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                **kwargs,
+            )
+        return created
+
+
+class NodeGroup(Construct):
+    """The guide's managed node group with an IMDSv2-only, encrypted launch template."""
+
+    def __init__(self, scope: Construct, id: str, *, cluster: EksCluster, labels: Mapping[str, str]) -> None:
+        super().__init__(scope, id)
+        props = cluster.props
+        naming, account = props.naming, props.account
+        name = props.cluster_name
+
+        # ---- The guide's GlobalPayEKSNodeRole with its three policies.
+        self.role = aws.iam_role.IamRole(
+            self,
+            "role",
+            name=naming.regional("eks-nodes"),
+            description=f"Worker nodes of {name} ({props.region})",
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+        )
+        attachments = [
+            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+                self,
+                f"role-{policy}",
+                role=self.role.name,
+                policy_arn=f"arn:{account.partition}:iam::aws:policy/{policy}",
+            )
+            for policy in NODE_MANAGED_POLICIES
+        ]
+        self.role_arn: str = self.role.arn
+
+        # ---- Node security group rules (the group itself belongs to the core stack; the data tier admits it).
+        sg = props.node_security_group_id
+        ingress = {
+            "self-all": ("-1", None, None, sg, "Node to node: pod-to-pod traffic and CoreDNS"),
+            "cluster-https": ("tcp", 443, 443, cluster.security_group.id, "Control plane to webhooks on 443"),
+            "cluster-ephemeral": ("tcp", 1025, 65535, cluster.security_group.id, "Control plane to kubelet, metrics-server and webhooks"),
+        }
+        for rule_id, (proto, low, high, source, why) in ingress.items():
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self,
+                f"sg-ingress-{rule_id}",
+                security_group_id=sg,
+                description=why,
+                ip_protocol=proto,
+                from_port=low,
+                to_port=high,
+                referenced_security_group_id=source,
+            )
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "sg-egress-self-all",
+            security_group_id=sg,
+            description="Node to node: pod-to-pod traffic and CoreDNS",
+            ip_protocol="-1",
+            referenced_security_group_id=sg,
+        )
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "sg-egress-https",
+            security_group_id=sg,
+            description="HTTPS to the Kubernetes API, AWS APIs (VPC endpoints) and ECR/S3 through NAT",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+        )
+        # The data tier (RDS 5432, Redis 6379, MSK TLS 9094 / SASL-SCRAM 9096) inside the VPC only.
+        for port in (5432, 6379, 9094, 9096):
+            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self,
+                f"sg-egress-data-{port}",
+                security_group_id=sg,
+                description=f"Data tier port {port} inside the VPC",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=props.vpc_cidr,
+            )
+
+        # ---- Launch template: IMDSv2 only, encrypted gp3 root volume, our security group only.
+        self.launch_template = aws.launch_template.LaunchTemplate(
+            self,
+            "launch-template",
+            name=naming.name("eks-nodes", props.node_group_name),
+            description=f"{props.node_group_name} nodes of {name}: IMDSv2 only, encrypted root volume",
+            update_default_version=True,
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": NODE_IMDS_HOP_LIMIT,
+                "instance_metadata_tags": "disabled",
+            },
+            block_device_mappings=[{
+                "device_name": NODE_ROOT_DEVICE,
+                "ebs": {
+                    "volume_size": props.node_disk_gb,
+                    "volume_type": "gp3",
+                    "encrypted": "true",
+                    "kms_key_id": props.data_key_arn,
+                    "delete_on_termination": "true",
+                },
+            }],
+            # Only the node group: the EKS-created cluster security group is deliberately not attached. It
+            # allows all egress (which would void the rules above) and carries the
+            # kubernetes.io/cluster/<name> tag, and the load balancer controller refuses ENIs with two tagged
+            # groups. Control plane <-> node traffic runs through the rules above.
+            vpc_security_group_ids=[sg],
+            tag_specifications=[
+                {"resource_type": "instance", "tags": {"Name": naming.name("eks-node", props.node_group_name)}},
+                {"resource_type": "volume", "tags": {"Name": naming.name("eks-node", props.node_group_name)}},
+            ],
+            tags={"Name": naming.name("eks-nodes", props.node_group_name)},
+        )
+
+        self.node_group = aws.eks_node_group.EksNodeGroup(
+            self,
+            "node-group",
+            cluster_name=cluster.cluster.name,
+            node_group_name=props.node_group_name,
+            node_role_arn=self.role.arn,
+            subnet_ids=list(props.private_subnet_ids),
+            version=cluster.cluster.version,
+            ami_type=NODE_AMI_TYPE,
+            capacity_type="ON_DEMAND",
+            instance_types=list(props.node_instance_types),
+            scaling_config={
+                "min_size": props.node_min_size,
+                "max_size": props.node_max_size,
+                "desired_size": props.node_desired_size,
+            },
+            update_config={"max_unavailable": 1},
+            launch_template={"id": self.launch_template.id, "version": Fn.tostring(self.launch_template.latest_version)},
+            labels=dict(labels),
+            tags={
+                "Name": naming.name("eks-nodes", props.node_group_name),
+                # Cluster autoscaler auto-discovery; its IAM policy is scoped to exactly these tags.
+                "k8s.io/cluster-autoscaler/enabled": "true",
+                f"k8s.io/cluster-autoscaler/{name}": "owned",
+            },
+            depends_on=attachments,
+            # After creation the cluster autoscaler owns the desired size; Terraform keeps min and max. Not
+            # prevent_destroy: nodes are cattle (an instance-type change replaces the group), the cluster is not.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
+        )

@@ -1,0 +1,253 @@
+"""IAM roles for Kubernetes service accounts (IRSA): one role per service account, trusted by nobody else.
+
+Each role's trust policy names the cluster's OIDC provider and pins both condition keys with
+``StringEquals``: ``<issuer>:sub`` to exactly ``system:serviceaccount:<namespace>:<name>`` and
+``<issuer>:aud`` to ``sts.amazonaws.com``. A wildcard (``StringLike ...:*``) or a missing ``sub`` would let
+any pod of the cluster assume the role (EKS best practices, "Scope the IAM role trust policy").
+
+The permission policies live here too, so that least privilege is reviewed in one file. The guide gives
+``globalpay-sa`` SecretsManagerReadWrite and AmazonS3FullAccess; ``app_statements`` grants read on the
+environment's own secrets and read/write on its own bucket prefix instead (docs/compute.md, deviations).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from constructs import Construct
+
+from constructs_lib.common import AccountContext, policy_document
+from constructs_lib.naming import Naming
+from constructs_lib.providers import aws
+
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+
+#: The upstream AWS Load Balancer Controller policy (kubernetes-sigs/aws-load-balancer-controller
+#: ``docs/install/iam_policy.json``; unchanged from v2.13.4 to v3.4.x, the pinned chart's app version).
+LOAD_BALANCER_CONTROLLER_POLICY_FILE = POLICY_DIR / "aws-load-balancer-controller.json"
+
+
+@lru_cache(maxsize=None)
+def load_policy_file(path: Path) -> str:
+    """A policy document stored as JSON in ``policies/``, re-serialised compactly and deterministically."""
+    document = json.loads(path.read_text())
+    if document.get("Version") != "2012-10-17" or not document.get("Statement"):
+        raise ValueError(f"{path.name} is not an IAM policy document")
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class OidcIssuer:
+    """The cluster's OIDC identity provider, as the trust policies need it."""
+
+    #: ARN of the ``aws_iam_openid_connect_provider``.
+    provider_arn: str
+    #: Issuer without ``https://`` (``oidc.eks.<region>.amazonaws.com/id/<id>``).
+    host: str
+
+
+def trust_policy(issuer: OidcIssuer, namespace: str, service_account: str) -> str:
+    """Only ``namespace/service_account`` of this cluster may assume the role, only through STS."""
+    return policy_document([{
+        "Effect": "Allow",
+        "Principal": {"Federated": issuer.provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{issuer.host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer.host}:aud": "sts.amazonaws.com",
+            }
+        },
+    }])
+
+
+class ServiceAccountRole(Construct):
+    """An IAM role for one Kubernetes service account, with managed and/or inline policies."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        issuer: OidcIssuer,
+        namespace: str,
+        service_account: str,
+        partition: str,
+        managed_policies: Sequence[str] = (),
+        inline_policy: str | None = None,
+        description: str = "",
+    ) -> None:
+        """``managed_policies`` are AWS-managed policy names (``AmazonEBSCSIDriverPolicy`` or
+        ``service-role/...``); ``inline_policy`` a policy document (JSON string); default neither."""
+        super().__init__(scope, id)
+        self.namespace = namespace
+        self.service_account = service_account
+        self.role = aws.iam_role.IamRole(
+            self,
+            "role",
+            name=name,
+            description=description or f"IRSA role of {namespace}/{service_account}",
+            assume_role_policy=trust_policy(issuer, namespace, service_account),
+        )
+        for policy in managed_policies:
+            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+                self,
+                f"managed-{policy.rsplit('/', 1)[-1]}",
+                role=self.role.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
+            )
+        if inline_policy:
+            aws.iam_role_policy.IamRolePolicy(self, "policy", name=service_account, role=self.role.id, policy=inline_policy)
+        self.arn: str = self.role.arn
+
+
+# --------------------------------------------------------------------------------------------------
+# Least-privilege permission policies
+# --------------------------------------------------------------------------------------------------
+
+
+def cluster_autoscaler_policy(cluster_name: str) -> str:
+    """kubernetes/autoscaler AWS README, "Auto-discovery setup": writes only on groups tagged for this cluster."""
+    return policy_document([
+        {
+            "Sid": "ScaleOnlyThisClustersNodeGroups",
+            "Effect": "Allow",
+            "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+                    f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                }
+            },
+        },
+        {
+            "Sid": "DiscoverNodeGroups",
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations",
+                "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+                "eks:DescribeNodegroup",
+            ],
+            "Resource": "*",
+        },
+    ])
+
+
+def ebs_csi_kms_policy(data_key_arn: str) -> str:
+    """AmazonEBSCSIDriverPolicy covers EBS; a customer-managed key needs these on top (EBS CSI docs)."""
+    return policy_document([
+        {
+            "Sid": "GrantsForEbsOnTheDataKey",
+            "Effect": "Allow",
+            "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            "Resource": data_key_arn,
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "UseTheDataKeyForVolumes",
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": data_key_arn,
+        },
+    ])
+
+
+def secrets_read_statements(account: AccountContext, region: str, naming: Naming, secrets_key_arn: str) -> list[dict[str, Any]]:
+    """Read the environment's own secrets (``globalpay/<env>/*``) and decrypt them through Secrets Manager."""
+    return [
+        {
+            "Sid": "ReadOwnEnvironmentSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": account.arn("secretsmanager", region, f"secret:{naming.path('*')}"),
+        },
+        {
+            "Sid": "DecryptSecretsThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": secrets_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        },
+    ]
+
+
+def external_secrets_policy(account: AccountContext, region: str, naming: Naming, secrets_key_arn: str) -> str:
+    return policy_document(secrets_read_statements(account, region, naming, secrets_key_arn))
+
+
+def app_policy(
+    account: AccountContext,
+    region: str,
+    naming: Naming,
+    *,
+    secrets_key_arn: str,
+    data_key_arn: str,
+    bucket_name: str,
+    prefix: str,
+) -> str:
+    """``globalpay-sa``: its secrets (read), its bucket prefix (read/write), the data key through S3."""
+    bucket_arn = f"arn:{account.partition}:s3:::{bucket_name}"
+    return policy_document([
+        *secrets_read_statements(account, region, naming, secrets_key_arn),
+        {
+            "Sid": "ReadWriteOwnPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": f"{bucket_arn}/{prefix}/*",
+        },
+        {
+            "Sid": "ListOwnPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*"]}},
+        },
+        {
+            "Sid": "DataKeyThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": data_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
+    ])
+
+
+# --------------------------------------------------------------------------------------------------
+# The service accounts that get a role, shared by the core stack (roles) and the -k8s stack (Helm values)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    """``namespace/name`` of a service account, and the short suffix of its role name."""
+
+    namespace: str
+    name: str
+    role_suffix: str
+
+
+#: Add-on service accounts (fixed by their charts / EKS add-ons). The application's ``globalpay-sa`` lives in
+#: the configurable workloads namespace: see ``app_service_account``.
+LOAD_BALANCER_CONTROLLER = ServiceAccountRef("kube-system", "aws-load-balancer-controller", "lb-controller")
+CLUSTER_AUTOSCALER = ServiceAccountRef("kube-system", "cluster-autoscaler", "cluster-autoscaler")
+EBS_CSI_CONTROLLER = ServiceAccountRef("kube-system", "ebs-csi-controller-sa", "ebs-csi")
+EXTERNAL_SECRETS = ServiceAccountRef("external-secrets", "external-secrets", "external-secrets")
+CLOUDWATCH_AGENT = ServiceAccountRef("amazon-cloudwatch", "cloudwatch-agent", "cloudwatch-agent")
+APP_SERVICE_ACCOUNT_NAME = "globalpay-sa"
+
+
+def app_service_account(namespace: str) -> ServiceAccountRef:
+    return ServiceAccountRef(namespace, APP_SERVICE_ACCOUNT_NAME, "app")
