@@ -84,6 +84,22 @@ class DatabaseConfig:
     same_region_replica: bool = True  # guide: globalpay-prod-replica-1 in the primary region's second AZ
     cross_region_replica: bool = True  # guide: globalpay-prod-replica-eu in the secondary region
     aurora_instances: int = 2  # only for engine "aurora-postgresql" (the guide's CDK example)
+    # The region where the writer was first created (identifier globalpay-<env>-primary). It anchors the
+    # database topology: failing over (primary_region = the replica's region) promotes that region's replica in
+    # place and never turns this region's instance into a replica. Default: the guide's us-east-1.
+    origin_region: str = "us-east-1"
+    # Bump to rotate the master password: a new ephemeral password goes to the writer (password_wo) and to
+    # the credentials secret (secret_string_wo) in the same apply. Default 1.
+    password_version: int = 1
+    # Automated backups of read replicas (RDS PostgreSQL supports them); the DR replica keeps a week of
+    # point-in-time recovery of its own. Default 7.
+    replica_backup_retention_days: int = 7
+    # CloudWatch Database Insights ("standard" free; "advanced" needs performance_insights_retention_days
+    # >= 465). The Performance Insights console reached end of life on 2026-07-31; its API lives on.
+    database_insights_mode: str = "standard"
+    # Minor upgrades are change-controlled: engine_version is pinned and bumped in review (an automatic
+    # upgrade would drift from the pinned version in state). Default False.
+    auto_minor_version_upgrade: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,8 @@ class CacheConfig:
     auth_token_length: int = 64
     # ElastiCache AUTH tokens: 16-128 printable characters; the only special characters it accepts are these.
     auth_token_special_characters: str = "!&#$^<>-"
+    # Bump to rotate the AUTH token (new secret version, ElastiCache ROTATE strategy). Default 1.
+    auth_token_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,10 @@ class KafkaConfig:
     provisioned_throughput_mibps: int = 250
     enhanced_monitoring: str = "PER_TOPIC_PER_PARTITION"
     scram_users: tuple[str, ...] = ("payment-processor", "reconciliation-engine", "api-gateway")
+    # Bump to rotate every SCRAM password (new versions of the AmazonMSK_ secrets). Default 1.
+    scram_password_version: int = 1
+    # Prometheus JMX and node exporters on the brokers (ports 11001/11002, not opened by any rule). Default off.
+    open_monitoring: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +158,11 @@ class RegistryConfig:
     repositories: tuple[str, ...] = ("api-gateway", "payment-processor", "reconciliation-engine")
     keep_tagged_images: int = 50
     untagged_expiry_days: int = 14
+    # Region holding the repositories (the guide pushes to us-east-1); ECR replication copies every image to
+    # the other regions. Not tied to primary_region: a failover must not move or re-create repositories.
+    home_region: str = "us-east-1"
+    # Registry scanning: "ENHANCED" (Amazon Inspector, OS and language packages, continuous) or "BASIC".
+    scan_type: str = "ENHANCED"
 
 
 # --------------------------------------------------------------------------------------------------

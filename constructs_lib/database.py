@@ -1,0 +1,529 @@
+"""RDS PostgreSQL of one region (guide section 3): writer and/or read replicas, or the Aurora variant.
+
+The topology is decided per *region*, never per role, so that a failover is a configuration change that
+keeps every Terraform address and every DB identifier (see ``database_topology``):
+
+* ``origin_region`` (us-east-1) holds ``globalpay-<env>-primary``, created here with the master user, and
+  the same-region replica ``globalpay-<env>-replica-1`` in the region's second AZ.
+* the other database region (whichever of primary/secondary is not the origin; eu-west-1) holds
+  ``globalpay-<env>-replica-<geo>``: a cross-region replica of the origin's writer ARN (deterministic, no
+  cross-stack reference) while the origin is the primary region; when ``primary_region`` names it, the
+  same instance loses ``replicate_source_db`` (RDS promotes it in place) and gets writer settings.
+* the tertiary region has no database.
+
+The master password never appears in Terraform: an ephemeral Secrets Manager password goes to the writer's
+write-only ``password_wo`` and to the credentials secret's ``secret_string_wo`` in the same apply. (RDS-
+managed master passwords would be simpler but RDS refuses read replicas of such an instance.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from constructs import Construct
+
+from constructs_lib.common import AccountContext, assume_role_policy, protected
+from constructs_lib.config import DatabaseConfig, EnvironmentConfig
+from constructs_lib.naming import Naming
+from constructs_lib.providers import aws
+from constructs_lib.secrets import EphemeralPassword
+
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Security groups shared by every data store
+# ----------------------------------------------------------------------------------------------------
+
+
+class DataStoreSecurityGroup(Construct):
+    """A security group that admits only the EKS nodes' group, on the given ports, and allows no egress.
+
+    Data stores never open connections (RDS/ElastiCache/MSK replication runs on AWS's own network), so the
+    group has no egress rule at all (Terraform removes AWS's default allow-all rule on creation).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        description: str,
+        vpc_id: str,
+        client_security_group_id: str,
+        ports: Sequence[tuple[int, str]],
+    ) -> None:
+        super().__init__(scope, id)
+        self.group = aws.security_group.SecurityGroup(
+            self, "group", name=name, description=description, vpc_id=vpc_id, tags={"Name": name},
+        )
+        self.id: str = self.group.id
+        for port, purpose in ports:
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self,
+                f"ingress-{port}",
+                security_group_id=self.group.id,
+                description=f"{purpose} from the EKS worker nodes",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=client_security_group_id,
+            )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Topology
+# ----------------------------------------------------------------------------------------------------
+
+
+def geo(region: str) -> str:
+    """``eu-west-1`` -> ``eu``: the suffix of the guide's ``globalpay-prod-replica-eu``."""
+    return region.split("-")[0]
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """One RDS instance of a region.
+
+    ``construct_id`` is the Terraform address contract (never derived from a role). ``created_as_writer``:
+    the instance was created with the master user (only the origin's primary). ``replicate_from``: the
+    source (identifier in-region, ARN cross-region); empty for a writer.
+    """
+
+    construct_id: str
+    identifier: str
+    instance_class: str
+    writer: bool
+    created_as_writer: bool = False
+    replicate_from: str = ""
+    same_region_source: bool = False
+    availability_zone: str = ""
+
+
+def database_regions(config: EnvironmentConfig) -> tuple[str, ...]:
+    """The regions with a database: the origin and the other of primary/secondary (its DR replica)."""
+    d = config.database
+    out = [d.origin_region]
+    if d.cross_region_replica:
+        other = config.secondary_region if config.primary_region == d.origin_region else config.primary_region
+        if other != d.origin_region:
+            out.append(other)
+    return tuple(out)
+
+
+def database_topology(config: EnvironmentConfig, region: str, account_id: str, azs: Sequence[str]) -> tuple[InstanceSpec, ...]:
+    """The RDS instances of ``region`` (empty outside ``database_regions``)."""
+    d, naming = config.database, Naming(config.name, region)
+    if region not in database_regions(config):
+        return ()
+    primary_identifier = naming.name("primary")
+    if region == d.origin_region:
+        specs = [InstanceSpec("primary", primary_identifier, d.instance_class, writer=True, created_as_writer=True)]
+        if d.same_region_replica:
+            specs.append(InstanceSpec(
+                "replica-1", naming.name("replica-1"), d.replica_instance_class, writer=False,
+                replicate_from=primary_identifier, same_region_source=True, availability_zone=azs[1],
+            ))
+        return tuple(specs)
+    promoted = region == config.primary_region
+    source_arn = f"arn:aws:rds:{d.origin_region}:{account_id}:db:{primary_identifier}"
+    return (InstanceSpec(
+        f"replica-{geo(region)}",
+        naming.name(f"replica-{geo(region)}"),
+        d.instance_class if promoted else d.replica_instance_class,
+        writer=promoted,
+        replicate_from="" if promoted else source_arn,
+    ),)
+
+
+def postgres_family(engine: str, engine_version: str) -> str:
+    """``postgres15`` / ``aurora-postgresql15``: parameter group family of the configured major."""
+    return f"{engine}{engine_version.split('.')[0]}"
+
+
+def scaled_shared_buffers(d: DatabaseConfig, memory_gib: dict[str, float], instance_class: str) -> int:
+    """shared_buffers (8 kB pages) for ``instance_class``: the writer's ratio of memory, kept for a replica.
+
+    The configured page count is sized for the writer class; a replica with half the memory gets half.
+    """
+    writer = memory_gib[d.instance_class]
+    return max(16, int(d.shared_buffers_8kb_pages * memory_gib[instance_class] / writer))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Construct
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseProps:
+    """Inputs of a region's database. ``instances`` come from ``database_topology``.
+
+    ``master_password``: the ephemeral password of the writer created in this region (required when an
+    instance has ``created_as_writer``). ``log_retention_days``: CloudWatch retention of the exported logs.
+    ``global_cluster_identifier`` (Aurora only): the global database joining the regions' clusters.
+    """
+
+    config: DatabaseConfig
+    naming: Naming
+    account: AccountContext
+    region: str
+    vpc_id: str
+    subnet_ids: Sequence[str]
+    client_security_group_id: str
+    data_key_arn: str
+    log_retention_days: int
+    instances: Sequence[InstanceSpec]
+    instance_memory_gib: dict[str, float] = field(default_factory=dict)
+    master_password: EphemeralPassword | None = None
+    aurora_origin: bool = False
+
+
+@dataclass
+class DatabaseOutputs:
+    """What later layers need: identifiers (alarms), the writer's address (secrets), the security group."""
+
+    instance_identifiers: list[str]
+    writer_identifier: str
+    writer_address: str
+    writer_fqn: str
+    port: int
+    security_group_id: str
+    cluster_identifier: str = ""
+
+
+class PostgresDatabase(Construct):
+    """Subnet group, parameter groups, security group, monitoring role, log groups and instances/cluster."""
+
+    def __init__(self, scope: Construct, id: str, props: DatabaseProps) -> None:
+        super().__init__(scope, id)
+        self.props = props
+        d, naming = props.config, props.naming
+        self.subnet_group = aws.db_subnet_group.DbSubnetGroup(
+            self,
+            "subnet-group",
+            name=naming.name("db-subnet-group"),
+            description="Subnet group for GlobalPay databases (isolated database subnets)",
+            subnet_ids=list(props.subnet_ids),
+            tags={"Name": naming.name("db-subnet-group")},
+        )
+        self.security_group = DataStoreSecurityGroup(
+            self,
+            "security-group",
+            name=naming.name("database"),
+            description="PostgreSQL from the EKS worker nodes only",
+            vpc_id=props.vpc_id,
+            client_security_group_id=props.client_security_group_id,
+            ports=[(d.port, "PostgreSQL")],
+        )
+        self.monitoring_role = aws.iam_role.IamRole(
+            self,
+            "monitoring-role",
+            name=naming.regional("rds-monitoring"),
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", source_account=props.account.account_id),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self, "monitoring-policy", role=self.monitoring_role.name, policy_arn=ENHANCED_MONITORING_POLICY,
+        )
+        # Enhanced monitoring writes to this account-wide group; creating it ourselves encrypts it with our
+        # key and bounds its retention (RDS would create it unencrypted, kept forever).
+        self.os_metrics_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "os-metrics-log-group",
+            name="RDSOSMetrics",
+            kms_key_id=props.data_key_arn,
+            retention_in_days=props.log_retention_days,
+        )
+        if d.engine == "aurora-postgresql":
+            self.outputs = self._aurora()
+        else:
+            self.outputs = self._instances()
+
+    # -- RDS instances -----------------------------------------------------------------------------------
+
+    def _parameter_group(self, construct_id: str, name: str, instance_class: str) -> aws.db_parameter_group.DbParameterGroup:
+        d = self.props.config
+        buffers = scaled_shared_buffers(d, self.props.instance_memory_gib, instance_class)
+        return aws.db_parameter_group.DbParameterGroup(
+            self,
+            construct_id,
+            name=name,
+            family=postgres_family(d.engine, d.engine_version),
+            description=f"GlobalPay PostgreSQL parameters for {instance_class}",
+            parameter=[
+                # max_connections and shared_buffers are static: RDS only accepts pending-reboot for them.
+                {"name": "max_connections", "value": str(d.max_connections), "apply_method": "pending-reboot"},
+                {"name": "shared_buffers", "value": str(buffers), "apply_method": "pending-reboot"},
+                {"name": "work_mem", "value": str(d.work_mem_kb), "apply_method": "immediate"},
+                # PCI DSS 4.2.1: refuse unencrypted client connections (default 0 on PostgreSQL 15).
+                {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+                # PCI DSS 10.2: log schema changes, connections and slow statements to CloudWatch.
+                {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
+                {"name": "log_min_duration_statement", "value": "1000", "apply_method": "immediate"},
+                {"name": "log_connections", "value": "1", "apply_method": "immediate"},
+                {"name": "log_disconnections", "value": "1", "apply_method": "immediate"},
+            ],
+            tags={"Name": name},
+            lifecycle=protected(),
+        )
+
+    def _log_groups(self, construct_id: str, kind: str, identifier: str) -> list:
+        """Pre-created export log groups: KMS-encrypted and with a bounded retention."""
+        return [
+            aws.cloudwatch_log_group.CloudwatchLogGroup(
+                self,
+                f"{construct_id}-log-{log}",
+                name=f"/aws/rds/{kind}/{identifier}/{log}",
+                kms_key_id=self.props.data_key_arn,
+                retention_in_days=self.props.log_retention_days,
+            )
+            for log in self.props.config.log_exports
+        ]
+
+    def _instances(self) -> DatabaseOutputs:
+        p, d, naming = self.props, self.props.config, self.props.naming
+        family = postgres_family(d.engine, d.engine_version)
+        writer_group = self._parameter_group("parameter-group", naming.name(family), d.instance_class)
+        replica_group = self._parameter_group("replica-parameter-group", naming.name(family, "replica"), d.replica_instance_class)
+        self.instances: dict[str, aws.db_instance.DbInstance] = {}
+        writer = None
+        for spec in p.instances:
+            instance = self._instance(spec, writer_group if spec.writer else replica_group)
+            self.instances[spec.construct_id] = instance
+            if spec.writer:
+                writer = (spec, instance)
+        if writer is None:
+            spec, instance = p.instances[0], self.instances[p.instances[0].construct_id]
+        else:
+            spec, instance = writer
+        return DatabaseOutputs(
+            instance_identifiers=[s.identifier for s in p.instances],
+            writer_identifier=spec.identifier,
+            writer_address=instance.address,
+            writer_fqn=instance.fqn,
+            port=d.port,
+            security_group_id=self.security_group.id,
+        )
+
+    def _instance(self, spec: InstanceSpec, parameter_group) -> aws.db_instance.DbInstance:
+        p, d = self.props, self.props.config
+        log_groups = self._log_groups(spec.construct_id, "instance", spec.identifier)
+        kwargs: dict = {}
+        if spec.created_as_writer:
+            assert p.master_password is not None, "the writer created in this region needs its master password"
+            kwargs.update(
+                username=d.master_username,
+                password_wo=p.master_password.interpolation,
+                password_wo_version=d.password_version,
+                db_name=d.database_name,
+            )
+        if spec.replicate_from:
+            # RDS writes no final snapshot of a replica; a promoted replica gets one (writer branch below).
+            kwargs.update(replicate_source_db=spec.replicate_from, skip_final_snapshot=True,
+                          backup_retention_period=d.replica_backup_retention_days, multi_az=False)
+            if spec.availability_zone:
+                kwargs["availability_zone"] = spec.availability_zone
+        else:
+            kwargs.update(
+                multi_az=d.multi_az,
+                backup_retention_period=d.backup_retention_days,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=f"{spec.identifier}-final",
+            )
+        if d.iops:
+            kwargs.update(iops=d.iops, storage_throughput=d.storage_throughput_mbps)
+        depends = list(log_groups)
+        if spec.same_region_source:
+            depends.append(self.instances["primary"])
+        return aws.db_instance.DbInstance(
+            self,
+            spec.construct_id,
+            identifier=spec.identifier,
+            instance_class=spec.instance_class,
+            engine=d.engine,
+            engine_version=d.engine_version,
+            auto_minor_version_upgrade=d.auto_minor_version_upgrade,
+            allocated_storage=d.allocated_storage_gb,
+            max_allocated_storage=d.max_allocated_storage_gb or None,
+            storage_type=d.storage_type,
+            storage_encrypted=True,
+            kms_key_id=p.data_key_arn,
+            port=d.port,
+            db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            parameter_group_name=parameter_group.name,
+            publicly_accessible=False,
+            backup_window=d.backup_window,
+            maintenance_window=d.maintenance_window,
+            enabled_cloudwatch_logs_exports=list(d.log_exports),
+            deletion_protection=True,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,
+            iam_database_authentication_enabled=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=p.data_key_arn,
+            performance_insights_retention_period=d.performance_insights_retention_days,
+            database_insights_mode=d.database_insights_mode,
+            monitoring_interval=d.monitoring_interval_seconds,
+            monitoring_role_arn=self.monitoring_role.arn,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            tags={"Name": spec.identifier, "Role": "writer" if spec.writer else "replica"},
+            depends_on=depends,
+            lifecycle=protected(),
+            **kwargs,
+        )
+
+    # -- Aurora (the guide's CDK example) ----------------------------------------------------------------
+
+    def _aurora(self) -> DatabaseOutputs:
+        """One Aurora cluster per database region, joined by a global database created in the origin region.
+
+        Cross-region Aurora PostgreSQL replication is only offered through a global database; which
+        cluster writes is then decided by ``aws rds switchover-global-cluster`` / ``failover-global-cluster``,
+        not by Terraform, so addresses and settings do not depend on ``primary_region``.
+        """
+        p, d, naming = self.props, self.props.config, self.props.naming
+        family = postgres_family(d.engine, d.engine_version)
+        origin = p.aurora_origin
+        global_id = naming.name("global")
+        cluster_params = aws.rds_cluster_parameter_group.RdsClusterParameterGroup(
+            self,
+            "cluster-parameter-group",
+            name=naming.name(family, "cluster"),
+            family=family,
+            description="GlobalPay Aurora PostgreSQL cluster parameters",
+            parameter=[
+                {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+                {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
+                {"name": "log_min_duration_statement", "value": "1000", "apply_method": "immediate"},
+            ],
+            lifecycle=protected(),
+        )
+        # Aurora sizes its own buffer cache from the instance class: shared_buffers is left to it.
+        instance_params = aws.db_parameter_group.DbParameterGroup(
+            self,
+            "parameter-group",
+            name=naming.name(family),
+            family=family,
+            description="GlobalPay Aurora PostgreSQL instance parameters",
+            parameter=[
+                {"name": "max_connections", "value": str(d.max_connections), "apply_method": "pending-reboot"},
+                {"name": "work_mem", "value": str(d.work_mem_kb), "apply_method": "immediate"},
+            ],
+            lifecycle=protected(),
+        )
+        cluster_id = naming.name("aurora") if origin else naming.name("aurora", geo(p.region))
+        log_groups = self._log_groups("cluster", "cluster", cluster_id)
+        kwargs: dict = {}
+        if origin:
+            self.global_cluster = aws.rds_global_cluster.RdsGlobalCluster(
+                self,
+                "global-cluster",
+                global_cluster_identifier=global_id,
+                engine=d.engine,
+                engine_version=d.engine_version,
+                database_name=d.database_name,
+                storage_encrypted=True,
+                deletion_protection=True,
+                lifecycle=protected(),
+            )
+            assert p.master_password is not None
+            kwargs.update(
+                global_cluster_identifier=self.global_cluster.id,
+                master_username=d.master_username,
+                master_password_wo=p.master_password.interpolation,
+                master_password_wo_version=d.password_version,
+                database_name=d.database_name,
+            )
+            lifecycle = protected()
+        else:
+            kwargs.update(global_cluster_identifier=global_id)
+            lifecycle = protected(ignore_changes=["replication_source_identifier"])
+        self.cluster = aws.rds_cluster.RdsCluster(
+            self,
+            "cluster",
+            cluster_identifier=cluster_id,
+            engine=d.engine,
+            engine_version=d.engine_version,
+            db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=cluster_params.name,
+            port=d.port,
+            storage_encrypted=True,
+            kms_key_id=p.data_key_arn,
+            backup_retention_period=d.backup_retention_days,
+            preferred_backup_window=d.backup_window,
+            preferred_maintenance_window=d.maintenance_window,
+            enabled_cloudwatch_logs_exports=[log for log in d.log_exports if log != "upgrade"] or ["postgresql"],
+            deletion_protection=True,
+            copy_tags_to_snapshot=True,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{cluster_id}-final",
+            iam_database_authentication_enabled=True,
+            tags={"Name": cluster_id},
+            depends_on=log_groups,
+            lifecycle=lifecycle,
+            **kwargs,
+        )
+        identifiers = []
+        for i in range(d.aurora_instances):
+            identifier = f"{cluster_id}-{i + 1}"
+            identifiers.append(identifier)
+            aws.rds_cluster_instance.RdsClusterInstance(
+                self,
+                f"instance-{i + 1}",
+                identifier=identifier,
+                cluster_identifier=self.cluster.id,
+                instance_class=d.instance_class,
+                engine=d.engine,
+                engine_version=d.engine_version,
+                db_subnet_group_name=self.subnet_group.name,
+                db_parameter_group_name=instance_params.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=d.auto_minor_version_upgrade,
+                copy_tags_to_snapshot=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=p.data_key_arn,
+                performance_insights_retention_period=d.performance_insights_retention_days,
+                monitoring_interval=d.monitoring_interval_seconds,
+                monitoring_role_arn=self.monitoring_role.arn,
+                ca_cert_identifier="rds-ca-rsa2048-g1",
+                tags={"Name": identifier},
+                lifecycle=protected(),
+            )
+        return DatabaseOutputs(
+            instance_identifiers=identifiers,
+            writer_identifier=cluster_id,
+            writer_address=self.cluster.endpoint,
+            writer_fqn=self.cluster.fqn,
+            port=d.port,
+            security_group_id=self.security_group.id,
+            cluster_identifier=cluster_id,
+        )
+
+
+def credentials_secret_value(config: DatabaseConfig, password: EphemeralPassword, writer_fqn: str) -> str:
+    """``secret_string_wo`` of ``database/credentials``: the guide's JSON, built at apply time.
+
+    Written as one raw Terraform expression (``writer_fqn``: the writer resource's address, e.g.
+    ``aws_db_instance.x``): cdktf's ``Fn.jsonencode`` would escape the ephemeral reference into a literal
+    string. The result is ephemeral (it holds the password): Terraform accepts it only in a write-only argument.
+    """
+    fields = {
+        "username": json.dumps(config.master_username),
+        "password": password.ref,
+        "engine": json.dumps("postgres"),
+        "host": f"{writer_fqn}.address",
+        "port": str(config.port),
+        "dbname": json.dumps(config.database_name),
+    }
+    return json_expression(fields)
+
+
+def json_expression(fields: dict[str, str]) -> str:
+    """``${jsonencode({k = <expr>, ...})}`` from already-rendered Terraform expressions (values not quoted)."""
+    body = ", ".join(f"{json.dumps(k)} = {v}" for k, v in fields.items())
+    return "${jsonencode({" + body + "})}"
