@@ -6,7 +6,10 @@
     python main.py --backend local         # local state files (try terraform plan without the bucket)
     python main.py --config overrides.json # override configuration fields (docs/configuration.md)
 
-The same settings come from the environment (GLOBALPAY_ENV, GLOBALPAY_BACKEND, GLOBALPAY_CONFIG_FILE) or,
+    python main.py --regions us-east-1,eu-west-1   # a subset of the regions
+
+The same settings come from the environment (GLOBALPAY_ENV, GLOBALPAY_BACKEND, GLOBALPAY_CONFIG_FILE,
+GLOBALPAY_REGIONS, GLOBALPAY_AWS_ACCOUNT_ID) or,
 when the cdktf CLI runs this file, from cdktf.json's ``context`` (``cdktf synth --context environment=staging``
 is not a cdktf flag; use ``GLOBALPAY_ENV=staging cdktf synth``). The configuration is validated before any
 construct exists; a refused configuration prints one line per broken rule, exits 2 and leaves the previous
@@ -50,6 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         choices=("s3", "local"), help="state backend of every workspace but bootstrap; default s3")
     parser.add_argument("--config", default=os.environ.get("GLOBALPAY_CONFIG_FILE") or context.get("configFile"),
                         help="JSON file of configuration overrides")
+    parser.add_argument("--regions", default=os.environ.get("GLOBALPAY_REGIONS") or context.get("regions"),
+                        help="comma-separated subset of regions to synthesize (default: all of the environment's)")
     parser.add_argument("--out", default=None, help="output folder; default cdktf.out (or the CLI's CDKTF_OUTDIR)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return parser.parse_args(argv)
@@ -61,6 +66,9 @@ def load_validated(args: argparse.Namespace):
     account = os.environ.get("GLOBALPAY_AWS_ACCOUNT_ID")
     if account:
         overrides = {**overrides, "aws_account_id": account}
+    if args.regions:
+        names = [name.strip() for name in str(args.regions).split(",") if name.strip()]
+        overrides = {**overrides, "regions": [{"name": name} for name in names]}
     config = load_config(args.env, REGION_SPECS, overrides)
     if args.backend:
         from dataclasses import replace
