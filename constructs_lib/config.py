@@ -224,26 +224,59 @@ class WorkloadsConfig:
 
 @dataclass(frozen=True)
 class EdgeConfig:
+    """WAF, Shield Advanced, Route 53 failover and the CloudFront edge (docs/edge.md)."""
+
     api_hostname: str = "api.globalpay.com"
     hosted_zone_name: str = "globalpay.com"
     # ACM certificate for the ALB, per region: "arn:aws:acm:<region>:<account>:certificate/<id>". Empty:
     # the stack looks up the ISSUED certificate for api_hostname in that region (data source).
     certificate_arns: Mapping[str, str] = field(default_factory=dict)
     waf_rate_limit_per_ip: int = 2000
+    # Shield Advanced costs USD 3,000 a month per organization plus data transfer, with a one-year
+    # commitment that cannot be cancelled early: prod only (staging sets False).
     shield_advanced: bool = True
+    # Phase 1 of a brand-new environment (docs/runbooks/deploy.md): True leaves out everything that reads a
+    # resource another workspace creates later: the ingress ALB (Shield protection, ALB 5xx alarm, Route 53
+    # health checks and failover records) and the replication destination bucket in the secondary region.
+    # Default False: the steady state, which is what is reviewed and tested.
+    initial_deploy: bool = False
+    # Route 53 health checks probe this path on each region's ALB (the api-gateway's liveness endpoint).
+    health_check_path: str = "/health"
+    # CloudFront in front of the static-assets bucket. Empty certificate: the global stack looks up the
+    # ISSUED ACM certificate for static_hostname in us-east-1 (CloudFront only uses us-east-1 certificates);
+    # the default *.cloudfront.net certificate is never used because it cannot enforce TLS 1.2.
+    static_hostname: str = "static.globalpay.com"
+    cdn_certificate_arn: str = ""
+    cdn_price_class: str = "PriceClass_All"  # customers in all three regions' continents
 
 
 @dataclass(frozen=True)
 class ObservabilityConfig:
+    """Alarms, dashboard, Container Insights and X-Ray (docs/edge.md, "Observability")."""
+
     alarm_email: str = ""  # optional e-mail subscription on each region's alarm topic
     log_retention_days: int = 365
+    cpu_alarm_threshold_percent: int = 80  # guide: > 80 % for 2 x 300 s
+    alb_5xx_alarm_threshold: int = 50  # guide: > 50 target 5xx in 300 s
+    # The guide's "connection errors" alarm fires at 10 connections, which a pool of 5+ pods crosses at
+    # start-up. We alarm when connections pass this share of max_connections (pool exhaustion ahead).
+    db_connections_alarm_percent: int = 80
+    replica_lag_alarm_seconds: int = 60  # the guide's RPO of 1 minute, made observable
+    db_free_storage_alarm_percent: int = 10  # of allocated storage
+    redis_memory_alarm_percent: int = 80
+    msk_disk_alarm_percent: int = 85
+    tracing_sample_percent: int = 5  # X-Ray fixed rate after the 1-per-second reservoir
 
 
 @dataclass(frozen=True)
 class CostConfig:
+    """AWS Budgets and the cost allocation tags (guide: cost optimization)."""
+
     monthly_budget_usd: int = 5920  # the guide's own estimate
     budget_alert_email: str = "platform-finops@globalpay.com"
     cost_center: str = "Engineering"
+    # Alerts on ACTUAL and FORECASTED spend at each share of the budget.
+    budget_alert_percents: tuple[int, ...] = (80, 100)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -330,7 +363,11 @@ def _staging_overrides() -> dict[str, Any]:
         "kafka": {"broker_instance_type": "kafka.m7g.large", "broker_count": 3, "ebs_volume_gb": 100},
         "cluster": {"node_min_size": 2, "node_max_size": 4, "node_desired_size": 2},
         "workloads": {"hpa_min_replicas": 2, "hpa_max_replicas": 6},
-        "edge": {"api_hostname": "api.staging.globalpay.com", "shield_advanced": False},
+        "edge": {
+            "api_hostname": "api.staging.globalpay.com",
+            "static_hostname": "static.staging.globalpay.com",
+            "shield_advanced": False,
+        },
         "cost": {"monthly_budget_usd": 2500},
     }
 

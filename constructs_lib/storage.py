@@ -146,3 +146,22 @@ def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
     if rule.expiration_days:
         out["expiration"] = [{"days": rule.expiration_days}]
     return out
+
+
+def log_delivery_statement(log_bucket: str, source_buckets: Sequence[str], account_id: str) -> dict[str, Any]:
+    """Bucket-policy statement letting S3 server access logging write into ``log_bucket``.
+
+    The logging service principal may only write objects, only for the named source buckets of this
+    account (confused-deputy conditions). Use it in the ``policy_statements`` of a log bucket.
+    """
+    return {
+        "Sid": "S3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{log_bucket}/*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::{b}" for b in source_buckets]},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    }

@@ -1,0 +1,144 @@
+"""CloudFront in front of the static-assets bucket (guide: core services "CDN: Amazon CloudFront").
+
+Its duty: the merchant dashboard and checkout widget's JavaScript, CSS and images, served from edge caches
+instead of the API's ALBs, which only serve the API. What makes it PCI-reviewable:
+
+* the bucket stays private: CloudFront reads it through an origin access control (SigV4), the bucket policy
+  admits only CloudFront distributions of this account (``AWS:SourceArn``; the exact distribution ARN would
+  make the bucket depend on the distribution that depends on the bucket), objects are SSE-KMS with our key,
+  whose policy lets CloudFront decrypt for this account only;
+* viewers: HTTPS only (HTTP redirected), TLS 1.2 minimum (``TLSv1.2_2021``) with an ACM certificate from
+  us-east-1, SNI; the AWS managed security-headers response policy (HSTS, nosniff, frame options);
+* the CLOUDFRONT-scope WAF web ACL (us-east-1) with the same rules as the regional ACLs;
+* access logs through CloudFront standard logging v2 (CloudWatch Logs vended delivery) into a private,
+  KMS-encrypted log bucket: v2 needs no bucket ACLs, which our buckets disable (BucketOwnerEnforced).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from constructs_lib.common import AccountContext
+from constructs_lib.providers import aws
+from constructs_lib.storage import SecureBucket
+
+#: AWS managed cache policy "CachingOptimized" and response headers policy "SecurityHeadersPolicy".
+MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+ORIGIN_ID = "static-assets"
+
+
+@dataclass(frozen=True)
+class StaticAssetsCdnProps:
+    """Props of :class:`StaticAssetsCdn` (all in us-east-1)."""
+
+    #: Prefix of the distribution's names, e.g. ``globalpay-prod``.
+    prefix: str
+    origin: SecureBucket
+    #: Bucket receiving the access logs (KMS-encrypted; its policy admits delivery.logs.amazonaws.com).
+    log_bucket_arn: str
+    #: CLOUDFRONT-scope web ACL ARN.
+    web_acl_arn: str
+    #: Hostname served (``static.globalpay.com``) and its us-east-1 ACM certificate.
+    hostname: str
+    certificate_arn: str
+    account: AccountContext
+    #: Default ``PriceClass_All``.
+    price_class: str = "PriceClass_All"
+
+
+class StaticAssetsCdn(Construct):
+    def __init__(self, scope: Construct, id: str, props: StaticAssetsCdnProps) -> None:
+        super().__init__(scope, id)
+        oac = aws.cloudfront_origin_access_control.CloudfrontOriginAccessControl(
+            self,
+            "origin-access-control",
+            name=f"{props.prefix}-static-assets",
+            description="CloudFront signs every request to the private static-assets bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+        )
+        self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
+            self,
+            "distribution",
+            enabled=True,
+            comment=f"{props.prefix} static assets",
+            aliases=[props.hostname],
+            default_root_object="index.html",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=props.price_class,
+            web_acl_id=props.web_acl_arn,
+            origin=[{
+                "origin_id": ORIGIN_ID,
+                "domain_name": props.origin.bucket.bucket_regional_domain_name,
+                "origin_access_control_id": oac.id,
+            }],
+            default_cache_behavior={
+                "target_origin_id": ORIGIN_ID,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": True,
+                "cache_policy_id": MANAGED_CACHING_OPTIMIZED,
+                "response_headers_policy_id": MANAGED_SECURITY_HEADERS,
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={
+                "acm_certificate_arn": props.certificate_arn,
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            },
+        )
+        self.arn: str = self.distribution.arn
+        self.domain_name: str = self.distribution.domain_name
+        self.hosted_zone_id: str = self.distribution.hosted_zone_id
+
+        # Standard logging v2: the distribution is a delivery source, the log bucket a destination.
+        source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
+            self, "log-source", name=f"{props.prefix}-cdn-access-logs", log_type="ACCESS_LOGS", resource_arn=self.distribution.arn
+        )
+        destination = aws.cloudwatch_log_delivery_destination.CloudwatchLogDeliveryDestination(
+            self,
+            "log-destination",
+            name=f"{props.prefix}-cdn-log-bucket",
+            output_format="json",
+            delivery_destination_configuration=[{"destination_resource_arn": props.log_bucket_arn}],
+        )
+        aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
+            self,
+            "log-delivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            s3_delivery_configuration=[{"enable_hive_compatible_path": False, "suffix_path": "cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}"}],
+        )
+
+
+def origin_read_statement(bucket_arn: str, distribution_arn_pattern: str) -> dict:
+    """Bucket-policy statement: CloudFront may read objects only on behalf of our distribution(s)."""
+    return {
+        "Sid": "CloudFrontOriginAccessControl",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"ArnLike": {"AWS:SourceArn": distribution_arn_pattern}},
+    }
+
+
+def log_delivery_statements(bucket_arn: str, account_id: str, delivery_source_arn_pattern: str) -> list[dict]:
+    """Bucket-policy statements for CloudWatch Logs vended delivery (CloudFront standard logging v2)."""
+    return [{
+        "Sid": "VendedLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"},
+            "ArnLike": {"aws:SourceArn": delivery_source_arn_pattern},
+        },
+    }]
