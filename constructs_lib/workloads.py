@@ -1,0 +1,413 @@
+"""The GlobalPay services on Kubernetes: the guide's "Kubernetes Deployment Manifests", hardened.
+
+Per service: a Deployment (pinned image from the region's ECR, the guide's replicas, resources and probes,
+configuration from ``globalpay-config`` and credentials from the ``database-credentials`` Secret that
+external-secrets syncs from Secrets Manager), a ClusterIP Service, a PodDisruptionBudget and a topology
+spread over the AZs. The api-gateway also gets the guide's ALB Ingress and HPA.
+
+Beyond the guide: every container drops all capabilities and runs the RuntimeDefault seccomp profile with a
+read-only root filesystem and a writable ``emptyDir`` at ``/tmp`` (the namespace enforces the ``restricted``
+Pod Security Standard, so a pod that does not comply is refused); NetworkPolicies deny everything by
+default and allow only what the services need (PCI DSS 1.3: segmentation inside the cluster too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from constructs import Construct
+
+from constructs_lib import irsa, versions
+from constructs_lib.config import ServiceConfig
+from constructs_lib.providers import kubernetes
+
+#: Containers run as this UID/GID (the guide's runAsUser).
+RUN_AS_USER = 1000
+
+#: The Secret external-secrets writes and the Deployments read (guide: ``database-credentials``).
+DATABASE_SECRET = "database-credentials"
+SECRET_STORE = "aws-secretsmanager"
+
+#: Data tier ports the services reach inside the VPC: PostgreSQL, Redis, MSK TLS and MSK SASL/SCRAM.
+DATA_TIER_PORTS = (5432, 6379, 9094, 9096)
+
+#: Service-to-service calls the NetworkPolicies allow (caller, callee); pairs whose services are not
+#: configured are skipped.
+SERVICE_CALLS = (("api-gateway", "payment-processor"),)
+
+#: Instance metadata: never reachable from application pods (they use IRSA).
+IMDS_CIDR = "169.254.169.254/32"
+
+#: TLS policy of the ALB listener: TLS 1.2+ only (PCI DSS 4.2.1), TLS 1.3 preferred.
+ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass(frozen=True)
+class HpaSettings:
+    """The guide's HPA: min 5, max 50, CPU 70 %, memory 80 %."""
+
+    min_replicas: int = 5
+    max_replicas: int = 50
+    cpu_utilization: int = 70
+    memory_utilization: int = 80
+
+
+@dataclass(frozen=True)
+class WorkloadsProps:
+    """Everything the workloads need; tokens of the -k8s stack (account) or the core stack (role ARN)."""
+
+    #: ``prod`` / ``staging`` (secret paths ``globalpay/<env>/...``).
+    env: str
+    #: The guide's ``environment`` label value (``production``).
+    environment_label: str
+    region: str
+    #: Account id from the -k8s stack's caller identity (never a literal).
+    account_id: str
+    #: IRSA role of ``globalpay-sa``.
+    app_role_arn: str
+    #: The region's VPC CIDR: ALB targets (ip mode) and the data tier live there.
+    vpc_cidr: str
+    #: ACM certificate of ``api_hostname`` in this region.
+    certificate_arn: str
+    #: The region's regional WAF web ACL.
+    waf_acl_arn: str
+    api_hostname: str
+    #: Fixed ALB name (issue 5 finds the ALB by it to protect it with Shield Advanced).
+    load_balancer_name: str
+    services: Sequence[ServiceConfig]
+    namespace: str = "globalpay"
+    log_level: str = "info"
+    #: Secrets Manager name of the database credentials; default ``globalpay/<env>/database/credentials``.
+    database_secret_name: str = ""
+    hpa: HpaSettings = field(default_factory=HpaSettings)
+    #: The service behind the Ingress and the HPA (guide: api-gateway).
+    public_service: str = "api-gateway"
+    #: Extra ConfigMap entries (merged over the guide's keys); default none.
+    extra_config: Mapping[str, str] = field(default_factory=dict)
+    #: The guide's ``KAFKA_CLIENT_ID``.
+    kafka_client_id: str = "globalpay-api"
+    #: Resources that must exist before anything here (the Helm releases: CRDs, webhooks).
+    depends_on: Sequence[Any] = ()
+
+
+def image_uri(account_id: str, region: str, service: ServiceConfig) -> str:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/globalpay/<name>:<tag>`` (the guide's repositories)."""
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com/globalpay/{service.name}:{service.image_tag}"
+
+
+class GlobalPayWorkloads(Construct):
+    def __init__(self, scope: Construct, id: str, props: WorkloadsProps) -> None:
+        super().__init__(scope, id)
+        self.props = props
+        ns = props.namespace
+        by_name = {s.name: s for s in props.services}
+
+        self.namespace = kubernetes.namespace_v1.NamespaceV1(
+            self,
+            "namespace",
+            metadata={
+                "name": ns,
+                "labels": {
+                    "name": ns,
+                    "environment": props.environment_label,
+                    # Pods that break the restricted profile are refused at admission.
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    # The load balancer controller keeps pods out of rotation until the ALB target is healthy.
+                    "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+                },
+            },
+            depends_on=list(props.depends_on),
+        )
+        # Every object below names the namespace through this token, so it is created after the namespace
+        # (and therefore after the add-ons the namespace depends on).
+        self.ns: str = self.namespace.metadata.name
+
+        public = by_name.get(props.public_service)
+        config = {
+            "NODE_ENV": "production",  # Node.js runtime mode (optimised builds), not the environment name
+            "LOG_LEVEL": props.log_level,
+            "API_PORT": str((public or props.services[0]).port),
+            "REDIS_CLUSTER_MODE": "true",
+            "KAFKA_CLIENT_ID": props.kafka_client_id,
+            **props.extra_config,
+        }
+        self.config_map = kubernetes.config_map_v1.ConfigMapV1(
+            self, "config", metadata={"name": "globalpay-config", "namespace": self.ns}, data=config
+        )
+        self.service_account = kubernetes.service_account_v1.ServiceAccountV1(
+            self,
+            "service-account",
+            metadata={
+                "name": irsa.APP_SERVICE_ACCOUNT_NAME,
+                "namespace": self.ns,
+                "annotations": {"eks.amazonaws.com/role-arn": props.app_role_arn},
+            },
+            automount_service_account_token=True,
+        )
+        self._external_secrets()
+
+        self.deployments: dict[str, Any] = {}
+        for service in props.services:
+            self._service(service, with_hpa=service.name == props.public_service)
+        if public is not None:
+            self._ingress(public)
+        self._network_policies(by_name)
+
+    # ---------------------------------------------------------------------------------------------
+    def _external_secrets(self) -> None:
+        props = self.props
+        secret_name = props.database_secret_name or f"globalpay/{props.env}/database/credentials"
+        store = kubernetes.manifest.Manifest(
+            self,
+            "secret-store",
+            manifest={
+                "apiVersion": versions.EXTERNAL_SECRETS_API_VERSION,
+                "kind": "SecretStore",
+                "metadata": {"name": SECRET_STORE, "namespace": self.ns},
+                "spec": {
+                    "provider": {
+                        "aws": {
+                            "service": "SecretsManager",
+                            "region": props.region,
+                            # The store assumes globalpay-sa's IRSA role: it reads only globalpay/<env>/*.
+                            "auth": {"jwt": {"serviceAccountRef": {"name": irsa.APP_SERVICE_ACCOUNT_NAME}}},
+                        }
+                    }
+                },
+            },
+            depends_on=[self.service_account],
+        )
+        kubernetes.manifest.Manifest(
+            self,
+            "external-secret-database",
+            manifest={
+                "apiVersion": versions.EXTERNAL_SECRETS_API_VERSION,
+                "kind": "ExternalSecret",
+                "metadata": {"name": DATABASE_SECRET, "namespace": self.ns},
+                "spec": {
+                    "refreshInterval": "1h",
+                    "secretStoreRef": {"name": SECRET_STORE, "kind": "SecretStore"},
+                    "target": {"name": DATABASE_SECRET, "creationPolicy": "Owner"},
+                    "data": [
+                        {"secretKey": key, "remoteRef": {"key": secret_name, "property": key}}
+                        for key in ("username", "password", "host")
+                    ],
+                },
+            },
+            depends_on=[store],
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    def _service(self, service: ServiceConfig, *, with_hpa: bool) -> None:
+        props = self.props
+        name = service.name
+        labels = {"app": name, "version": "v1"}
+        selector = {"app": name}
+        port = str(service.port)
+        container_security = {
+            "run_as_non_root": True,
+            "run_as_user": str(RUN_AS_USER),
+            "run_as_group": str(RUN_AS_USER),
+            "allow_privilege_escalation": False,
+            "read_only_root_filesystem": True,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        }
+        container = {
+            "name": name,
+            "image": image_uri(props.account_id, props.region, service),
+            "image_pull_policy": "IfNotPresent",
+            "port": [{"container_port": service.port, "name": "http", "protocol": "TCP"}],
+            "env_from": [{"config_map_ref": {"name": self.config_map.metadata.name}}],
+            "env": [
+                {"name": "DATABASE_USERNAME", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "username"}}},
+                {"name": "DATABASE_PASSWORD", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "password"}}},
+            ],
+            "resources": {
+                "requests": {"cpu": service.cpu_request, "memory": service.memory_request},
+                "limits": {"cpu": service.cpu_limit, "memory": service.memory_limit},
+            },
+            "liveness_probe": {"http_get": {"path": "/health", "port": port}, "initial_delay_seconds": 30, "period_seconds": 10},
+            "readiness_probe": {"http_get": {"path": "/ready", "port": port}, "initial_delay_seconds": 10, "period_seconds": 5},
+            "security_context": container_security,
+            "volume_mount": [{"name": "tmp", "mount_path": "/tmp"}],
+        }
+        spread = [
+            {
+                "max_skew": 1,
+                "topology_key": key,
+                # ScheduleAnyway: during an AZ outage the surviving AZs must still take every replica.
+                "when_unsatisfiable": "ScheduleAnyway",
+                "label_selector": [{"match_labels": selector}],
+            }
+            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        ]
+        self.deployments[name] = kubernetes.deployment_v1.DeploymentV1(
+            self,
+            f"{name}-deployment",
+            metadata={"name": name, "namespace": self.ns, "labels": labels},
+            spec={
+                "replicas": str(service.replicas),
+                "selector": {"match_labels": selector},
+                "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": "25%", "max_unavailable": "0"}},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "service_account_name": self.service_account.metadata.name,
+                        "automount_service_account_token": True,
+                        "security_context": {
+                            "run_as_non_root": True,
+                            "run_as_user": str(RUN_AS_USER),
+                            "run_as_group": str(RUN_AS_USER),
+                            "fs_group": str(RUN_AS_USER),
+                            "seccomp_profile": {"type": "RuntimeDefault"},
+                        },
+                        "container": [container],
+                        "volume": [{"name": "tmp", "empty_dir": {"size_limit": "256Mi"}}],
+                        "topology_spread_constraint": spread,
+                    },
+                },
+            },
+            # With an HPA the replica count is the autoscaler's after the first apply.
+            lifecycle={"ignore_changes": ["spec[0].replicas"]} if with_hpa else None,
+        )
+        kubernetes.service_v1.ServiceV1(
+            self,
+            f"{name}-service",
+            metadata={"name": name, "namespace": self.ns, "labels": {"app": name}},
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "port": [{"name": "http", "port": 80, "target_port": port, "protocol": "TCP"}],
+            },
+        )
+        kubernetes.pod_disruption_budget_v1.PodDisruptionBudgetV1(
+            self,
+            f"{name}-pdb",
+            metadata={"name": name, "namespace": self.ns, "labels": {"app": name}},
+            spec={"max_unavailable": "1", "selector": {"match_labels": selector}},
+        )
+        if with_hpa:
+            self._hpa(name)
+
+    def _hpa(self, name: str) -> None:
+        hpa = self.props.hpa
+        kubernetes.horizontal_pod_autoscaler_v2.HorizontalPodAutoscalerV2(
+            self,
+            f"{name}-hpa",
+            metadata={"name": f"{name}-hpa", "namespace": self.ns},
+            spec={
+                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": self.deployments[name].metadata.name},
+                "min_replicas": hpa.min_replicas,
+                "max_replicas": hpa.max_replicas,
+                "metric": [
+                    {"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "average_utilization": target}}}
+                    for resource, target in (("cpu", hpa.cpu_utilization), ("memory", hpa.memory_utilization))
+                ],
+                "behavior": {
+                    "scale_down": [{
+                        "stabilization_window_seconds": 300,
+                        "policy": [{"type": "Percent", "value": 50, "period_seconds": 60}],
+                    }],
+                    "scale_up": [{
+                        "stabilization_window_seconds": 0,
+                        "select_policy": "Max",
+                        "policy": [
+                            {"type": "Percent", "value": 100, "period_seconds": 15},
+                            {"type": "Pods", "value": 4, "period_seconds": 15},
+                        ],
+                    }],
+                },
+            },
+        )
+
+    def _ingress(self, service: ServiceConfig) -> None:
+        props = self.props
+        annotations = {
+            "alb.ingress.kubernetes.io/load-balancer-name": props.load_balancer_name,
+            "alb.ingress.kubernetes.io/scheme": "internet-facing",
+            "alb.ingress.kubernetes.io/target-type": "ip",
+            "alb.ingress.kubernetes.io/certificate-arn": props.certificate_arn,
+            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
+            "alb.ingress.kubernetes.io/ssl-redirect": "443",
+            "alb.ingress.kubernetes.io/ssl-policy": ALB_SSL_POLICY,
+            "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+            "alb.ingress.kubernetes.io/wafv2-acl-arn": props.waf_acl_arn,
+            "alb.ingress.kubernetes.io/load-balancer-attributes": ",".join((
+                "deletion_protection.enabled=true",
+                "routing.http.drop_invalid_header_fields.enabled=true",
+            )),
+        }
+        kubernetes.ingress_v1.IngressV1(
+            self,
+            f"{service.name}-ingress",
+            metadata={"name": f"{service.name}-ingress", "namespace": self.ns, "annotations": annotations},
+            spec={
+                # Replaces the guide's deprecated kubernetes.io/ingress.class annotation.
+                "ingress_class_name": "alb",
+                "rule": [{
+                    "host": props.api_hostname,
+                    "http": {"path": [{
+                        "path": "/",
+                        "path_type": "Prefix",
+                        "backend": {"service": {"name": service.name, "port": {"number": 80}}},
+                    }]},
+                }],
+            },
+            wait_for_load_balancer=False,
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    def _network_policies(self, by_name: Mapping[str, ServiceConfig]) -> None:
+        props = self.props
+        all_pods: dict[str, Any] = {}
+
+        def policy(pid: str, pod_selector: dict, types: list[str], *, ingress=None, egress=None) -> None:
+            spec: dict[str, Any] = {"pod_selector": pod_selector, "policy_types": types}
+            if ingress is not None:
+                spec["ingress"] = ingress
+            if egress is not None:
+                spec["egress"] = egress
+            kubernetes.network_policy_v1.NetworkPolicyV1(
+                self, f"netpol-{pid}", metadata={"name": pid, "namespace": self.ns}, spec=spec
+            )
+
+        policy("default-deny-all", all_pods, ["Ingress", "Egress"])
+        policy("allow-dns", all_pods, ["Egress"], egress=[{
+            "to": [{
+                "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+            }],
+            "ports": [{"port": "53", "protocol": "UDP"}, {"port": "53", "protocol": "TCP"}],
+        }])
+        policy("allow-data-tier", all_pods, ["Egress"], egress=[{
+            "to": [{"ip_block": {"cidr": props.vpc_cidr}}],
+            "ports": [{"port": str(p), "protocol": "TCP"} for p in DATA_TIER_PORTS],
+        }])
+        policy("allow-aws-apis", all_pods, ["Egress"], egress=[{
+            "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except_": [IMDS_CIDR]}}],
+            "ports": [{"port": "443", "protocol": "TCP"}],
+        }])
+        public = by_name.get(props.public_service)
+        if public is not None:
+            # ALB in ip target mode: the load balancer's ENIs (public subnets of this VPC) reach the pods.
+            policy(f"allow-{public.name}-from-alb", {"match_labels": {"app": public.name}}, ["Ingress"], ingress=[{
+                "from_": [{"ip_block": {"cidr": props.vpc_cidr}}],
+                "ports": [{"port": str(public.port), "protocol": "TCP"}],
+            }])
+        for caller, callee in SERVICE_CALLS:
+            if caller not in by_name or callee not in by_name:
+                continue
+            callee_port = str(by_name[callee].port)
+            policy(f"allow-{caller}-to-{callee}", {"match_labels": {"app": caller}}, ["Egress"], egress=[{
+                "to": [{"pod_selector": {"match_labels": {"app": callee}}}],
+                "ports": [{"port": callee_port, "protocol": "TCP"}],
+            }])
+            policy(f"allow-{callee}-from-{caller}", {"match_labels": {"app": callee}}, ["Ingress"], ingress=[{
+                "from_": [{"pod_selector": {"match_labels": {"app": caller}}}],
+                "ports": [{"port": callee_port, "protocol": "TCP"}],
+            }])
