@@ -114,8 +114,14 @@ def database_regions(config: EnvironmentConfig) -> tuple[str, ...]:
     return tuple(out)
 
 
-def database_topology(config: EnvironmentConfig, region: str, account_id: str, azs: Sequence[str]) -> tuple[InstanceSpec, ...]:
-    """The RDS instances of ``region`` (empty outside ``database_regions``)."""
+def database_topology(
+    config: EnvironmentConfig, region: str, account_id: str, azs: Sequence[str], partition: str = "aws"
+) -> tuple[InstanceSpec, ...]:
+    """The RDS instances of ``region`` (empty outside ``database_regions``).
+
+    The cross-region source is the origin writer's ARN spelled from its identifier and the account id, not
+    a reference to the other region's stack (which would couple the two workspaces' states).
+    """
     d, naming = config.database, Naming(config.name, region)
     if region not in database_regions(config):
         return ()
@@ -129,7 +135,7 @@ def database_topology(config: EnvironmentConfig, region: str, account_id: str, a
             ))
         return tuple(specs)
     promoted = region == config.primary_region
-    source_arn = f"arn:aws:rds:{d.origin_region}:{account_id}:db:{primary_identifier}"
+    source_arn = f"arn:{partition}:rds:{d.origin_region}:{account_id}:db:{primary_identifier}"
     return (InstanceSpec(
         f"replica-{geo(region)}",
         naming.name(f"replica-{geo(region)}"),

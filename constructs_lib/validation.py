@@ -306,6 +306,16 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.aurora_instances", "an Aurora cluster has 1-16 instances")
     if not 1150 <= d.port <= 65535:
         yield ConfigError(f"{p}.port", "RDS ports are 1150-65535")
+    if d.origin_region not in (c.primary_region, c.secondary_region):
+        yield ConfigError(f"{p}.origin_region", f"{d.origin_region!r} must be primary_region or secondary_region: it holds the instance created as the writer")
+    if d.database_insights_mode not in ("standard", "advanced"):
+        yield ConfigError(f"{p}.database_insights_mode", "must be 'standard' or 'advanced'")
+    elif d.database_insights_mode == "advanced" and d.performance_insights_retention_days < 465:
+        yield ConfigError(f"{p}.database_insights_mode", "advanced Database Insights needs performance_insights_retention_days >= 465")
+    if d.password_version < 1:
+        yield ConfigError(f"{p}.password_version", "must be 1 or more (bump it to rotate the master password)")
+    if not 1 <= d.replica_backup_retention_days <= 35:
+        yield ConfigError(f"{p}.replica_backup_retention_days", "must be 1-35 days")
 
 
 def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -331,6 +341,8 @@ def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
     if k.snapshot_retention_days < 1:
         yield ConfigError(f"{p}.snapshot_retention_days", "at least one day of snapshots is required for a payments cache")
     yield from _windows(p, k.snapshot_window, k.maintenance_window, "snapshot_window", 60)
+    if k.auth_token_version < 1:
+        yield ConfigError(f"{p}.auth_token_version", "must be 1 or more (bump it to rotate the AUTH token)")
 
 
 def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -362,6 +374,10 @@ def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
     for user in k.scram_users:
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,60}", user):
             yield ConfigError(f"{p}.scram_users", f"{user!r} must be lowercase letters, digits or '-' (it names the AmazonMSK_ secret)")
+    if not k.scram_users:
+        yield ConfigError(f"{p}.scram_users", "SASL/SCRAM is the only client authentication: at least one user is required")
+    if k.scram_password_version < 1:
+        yield ConfigError(f"{p}.scram_password_version", "must be 1 or more (bump it to rotate the SCRAM passwords)")
 
 
 def _secrets(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -377,6 +393,10 @@ def _registry(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("registry.keep_tagged_images", "must be 1-1000")
     if c.registry.untagged_expiry_days < 1:
         yield ConfigError("registry.untagged_expiry_days", "must be at least 1 day")
+    if c.registry.home_region not in c.region_names:
+        yield ConfigError("registry.home_region", f"{c.registry.home_region!r} is not one of the configured regions")
+    if c.registry.scan_type not in ("BASIC", "ENHANCED"):
+        yield ConfigError("registry.scan_type", "must be 'BASIC' or 'ENHANCED'")
 
 
 def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:

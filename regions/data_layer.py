@@ -99,7 +99,7 @@ def add_data_tier(stack: "RegionCoreStack") -> DataTier:
             client_security_group_id=stack.node_security_group.id,
             data_key_arn=keys.data_key_arn,
             log_retention_days=log_retention,
-            instances=database_topology(config, region, stack.account.account_id, spec.azs),
+            instances=database_topology(config, region, stack.account.account_id, spec.azs, stack.account.partition),
             instance_memory_gib=dict(RDS_INSTANCE_MEMORY_GIB),
             master_password=master_password,
             aurora_origin=creates_writer,
