@@ -220,7 +220,7 @@ class GlobalPayWorkloads(Construct):
         container = {
             "name": name,
             "image": image_uri(props.account_id, props.region, service),
-            "image_pull_policy": "IfNotPresent",
+            "image_pull_policy": "Always",
             "port": [{"container_port": service.port, "name": "http", "protocol": "TCP"}],
             "env_from": [{"config_map_ref": {"name": self.config_map.metadata.name}}],
             "env": [
