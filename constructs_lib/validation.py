@@ -258,7 +258,8 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
             yield ConfigError(f"{p}.{name}", f"{cls!r} is not an RDS PostgreSQL instance class we support ({', '.join(sorted(RDS_INSTANCE_MEMORY_GIB))})")
             continue
         buffers_gib = d.shared_buffers_8kb_pages * 8 / (1024 * 1024)
-        if buffers_gib >= memory:
+        # Sized for the writer; replicas get the same share of their own memory (database.scaled_shared_buffers).
+        if name == "instance_class" and buffers_gib >= memory:
             yield ConfigError(
                 f"{p}.shared_buffers_8kb_pages",
                 f"{d.shared_buffers_8kb_pages} pages of 8 kB = {buffers_gib:g} GiB does not fit the {memory} GiB of {cls} ({name}); keep it near 25% of memory",

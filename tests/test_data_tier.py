@@ -1,0 +1,431 @@
+"""Issue 3 (data tier): the synthesized JSON as a reviewer reads the plan, region by region.
+
+Fixtures: ``prod`` (shared session synthesis); two extra syntheses of our own: the failover configuration
+(primary_region and secondary_region swapped) and the Aurora variant. Validator refusals run ``main.py`` in a
+subprocess with an overrides file, as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.synth import by_path, policy, resources, synth
+
+ROOT = Path(__file__).resolve().parent.parent
+US, EU, AP = "globalpay-prod-us-east-1", "globalpay-prod-eu-west-1", "globalpay-prod-ap-southeast-2"
+CORES = (US, EU, AP)
+FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
+AURORA = {"database": {"engine": "aurora-postgresql", "engine_version": "15.13"}}
+
+
+def ref(stack: dict, rtype: str, path_suffix: str, attr: str) -> str:
+    """The interpolation another resource uses to point at ``path_suffix``'s ``attr``."""
+    for name, cfg in resources(stack, rtype).items():
+        if cfg["//"]["metadata"]["path"].endswith(path_suffix):
+            return f"${{{rtype}.{name}.{attr}}}"
+    raise AssertionError(f"no {rtype} at {path_suffix}")
+
+
+def data_resources(stack: dict) -> dict[str, dict[str, dict]]:
+    """``{type: {name: cfg}}`` of every resource under the ``data`` construct."""
+    out: dict[str, dict[str, dict]] = {}
+    for rtype, items in stack.get("resource", {}).items():
+        for name, cfg in items.items():
+            if "/data/" in cfg["//"]["metadata"]["path"]:
+                out.setdefault(rtype, {})[name] = cfg
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------
+# RDS PostgreSQL
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_primary_instance_has_the_guides_settings_with_corrections(prod):
+    s = prod[US]
+    db = by_path(s, "aws_db_instance", "/data/database/primary")
+    expected = {
+        "identifier": "globalpay-prod-primary",
+        "engine": "postgres",
+        "engine_version": "15.17",  # guide: 15.4, no longer creatable
+        "instance_class": "db.r6g.2xlarge",
+        "allocated_storage": 500,
+        "storage_type": "gp3",
+        "iops": 12000,
+        "storage_throughput": 500,
+        "storage_encrypted": True,
+        "multi_az": True,
+        "backup_retention_period": 35,
+        "backup_window": "03:00-04:00",
+        "maintenance_window": "mon:04:00-mon:05:00",
+        "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
+        "deletion_protection": True,
+        "copy_tags_to_snapshot": True,
+        "skip_final_snapshot": False,
+        "final_snapshot_identifier": "globalpay-prod-primary-final",
+        "iam_database_authentication_enabled": True,
+        "performance_insights_enabled": True,
+        "monitoring_interval": 60,
+        "publicly_accessible": False,
+        "username": "globalpay_admin",  # guide: admin, reserved by RDS PostgreSQL
+        "db_name": "globalpay",
+        "password_wo_version": 1,
+    }
+    assert {k: db.get(k) for k in expected} == expected
+    data_key = ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert db["kms_key_id"] == data_key
+    assert db["performance_insights_kms_key_id"] == data_key
+    assert db["monitoring_role_arn"] == ref(s, "aws_iam_role", "/data/database/monitoring-role", "arn")
+    assert db["db_subnet_group_name"] == ref(s, "aws_db_subnet_group", "/data/database/subnet-group", "name")
+    assert db["parameter_group_name"] == ref(s, "aws_db_parameter_group", "/data/database/parameter-group", "name")
+    assert db["password_wo"] == "${ephemeral.aws_secretsmanager_random_password.database_master_password.random_password}"
+    assert "password" not in db and "manage_master_user_password" not in db
+    assert db["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_master_password_is_generated_ephemerally_without_the_characters_rds_refuses(prod):
+    block = prod[US]["ephemeral"]["aws_secretsmanager_random_password"]["database_master_password"]
+    assert block["password_length"] >= 16
+    assert set('/"@ ') <= set(block["exclude_characters"])
+
+
+def test_parameter_groups_hold_what_the_instance_classes_can(prod):
+    s = prod[US]
+    for suffix, family, pages in (("/data/database/parameter-group", "postgres15", "2097152"),
+                                  ("/data/database/replica-parameter-group", "postgres15", "1048576")):
+        group = by_path(s, "aws_db_parameter_group", suffix)
+        assert group["family"] == family
+        params = {p["name"]: (p["value"], p["apply_method"]) for p in group["parameter"]}
+        assert params["max_connections"] == ("1000", "pending-reboot")  # static parameter
+        assert params["work_mem"] == ("65536", "immediate")
+        # 8 kB pages: 2097152 = 16 GiB of the writer's 64 GiB; 1048576 = 8 GiB of the replica's 32 GiB.
+        assert params["shared_buffers"] == (pages, "pending-reboot")
+        assert params["rds.force_ssl"][0] == "1"
+        assert group["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_same_region_replica_in_the_second_az(prod):
+    s = prod[US]
+    replica = by_path(s, "aws_db_instance", "/data/database/replica-1")
+    assert replica["identifier"] == "globalpay-prod-replica-1"
+    assert replica["instance_class"] == "db.r6g.xlarge"
+    assert replica["availability_zone"] == "us-east-1b"
+    assert replica["replicate_source_db"] == "globalpay-prod-primary"
+    assert replica["parameter_group_name"] == ref(s, "aws_db_parameter_group", "/data/database/replica-parameter-group", "name")
+    for absent in ("username", "password_wo", "db_name"):
+        assert absent not in replica
+    assert replica["deletion_protection"] is True
+    assert replica["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_cross_region_replica_reads_the_primary_arn_with_eu_west_1s_own_key(prod):
+    s = prod[EU]
+    replica = by_path(s, "aws_db_instance", "/data/database/replica-eu")
+    caller = next(iter(s["data"]["aws_caller_identity"]))
+    partition = next(iter(s["data"]["aws_partition"]))
+    assert replica["replicate_source_db"] == (
+        f"arn:${{data.aws_partition.{partition}.partition}}:rds:us-east-1:"
+        f"${{data.aws_caller_identity.{caller}.account_id}}:db:globalpay-prod-primary"
+    )
+    assert replica["identifier"] == "globalpay-prod-replica-eu"
+    assert replica["instance_class"] == "db.r6g.xlarge"
+    assert replica["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert replica["db_subnet_group_name"] == ref(s, "aws_db_subnet_group", "/data/database/subnet-group", "name")
+    subnet_group = by_path(s, "aws_db_subnet_group", "/data/database/subnet-group")
+    assert subnet_group["subnet_ids"] == [ref(s, "aws_subnet", f"network/db-subnet-{i}", "id") for i in range(3)]
+    assert replica["vpc_security_group_ids"] == [ref(s, "aws_security_group", "/data/database/security-group/group", "id")]
+    assert replica["parameter_group_name"].startswith("${aws_db_parameter_group.")
+    assert "username" not in replica and "password_wo" not in replica
+    assert replica["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_tertiary_region_has_no_database(prod):
+    assert not resources(prod[AP], "aws_db_instance")
+    assert not resources(prod[AP], "aws_rds_cluster")
+
+
+def test_rds_log_groups_are_encrypted_and_precreated(prod):
+    s = prod[US]
+    for name in ("/aws/rds/instance/globalpay-prod-primary/postgresql", "/aws/rds/instance/globalpay-prod-primary/upgrade", "RDSOSMetrics"):
+        group = next(g for g in resources(s, "aws_cloudwatch_log_group").values() if g["name"] == name)
+        assert group["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+        assert group["retention_in_days"] >= 365
+
+
+# ------------------------------------------------------------------------------------------------------
+# Failover and Aurora (one extra synthesis each)
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failover():
+    return synth("prod", FAILOVER)
+
+
+def test_failover_promotes_the_eu_replica_in_place_and_keeps_every_address(prod, failover):
+    for stack in CORES:
+        before, after = data_resources(prod[stack]), data_resources(failover[stack])
+        assert {(t, n) for t in before for n in before[t]} == {(t, n) for t in after for n in after[t]}, stack
+    eu = by_path(failover[EU], "aws_db_instance", "/data/database/replica-eu")
+    assert "replicate_source_db" not in eu
+    assert eu["identifier"] == "globalpay-prod-replica-eu"
+    assert (eu["multi_az"], eu["backup_retention_period"], eu["skip_final_snapshot"]) == (True, 35, False)
+    assert eu["final_snapshot_identifier"] == "globalpay-prod-replica-eu-final"
+    assert eu["instance_class"] == "db.r6g.2xlarge"
+    assert "password_wo" not in eu and "username" not in eu  # a promoted replica keeps its master user
+    # us-east-1's data tier is byte-for-byte the same: its writer never becomes a replica.
+    assert data_resources(prod[US]) == data_resources(failover[US])
+
+
+def test_aurora_variant_switches_the_same_construct_to_a_global_cluster():
+    aurora = synth("prod", AURORA)
+    us, eu = aurora[US], aurora[EU]
+    assert not resources(us, "aws_db_instance") and not resources(eu, "aws_db_instance")
+    glob = by_path(us, "aws_rds_global_cluster", "/data/database/global-cluster")
+    assert (glob["global_cluster_identifier"], glob["storage_encrypted"], glob["deletion_protection"]) == ("globalpay-prod-global", True, True)
+    writer = by_path(us, "aws_rds_cluster", "/data/database/cluster")
+    assert writer["engine"] == "aurora-postgresql"
+    assert writer["master_username"] == "globalpay_admin"
+    assert writer["master_password_wo"].startswith("${ephemeral.aws_secretsmanager_random_password.")
+    assert writer["kms_key_id"] == ref(us, "aws_kms_key", "encryption/data/key", "arn")
+    assert writer["lifecycle"] == {"prevent_destroy": True}
+    secondary = by_path(eu, "aws_rds_cluster", "/data/database/cluster")
+    assert secondary["global_cluster_identifier"] == "globalpay-prod-global"
+    assert secondary["kms_key_id"] == ref(eu, "aws_kms_key", "encryption/data/key", "arn")
+    assert "master_username" not in secondary
+    instances = resources(us, "aws_rds_cluster_instance").values()
+    assert len(instances) == 2 and all(i["instance_class"] == "db.r6g.2xlarge" and i["performance_insights_enabled"] for i in instances)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Redis
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", CORES)
+def test_redis_replication_group(prod, stack):
+    s = prod[stack]
+    rg = by_path(s, "aws_elasticache_replication_group", "/data/cache/replication-group")
+    expected = {
+        "replication_group_id": "globalpay-prod-redis",
+        "engine": "redis",
+        "node_type": "cache.r6g.xlarge",
+        "num_cache_clusters": 3,
+        "automatic_failover_enabled": True,
+        "multi_az_enabled": True,
+        "at_rest_encryption_enabled": "true",
+        "transit_encryption_enabled": True,
+        "snapshot_retention_limit": 7,
+        "snapshot_window": "03:00-05:00",
+        "maintenance_window": "mon:05:00-mon:07:00",
+        "port": 6379,
+    }
+    assert {k: rg.get(k) for k in expected} == expected
+    assert rg["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert rg["auth_token"].startswith("${jsondecode(data.aws_secretsmanager_secret_version.")
+    assert {c["log_type"] for c in rg["log_delivery_configuration"]} == {"slow-log", "engine-log"}
+    for cfg in rg["log_delivery_configuration"]:
+        assert cfg["destination_type"] == "cloudwatch-logs"
+        group = by_path(s, "aws_cloudwatch_log_group", f"/data/cache/{cfg['log_type']}-log-group")
+        assert group["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert rg["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_redis_token_uses_only_the_characters_elasticache_accepts(prod):
+    block = prod[US]["ephemeral"]["aws_secretsmanager_random_password"]["redis_auth_token"]
+    excluded = set(block["exclude_characters"])
+    punctuation = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    assert punctuation - excluded == set("!&#$^<>-")
+    assert 16 <= block["password_length"] <= 128
+
+
+# ------------------------------------------------------------------------------------------------------
+# MSK
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", CORES)
+def test_msk_cluster(prod, stack):
+    s = prod[stack]
+    cluster = by_path(s, "aws_msk_cluster", "/data/kafka/cluster")
+    assert cluster["cluster_name"] == "globalpay-prod-kafka"
+    assert cluster["kafka_version"] == "3.9.x.kraft"  # guide: 3.5.1, past MSK end of support
+    assert cluster["number_of_broker_nodes"] == 6
+    info = cluster["broker_node_group_info"]
+    assert info["instance_type"] == "kafka.m5.2xlarge"
+    assert info["client_subnets"] == [ref(s, "aws_subnet", f"network/private-subnet-{i}", "id") for i in range(3)]
+    ebs = info["storage_info"]["ebs_storage_info"]
+    assert ebs["volume_size"] == 1000 and "provisioned_throughput" not in ebs  # MSK refuses it on m5.2xlarge
+    enc = cluster["encryption_info"]
+    assert enc["encryption_at_rest_kms_key_arn"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert enc["encryption_in_transit"] == {"client_broker": "TLS", "in_cluster": True}
+    assert cluster["client_authentication"]["sasl"]["scram"] is True
+    assert cluster["client_authentication"]["unauthenticated"] is False
+    assert cluster["enhanced_monitoring"] == "PER_TOPIC_PER_PARTITION"
+    assert cluster["logging_info"]["broker_logs"]["cloudwatch_logs"]["enabled"] is True
+    assert cluster["configuration_info"]["arn"] == ref(s, "aws_msk_configuration", "/data/kafka/configuration", "arn")
+    assert cluster["lifecycle"] == {"prevent_destroy": True}
+    props = dict(line.split("=", 1) for line in by_path(s, "aws_msk_configuration", "/data/kafka/configuration")["server_properties"].splitlines())
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["min.insync.replicas"] == "2"
+    assert props["default.replication.factor"] == "3"
+    assert props["unclean.leader.election.enable"] == "false"
+
+
+def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod):
+    s = prod[US]
+    secrets_key = ref(s, "aws_kms_key", "encryption/secrets/key", "arn")
+    association = by_path(s, "aws_msk_scram_secret_association", "/data/kafka/scram-association")
+    assert association["cluster_arn"] == ref(s, "aws_msk_cluster", "/data/kafka/cluster", "arn")
+    for user in ("payment-processor", "reconciliation-engine", "api-gateway"):
+        secret = by_path(s, "aws_secretsmanager_secret", f"/data/kafka/scram-{user}/secret")
+        assert secret["name"] == f"AmazonMSK_prod_{user}"
+        assert secret["kms_key_id"] == secrets_key
+        assert ref(s, "aws_secretsmanager_secret", f"/data/kafka/scram-{user}/secret", "arn") in association["secret_arn_list"]
+        statement = policy(by_path(s, "aws_secretsmanager_secret_policy", f"/data/kafka/scram-{user}/policy"))["Statement"][0]
+        assert statement["Principal"] == {"Service": "kafka.amazonaws.com"}
+        version = by_path(s, "aws_secretsmanager_secret_version", f"/data/kafka/scram-{user}/value")
+        assert "secret_string" not in version and "ephemeral." in version["secret_string_wo"]
+
+
+# ------------------------------------------------------------------------------------------------------
+# Secrets
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", CORES)
+def test_application_secrets_exist_with_the_secrets_key(prod, stack):
+    s = prod[stack]
+    names = {cfg["name"]: cfg for cfg in resources(s, "aws_secretsmanager_secret").values()}
+    for name in ("globalpay/prod/database/credentials", "globalpay/prod/redis/auth-token",
+                 "globalpay/prod/jwt/keys", "globalpay/prod/api/keys"):
+        assert names[name]["kms_key_id"] == ref(s, "aws_kms_key", "encryption/secrets/key", "arn")
+        assert names[name]["recovery_window_in_days"] == 30
+        assert names[name]["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_operator_secrets_are_created_empty(prod):
+    for stack in CORES:
+        versions = {cfg["//"]["metadata"]["path"] for cfg in resources(prod[stack], "aws_secretsmanager_secret_version").values()}
+        assert not any("operator-secrets" in p for p in versions)
+
+
+def test_database_credentials_are_written_write_only_where_the_writer_is_created(prod):
+    s = prod[US]
+    version = by_path(s, "aws_secretsmanager_secret_version", "/data/database-credentials/value")
+    value = version["secret_string_wo"]
+    assert "ephemeral.aws_secretsmanager_random_password.database_master_password.random_password" in value
+    assert ref(s, "aws_db_instance", "/data/database/primary", "address")[2:-1] in value
+    for key in ("username", "password", "host", "port", "dbname"):
+        assert f'"{key}" =' in value
+    assert version["secret_string_wo_version"] == 1
+
+
+def test_no_secret_literal_in_any_stack(prod):
+    """Every password/token/key attribute is a reference or write-only expression, never a value."""
+    sensitive = re.compile(r'"(password|master_password|auth_token|secret_string|secret_string_wo|password_wo|master_password_wo)"\s*:\s*"([^"]*)"')
+    for name in prod:
+        text = json.dumps(prod[name])
+        for attr, value in sensitive.findall(text):
+            assert value.startswith("${"), f"{name}: {attr} holds a literal"
+        assert "secret_string\":" not in text.replace(" ", ""), name
+        assert not re.search(r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk_live_", text), name
+
+
+# ------------------------------------------------------------------------------------------------------
+# ECR
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_repositories_in_the_home_region_replicated_to_the_others(prod):
+    s = prod[US]
+    for service in ("api-gateway", "payment-processor", "reconciliation-engine"):
+        repo = by_path(s, "aws_ecr_repository", f"/data/registry/{service}")
+        assert repo["name"] == f"globalpay/{service}"
+        assert repo["image_tag_mutability"] == "IMMUTABLE"
+        assert repo["image_scanning_configuration"] == {"scan_on_push": True}
+        assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": ref(s, "aws_kms_key", "encryption/data/key", "arn")}]
+        assert repo["lifecycle"] == {"prevent_destroy": True}
+        rules = json.loads(by_path(s, "aws_ecr_lifecycle_policy", f"/data/registry/{service}-lifecycle")["policy"])["rules"]
+        assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "tagged"}
+    replication = by_path(s, "aws_ecr_replication_configuration", "/data/registry/replication")
+    destinations = replication["replication_configuration"]["rule"][0]["destination"]
+    assert sorted(d["region"] for d in destinations) == ["ap-southeast-2", "eu-west-1"]
+    for stack in (EU, AP):
+        assert not resources(prod[stack], "aws_ecr_repository")
+        template = by_path(prod[stack], "aws_ecr_repository_creation_template", "/data/registry-replica-settings/template")
+        assert template["applied_for"] == ["REPLICATION"] and template["image_tag_mutability"] == "IMMUTABLE"
+        assert template["encryption_configuration"][0]["kms_key"] == ref(prod[stack], "aws_kms_key", "encryption/data/key", "arn")
+
+
+# ------------------------------------------------------------------------------------------------------
+# Security groups
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", CORES)
+def test_data_stores_admit_only_the_node_security_group(prod, stack):
+    s = prod[stack]
+    node_sg = ref(s, "aws_security_group", "/node-security-group", "id")
+    expected = {"database": {5432}, "cache": {6379}, "kafka": {9094, 9096}}
+    if stack == AP:
+        expected.pop("database")
+    for component, ports in expected.items():
+        group = ref(s, "aws_security_group", f"/data/{component}/security-group/group", "id")
+        rules = [r for r in resources(s, "aws_vpc_security_group_ingress_rule").values() if r["security_group_id"] == group]
+        assert {r["from_port"] for r in rules} == ports
+        for rule in rules:
+            assert rule["referenced_security_group_id"] == node_sg
+            assert "cidr_ipv4" not in rule and rule["description"]
+        assert not [r for r in resources(s, "aws_vpc_security_group_egress_rule").values() if r["security_group_id"] == group]
+        sg = by_path(s, "aws_security_group", f"/data/{component}/security-group/group")
+        assert "ingress" not in sg and "egress" not in sg
+
+
+@pytest.mark.parametrize("stack", CORES)
+def test_every_stateful_data_resource_is_protected(prod, stack):
+    stateful = ("aws_db_instance", "aws_db_parameter_group", "aws_elasticache_replication_group", "aws_msk_cluster",
+                "aws_secretsmanager_secret", "aws_ecr_repository", "aws_kms_key", "aws_rds_cluster")
+    found = 0
+    for rtype in stateful:
+        for cfg in resources(prod[stack], rtype).values():
+            found += 1
+            assert cfg.get("lifecycle", {}).get("prevent_destroy") is True, cfg["//"]["metadata"]["path"]
+    assert found >= 10
+
+
+# ------------------------------------------------------------------------------------------------------
+# Validator refusals (main.py, exit 2, one line naming the field)
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"database": {"master_username": "admin"}}, "database.master_username"),
+        ({"database": {"shared_buffers_8kb_pages": 16777216}}, "database.shared_buffers_8kb_pages"),
+        ({"kafka": {"provisioned_throughput_enabled": True}}, "kafka.provisioned_throughput_enabled"),
+        ({"kafka": {"kafka_version": "3.5.1"}}, "kafka.kafka_version"),
+        ({"cache": {"auth_token_special_characters": "!&#$^<>-@%"}}, "cache.auth_token_special_characters"),
+        ({"cache": {"auth_token_length": 8}}, "cache.auth_token_length"),
+        ({"database": {"origin_region": "ap-southeast-2"}}, "database.origin_region"),
+    ],
+)
+def test_validator_refuses(tmp_path, overrides, field):
+    config = tmp_path / "overrides.json"
+    config.write_text(json.dumps(overrides))
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--config", str(config), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"config error: {field}: ")
+    assert not (tmp_path / "out").exists()
