@@ -8,7 +8,8 @@ instead of the API's ALBs, which only serve the API. What makes it PCI-reviewabl
   make the bucket depend on the distribution that depends on the bucket), objects are SSE-KMS with our key,
   whose policy lets CloudFront decrypt for this account only;
 * viewers: HTTPS only (HTTP redirected), TLS 1.2 minimum (``TLSv1.2_2021``) with an ACM certificate from
-  us-east-1, SNI; the AWS managed security-headers response policy (HSTS, nosniff, frame options);
+  us-east-1, SNI; our security-headers response policy (HSTS two years with preload, nosniff, frame DENY,
+  strict referrer);
 * the CLOUDFRONT-scope WAF web ACL (us-east-1) with the same rules as the regional ACLs;
 * access logs through CloudFront standard logging v2 (CloudWatch Logs vended delivery) into a private,
   KMS-encrypted log bucket: v2 needs no bucket ACLs, which our buckets disable (BucketOwnerEnforced).
@@ -24,9 +25,10 @@ from constructs_lib.common import AccountContext
 from constructs_lib.providers import aws
 from constructs_lib.storage import SecureBucket
 
-#: AWS managed cache policy "CachingOptimized" and response headers policy "SecurityHeadersPolicy".
+#: AWS managed cache policy "CachingOptimized".
 MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+#: HSTS max-age: two years, the preload list's requirement is at least one.
+HSTS_MAX_AGE_SECONDS = 63072000
 ORIGIN_ID = "static-assets"
 
 
@@ -61,6 +63,23 @@ class StaticAssetsCdn(Construct):
             signing_behavior="always",
             signing_protocol="sigv4",
         )
+        headers = aws.cloudfront_response_headers_policy.CloudfrontResponseHeadersPolicy(
+            self,
+            "security-headers",
+            name=f"{props.prefix}-static-security-headers",
+            comment="HSTS, nosniff, frame DENY, strict referrer for the checkout and dashboard assets",
+            security_headers_config={
+                "strict_transport_security": {
+                    "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
+                    "include_subdomains": True,
+                    "preload": True,
+                    "override": True,
+                },
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
+            },
+        )
         self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
             self,
             "distribution",
@@ -84,7 +103,7 @@ class StaticAssetsCdn(Construct):
                 "cached_methods": ["GET", "HEAD"],
                 "compress": True,
                 "cache_policy_id": MANAGED_CACHING_OPTIMIZED,
-                "response_headers_policy_id": MANAGED_SECURITY_HEADERS,
+                "response_headers_policy_id": headers.id,
             },
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate={

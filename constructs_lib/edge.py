@@ -33,6 +33,11 @@ MANAGED_RULE_GROUPS: tuple[str, ...] = (
     "AWSManagedRulesAmazonIpReputationList",
 )
 
+#: The CLOUDFRONT-scope ACL adds the anonymous IP list (Tor exits, VPNs, hosting providers): the checkout
+#: widget's assets are loaded by shoppers' browsers, and card-testing bots hide behind exactly these sources.
+#: Not on the API: merchants' servers call it from hosting providers.
+CDN_MANAGED_RULE_GROUPS: tuple[str, ...] = (*MANAGED_RULE_GROUPS, "AWSManagedRulesAnonymousIpList")
+
 #: WAF only delivers to CloudWatch Logs groups whose name has this prefix.
 WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
 

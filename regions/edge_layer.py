@@ -86,6 +86,10 @@ class EdgeLayer:
     #: ARN of the ingress ALB; empty in phase 1 of a new environment (``edge.initial_deploy``).
     alb_arn: str = ""
     alarm_names: list[str] = field(default_factory=list)
+    #: What runs in this region, by name (the global dashboard shows the same resources as the alarms).
+    databases: list[DatabaseTarget] = field(default_factory=list)
+    redis_groups: dict[str, int] = field(default_factory=dict)
+    kafka_clusters: dict[str, int] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -181,6 +185,7 @@ def add_edge_and_observability(stack: "RegionCoreStack") -> EdgeLayer:
         "alarm-topic",
         AlarmTopicProps(name=alarm_topic_name(env), kms_key_arn=data_key, region=region, account=account, email=obs.alarm_email),
     )
+    databases, redis_groups, kafka_clusters = _databases(stack), _redis_groups(stack), _kafka_clusters(stack)
     alarms = RegionalAlarms(
         stack,
         "alarms",
@@ -188,11 +193,11 @@ def add_edge_and_observability(stack: "RegionCoreStack") -> EdgeLayer:
             prefix=naming.name(),
             topic_arn=topic.arn,
             cluster_name=stack.cluster_name,
-            databases=_databases(stack),
+            databases=databases,
             db_max_connections=config.database.max_connections,
             db_allocated_storage_gb=config.database.allocated_storage_gb,
-            redis_groups=_redis_groups(stack),
-            kafka_clusters=_kafka_clusters(stack),
+            redis_groups=redis_groups,
+            kafka_clusters=kafka_clusters,
             alb_arn_suffix=alb.arn_suffix if alb is not None else "",
             cpu_threshold_percent=obs.cpu_alarm_threshold_percent,
             alb_5xx_threshold=obs.alb_5xx_alarm_threshold,
@@ -298,4 +303,7 @@ def add_edge_and_observability(stack: "RegionCoreStack") -> EdgeLayer:
         payment_events_dlq_arn=events.dlq_arn,
         alb_arn=alb.arn if alb is not None else "",
         alarm_names=alarm_names,
+        databases=databases,
+        redis_groups=redis_groups,
+        kafka_clusters=kafka_clusters,
     )
