@@ -1,0 +1,591 @@
+"""Synth-time policy: cdktf Aspects that refuse to write a stack that breaks a GlobalPay guardrail.
+
+In the spirit of cdk-nag: the rules are code, they run on every resource of every stack during
+``app.synth()``, and a violation stops the synth before the offending stack's JSON is written. A reviewer
+never has to spot an unencrypted database or a literal password in a diff: it cannot be synthesized.
+
+How it runs (cdktf 0.21, ``StackSynthesizer.synthesize``): per stack, cdktf invokes the stack's aspects on
+every construct (top-down), then runs every construct's validations, then writes ``cdk.tf.json``.
+``apply_policy(app)`` adds one ``PolicyAspect`` and one validation to each stack:
+
+* the aspect checks each ``TerraformResource`` / AWS provider through its synthesized configuration
+  (``to_terraform()``: one jsii call per resource, the cheapest complete view; references stay tokens,
+  which is all a rule needs to tell a reference from a literal) and indexes what cross-resource rules
+  need (buckets, their encryption and public access blocks);
+* the validation runs the cross-resource rules and returns every unsuppressed violation, so cdktf aborts
+  that stack before writing it.
+
+jsii turns a Python exception raised inside a callback into a plain ``RuntimeError``, so the typed error
+comes from ``synth(app)`` below: it runs ``app.synth()`` and, when the policy found violations, raises
+``PolicyViolation`` listing every violation of every stack (the stacks cdktf did not reach are checked
+in Python with the same aspect). ``main.py`` prints ``PolicyViolation.lines()`` and exits 3.
+
+Rules (ids are stable; docs/safe-change.md and the synth summary refer to them):
+
+=======  =====================================================================================================
+GP001    encryption at rest with our KMS key: RDS, ElastiCache, MSK, EKS secrets, CloudWatch log groups,
+         SNS, SQS, Secrets Manager, ECR, EBS in launch templates; S3 buckets have an SSE configuration.
+         An AWS-managed key (``alias/aws/...``) where ours is required is a violation too.
+GP002    encryption in transit: ElastiCache ``transit_encryption_enabled``; MSK client-broker TLS only and
+         in-cluster encryption.
+GP003    not publicly reachable: ``publicly_accessible`` databases, MSK public access, S3 buckets without a
+         complete public access block, public bucket ACLs, an EKS public endpoint open to the internet.
+GP004    no 0.0.0.0/0 or ::/0 ingress in security groups, except load balancer ingress on 80/443
+         (a construct path segment naming a load balancer, see ``LOAD_BALANCER_SEGMENT``) or a suppression.
+GP005    cost allocation tags: every AWS provider has ``default_tags`` with Environment, Project, CostCenter.
+GP006    no literal secret: password / auth token / secret string / private key attributes (write-only
+         ``*_wo`` ones included) must hold a reference or an ephemeral value, and no string anywhere looks
+         like an AWS access key, a PEM private key or one of the guide's ``<SECURE_PASSWORD>`` placeholders.
+GP007    stateful resources (``STATEFUL_TYPES``) carry ``lifecycle.prevent_destroy`` and, where the type has
+         it, ``deletion_protection``; buckets and repositories are not ``force_destroy`` / ``force_delete``.
+=======  =====================================================================================================
+
+Suppressing one rule for one construct (and everything below it) needs a reason:
+``suppress(construct, "GP004", reason="...")``. Suppressions are listed in the synth summary, and the
+ones no violation used are reported there too, so none outlives the resource it was written for.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import jsii
+from cdktf import (
+    App,
+    Aspects,
+    DefaultTokenResolver,
+    IAspect,
+    StringConcat,
+    TerraformProvider,
+    TerraformResource,
+    TerraformStack,
+    Tokenization,
+)
+from constructs import IConstruct, IValidation
+
+# --------------------------------------------------------------------------------------------------
+# Reference tables (shared with scripts/inventory.py and scripts/plan_review.py)
+# --------------------------------------------------------------------------------------------------
+
+RULES: dict[str, str] = {
+    "GP001": "encryption at rest with a customer-managed KMS key",
+    "GP002": "encryption in transit",
+    "GP003": "not publicly reachable",
+    "GP004": "no 0.0.0.0/0 or ::/0 ingress outside the load balancer",
+    "GP005": "cost allocation tags on every AWS provider",
+    "GP006": "no literal secret in the configuration",
+    "GP007": "stateful resources are protected from destruction",
+}
+
+#: Resource types whose destruction loses data or identity, with the attributes that identify them to AWS
+#: (the inventory records these next to the Terraform address).
+STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
+    "aws_db_instance": ("identifier",),
+    "aws_rds_cluster": ("cluster_identifier",),
+    "aws_elasticache_replication_group": ("replication_group_id",),
+    "aws_msk_cluster": ("cluster_name",),
+    "aws_s3_bucket": ("bucket",),
+    "aws_kms_key": ("description",),
+    "aws_secretsmanager_secret": ("name",),
+    "aws_ecr_repository": ("name",),
+    "aws_eks_cluster": ("name",),
+    "aws_db_parameter_group": ("name",),
+}
+
+#: Stateful types that also have an AWS-side ``deletion_protection`` switch (AWS provider 6.x).
+DELETION_PROTECTION_TYPES = frozenset({"aws_db_instance", "aws_rds_cluster", "aws_eks_cluster"})
+
+#: Attributes that must never hold a literal (matched on the attribute name, at any nesting depth).
+SECRET_ATTRIBUTE = re.compile(
+    r"^(password|passwords|master_password|auth_token|secret_string|secret_binary|private_key|client_secret"
+    r"|secret_key|access_key|token|api_key)(_wo)?$"
+)
+#: Values that are secrets (or the guide's stand-ins for one) wherever they appear.
+SECRET_VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a PEM private key"),
+    (re.compile(r"<(SECURE_[A-Z_]+|[A-Z_]*(PASSWORD|TOKEN|SECRET|PRIVATE_KEY|STRIPE_KEY|PLAID_KEY))>"),
+     "a placeholder from the deployment guide"),
+)
+
+#: A construct path segment that marks load balancer ingress (``edge/alb/security-group``,
+#: ``ingress-load-balancer/...``): the one place 0.0.0.0/0 may reach, and only on these ports.
+LOAD_BALANCER_SEGMENT = re.compile(r"(^|[-_])(alb|nlb|elb|lb|load-?balancer)([-_]|$)", re.IGNORECASE)
+LOAD_BALANCER_PORTS = frozenset({80, 443})
+
+REQUIRED_COST_TAGS = ("Environment", "Project", "CostCenter")
+AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
+OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+BUCKET_REFERENCE = re.compile(r"^\$\{aws_s3_bucket\.([^.}]+)\.(id|bucket)\}$")
+SUPPRESSION_METADATA = "globalpay:policy-suppression"
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule at one construct."""
+
+    rule: str
+    path: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.rule} {self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An accepted exception to one rule for a construct and everything below it."""
+
+    rule: str
+    path: str
+    reason: str
+
+    def covers(self, finding: Finding) -> bool:
+        return finding.rule == self.rule and (finding.path == self.path or finding.path.startswith(self.path + "/"))
+
+
+class PolicyViolation(Exception):
+    """The synth was refused: ``lines()`` is one ``rule path: message`` line per violation."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self.findings = sorted(set(findings), key=lambda f: (f.path, f.rule, f.message))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"policy error: {f.line()}" for f in self.findings]
+
+
+@dataclass
+class PolicyReport:
+    """What the policy saw during one synth of one App (the synth summary prints it)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
+    resources_checked: int = 0
+    seconds: float = 0.0
+    checked_stacks: set[str] = field(default_factory=set)
+
+    def record(self, finding: Finding) -> bool:
+        """Keep ``finding``; True when it counts (no suppression covers it)."""
+        match = next((s for s in self.suppressions if s.covers(finding)), None)
+        if match is not None:
+            self.suppressed.append((finding, match))
+            return False
+        self.findings.append(finding)
+        return True
+
+    @property
+    def unused_suppressions(self) -> list[Suppression]:
+        used = {s for _, s in self.suppressed}
+        return [s for s in self.suppressions if s not in used]
+
+
+# One report per App. Keyed weakly so that test Apps do not leak into each other or into memory.
+_REPORTS: "weakref.WeakKeyDictionary[Any, PolicyReport]" = weakref.WeakKeyDictionary()
+_STACK_CHECKS: "weakref.WeakKeyDictionary[Any, list[_StackCheck]]" = weakref.WeakKeyDictionary()
+
+
+def _report_for(root: Any) -> PolicyReport:
+    report = _REPORTS.get(root)
+    if report is None:
+        report = _REPORTS[root] = PolicyReport()
+    return report
+
+
+def policy_report(app: Any) -> PolicyReport | None:
+    """The report of ``app``'s synth, or None when ``apply_policy`` was never called on it."""
+    return _REPORTS.get(app) if app in _STACK_CHECKS else None
+
+
+def suppress(construct: IConstruct, rule: str, *, reason: str) -> Suppression:
+    """Accept a violation of ``rule`` for ``construct`` and its children. The reason is mandatory and
+    shows up in the synth summary: a suppression is a reviewed decision, not a way to silence the build."""
+    if rule not in RULES:
+        raise ValueError(f"unknown policy rule {rule!r}; rules: {', '.join(RULES)}")
+    if not reason or not reason.strip():
+        raise ValueError(f"suppressing {rule} at {construct.node.path} needs a reason")
+    entry = Suppression(rule=rule, path=construct.node.path, reason=reason.strip())
+    construct.node.add_metadata(SUPPRESSION_METADATA, {"rule": rule, "reason": entry.reason})
+    _report_for(construct.node.root).suppressions.append(entry)
+    return entry
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading a synthesized configuration
+# --------------------------------------------------------------------------------------------------
+
+
+def is_token(value: Any) -> bool:
+    """A Terraform expression or an unresolved cdktf token (``${TfToken[...]}``): not a literal."""
+    return isinstance(value, str) and "${" in value
+
+
+def blocks(value: Any) -> list[Mapping[str, Any]]:
+    """A nested block as a list of dicts, whether cdktf rendered it as one object or a list."""
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Mapping)]
+    return []
+
+
+def first(cfg: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """``first(cfg, "encryption_info", "encryption_in_transit")``: the first block down a path, or {}."""
+    current: Mapping[str, Any] = cfg
+    for key in keys:
+        found = blocks(current.get(key))
+        if not found:
+            return {}
+        current = found[0]
+    return current
+
+
+def truthy(value: Any) -> bool | None:
+    """True/False for a literal boolean (or "true"/"false", as some provider 6 attributes are strings);
+    None for a token, whose value only Terraform knows."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if is_token(value):
+            return None
+        return value.strip().lower() == "true"
+    return bool(value) if value is not None else False
+
+
+def walk_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every (attribute name, string value) in a configuration, at any depth."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if k != "//":
+                yield from walk_strings(v, k)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from walk_strings(v, key)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-resource rules: (type, config) -> [(rule id, message)]
+# --------------------------------------------------------------------------------------------------
+
+Issue = tuple[str, str]
+
+
+def _key_issue(cfg: Mapping[str, Any], attr: str, what: str) -> Iterator[Issue]:
+    value = cfg.get(attr)
+    if not value:
+        yield "GP001", f"{what} is not encrypted with our KMS key ({attr} missing)"
+    elif isinstance(value, str) and AWS_MANAGED_KEY.search(value):
+        yield "GP001", f"{what} uses the AWS-managed key {value!r}; use the region's data or secrets key"
+
+
+def _encryption(rtype: str, cfg: Mapping[str, Any]) -> Iterator[Issue]:
+    if rtype in ("aws_db_instance", "aws_rds_cluster"):
+        # A same-region read replica inherits encryption from its source; its kms_key_id is still required.
+        if truthy(cfg.get("storage_encrypted")) is False and not cfg.get("replicate_source_db"):
+            yield "GP001", "storage_encrypted is not true"
+        yield from _key_issue(cfg, "kms_key_id", "storage")
+    elif rtype == "aws_elasticache_replication_group":
+        if truthy(cfg.get("at_rest_encryption_enabled")) is False:
+            yield "GP001", "at_rest_encryption_enabled is not true"
+        yield from _key_issue(cfg, "kms_key_id", "the cache")
+        if truthy(cfg.get("transit_encryption_enabled")) is False:
+            yield "GP002", "transit_encryption_enabled is not true (clients and replication in clear text)"
+    elif rtype == "aws_msk_cluster":
+        info = first(cfg, "encryption_info")
+        yield from _key_issue(info, "encryption_at_rest_kms_key_arn", "broker storage")
+        transit = first(info, "encryption_in_transit")
+        client_broker = transit.get("client_broker", "TLS")
+        if client_broker != "TLS" and not is_token(client_broker):
+            yield "GP002", f"encryption_in_transit.client_broker is {client_broker!r}; only TLS is allowed"
+        if truthy(transit.get("in_cluster", True)) is False:
+            yield "GP002", "encryption_in_transit.in_cluster is false"
+    elif rtype == "aws_eks_cluster":
+        config = first(cfg, "encryption_config")
+        if not config or "secrets" not in (config.get("resources") or []):
+            yield "GP001", "Kubernetes secrets are not envelope-encrypted (encryption_config with resources [\"secrets\"])"
+        else:
+            yield from _key_issue(first(config, "provider"), "key_arn", "Kubernetes secrets")
+    elif rtype == "aws_cloudwatch_log_group":
+        yield from _key_issue(cfg, "kms_key_id", "the log group")
+    elif rtype in ("aws_sns_topic", "aws_sqs_queue"):
+        yield from _key_issue(cfg, "kms_master_key_id", "the " + ("topic" if rtype == "aws_sns_topic" else "queue"))
+    elif rtype == "aws_secretsmanager_secret":
+        yield from _key_issue(cfg, "kms_key_id", "the secret")
+    elif rtype == "aws_ecr_repository":
+        enc = first(cfg, "encryption_configuration")
+        if enc.get("encryption_type") != "KMS":
+            yield "GP001", "images are not encrypted with KMS (encryption_configuration.encryption_type = KMS)"
+        else:
+            yield from _key_issue(enc, "kms_key", "the repository")
+    elif rtype == "aws_launch_template":
+        mappings = [m for m in blocks(cfg.get("block_device_mappings")) if blocks(m.get("ebs"))]
+        if not mappings:
+            yield "GP001", "no block_device_mappings: EBS volumes would use the AMI's unencrypted defaults"
+        for mapping in mappings:
+            ebs = first(mapping, "ebs")
+            device = mapping.get("device_name", "?")
+            if truthy(ebs.get("encrypted")) is not True and not is_token(ebs.get("encrypted")):
+                yield "GP001", f"EBS volume {device} is not encrypted"
+            yield from _key_issue(ebs, "kms_key_id", f"EBS volume {device}")
+
+
+def _public(rtype: str, cfg: Mapping[str, Any]) -> Iterator[Issue]:
+    if rtype in ("aws_db_instance", "aws_rds_cluster_instance") and truthy(cfg.get("publicly_accessible")):
+        yield "GP003", "publicly_accessible is true"
+    elif rtype == "aws_msk_cluster":
+        access = first(cfg, "broker_node_group_info", "connectivity_info", "public_access")
+        kind = access.get("type", "DISABLED")
+        if kind != "DISABLED" and not is_token(kind):
+            yield "GP003", f"broker public access is {kind!r}"
+    elif rtype == "aws_s3_bucket_acl":
+        acl = cfg.get("acl", "")
+        if isinstance(acl, str) and acl.startswith(("public-", "authenticated-read")):
+            yield "GP003", f"bucket ACL {acl!r} grants access outside the account"
+    elif rtype == "aws_eks_cluster":
+        vpc = first(cfg, "vpc_config")
+        if truthy(vpc.get("endpoint_public_access", True)):
+            cidrs = vpc.get("public_access_cidrs") or ["0.0.0.0/0"]
+            if any(c in OPEN_CIDRS for c in cidrs if isinstance(c, str)):
+                yield "GP003", "the Kubernetes API endpoint is public to 0.0.0.0/0"
+
+
+def _ingress_rules(rtype: str, cfg: Mapping[str, Any]) -> Iterator[tuple[set[str], int | None, int | None]]:
+    """(open CIDRs, from_port, to_port) of every ingress permission the resource declares."""
+    if rtype == "aws_security_group":
+        for rule in blocks(cfg.get("ingress")):
+            cidrs = set(rule.get("cidr_blocks") or []) | set(rule.get("ipv6_cidr_blocks") or [])
+            yield cidrs & OPEN_CIDRS, rule.get("from_port"), rule.get("to_port")
+    elif rtype == "aws_security_group_rule" and cfg.get("type") == "ingress":
+        cidrs = set(cfg.get("cidr_blocks") or []) | set(cfg.get("ipv6_cidr_blocks") or [])
+        yield cidrs & OPEN_CIDRS, cfg.get("from_port"), cfg.get("to_port")
+    elif rtype == "aws_vpc_security_group_ingress_rule":
+        cidrs = {cfg.get("cidr_ipv4"), cfg.get("cidr_ipv6")}
+        yield {c for c in cidrs if c in OPEN_CIDRS}, cfg.get("from_port"), cfg.get("to_port")
+
+
+def _open_ingress(rtype: str, cfg: Mapping[str, Any], path: str) -> Iterator[Issue]:
+    load_balancer = any(LOAD_BALANCER_SEGMENT.search(segment) for segment in path.split("/")[1:])
+    for cidrs, low, high in _ingress_rules(rtype, cfg):
+        if not cidrs:
+            continue
+        ports = f"{low}-{high}" if low != high else f"{low}"
+        web_only = isinstance(low, int) and low == high and low in LOAD_BALANCER_PORTS
+        if load_balancer and web_only:
+            continue
+        where = "load balancer ingress is limited to ports 80/443" if load_balancer else "only the load balancer may be reached from the internet"
+        yield "GP004", f"ingress from {', '.join(sorted(cidrs))} on port {ports}: {where}"
+
+
+def _protection(rtype: str, cfg: Mapping[str, Any]) -> Iterator[Issue]:
+    if rtype not in STATEFUL_TYPES:
+        return
+    lifecycle = first(cfg, "lifecycle")
+    if truthy(lifecycle.get("prevent_destroy")) is not True:
+        yield "GP007", f"stateful {rtype} lacks lifecycle.prevent_destroy (use constructs_lib.common.protected())"
+    if rtype in DELETION_PROTECTION_TYPES and truthy(cfg.get("deletion_protection")) is False:
+        yield "GP007", f"stateful {rtype} lacks deletion_protection = true"
+    if rtype == "aws_s3_bucket" and truthy(cfg.get("force_destroy")):
+        yield "GP007", "force_destroy would delete every object with the bucket"
+    if rtype == "aws_ecr_repository" and truthy(cfg.get("force_delete")):
+        yield "GP007", "force_delete would delete every image with the repository"
+
+
+def _secrets(cfg: Mapping[str, Any], resolve: Callable[[str], Any]) -> Iterator[Issue]:
+    for name, value in walk_strings(cfg):
+        if not value:
+            continue
+        for pattern, what in SECRET_VALUE_PATTERNS:
+            if pattern.search(value):
+                yield "GP006", f"{name or 'a value'} holds {what}"
+                break
+        else:
+            if SECRET_ATTRIBUTE.match(name):
+                literal = value if not is_token(value) else resolve(value)
+                if isinstance(literal, str) and literal and "${" not in literal:
+                    yield "GP006", f"{name} holds a literal; pass an ephemeral or referenced value (write-only argument)"
+
+
+def _cost_tags(cfg: Mapping[str, Any]) -> Iterator[Issue]:
+    tags = first(cfg, "default_tags").get("tags") or {}
+    missing = [t for t in REQUIRED_COST_TAGS if not (isinstance(tags, Mapping) and tags.get(t))]
+    if missing:
+        yield "GP005", f"the AWS provider's default_tags lack {', '.join(missing)}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The aspect and the per-stack validation
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    path: str
+    name: Any
+
+
+class _StackCheck:
+    """Everything the policy learns about one stack while cdktf visits it, and its findings."""
+
+    def __init__(self, stack: TerraformStack, report: PolicyReport) -> None:
+        self.stack = stack
+        self.report = report
+        self.name = stack.node.id
+        self.buckets: dict[str, _Bucket] = {}
+        self.encrypted_buckets: set[str] = set()
+        self.blocked_buckets: set[str] = set()
+        self.findings: list[Finding] = []
+        self.done = False
+        self._resolver = DefaultTokenResolver(StringConcat())
+
+    def resolve(self, value: Any) -> Any:
+        return Tokenization.resolve(value, scope=self.stack, resolver=self._resolver)
+
+    def add(self, path: str, issues: Iterable[Issue]) -> None:
+        for rule, message in issues:
+            finding = Finding(rule, path, message)
+            if self.report.record(finding):
+                self.findings.append(finding)
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, TerraformResource):
+            self.report.resources_checked += 1
+            for rtype, items in node.to_terraform().get("resource", {}).items():
+                for fid, cfg in items.items():
+                    self.check_resource(rtype, fid, cfg, cfg.get("//", {}).get("metadata", {}).get("path") or node.node.path)
+        elif isinstance(node, TerraformProvider) and node.terraform_resource_type == "aws":
+            for cfg in node.to_terraform().get("provider", {}).get("aws", []):
+                self.add(node.node.path, _cost_tags(cfg))
+                self.add(node.node.path, _secrets(cfg, self.resolve))
+
+    def check_resource(self, rtype: str, fid: str, cfg: Mapping[str, Any], path: str) -> None:
+        self.add(path, _encryption(rtype, cfg))
+        self.add(path, _public(rtype, cfg))
+        self.add(path, _open_ingress(rtype, cfg, path))
+        self.add(path, _protection(rtype, cfg))
+        self.add(path, _secrets(cfg, self.resolve))
+        self.index(rtype, fid, cfg, path)
+
+    def index(self, rtype: str, fid: str, cfg: Mapping[str, Any], path: str) -> None:
+        """Remember what the bucket rules (GP001 SSE present, GP003 public access block) need."""
+        if rtype == "aws_s3_bucket":
+            self.buckets[fid] = _Bucket(path, cfg.get("bucket"))
+            if blocks(cfg.get("server_side_encryption_configuration")):
+                self.encrypted_buckets.add(fid)
+        elif rtype == "aws_s3_bucket_server_side_encryption_configuration":
+            self.encrypted_buckets.add(self.bucket_key(cfg.get("bucket")))
+            for rule in blocks(cfg.get("rule")):
+                default = first(rule, "apply_server_side_encryption_by_default")
+                key = default.get("kms_master_key_id")
+                if isinstance(key, str) and AWS_MANAGED_KEY.search(key):
+                    self.add(path, [("GP001", f"bucket encryption uses the AWS-managed key {key!r}")])
+        elif rtype == "aws_s3_bucket_public_access_block":
+            flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+            if all(truthy(cfg.get(f)) is not False and f in cfg for f in flags):
+                self.blocked_buckets.add(self.bucket_key(cfg.get("bucket")))
+            else:
+                self.add(path, [("GP003", "the public access block does not set all four flags to true")])
+
+    def bucket_key(self, ref: Any) -> str:
+        """The bucket's logical id for a reference (``aws_s3_bucket.x.id``) or its literal name."""
+        resolved = self.resolve(ref) if is_token(ref) else ref
+        match = BUCKET_REFERENCE.match(resolved) if isinstance(resolved, str) else None
+        if match:
+            return match.group(1)
+        return next((fid for fid, b in self.buckets.items() if b.name == resolved), f"name:{resolved}")
+
+    def finish(self) -> list[Finding]:
+        """Cross-resource rules, once every resource of the stack was visited."""
+        if not self.done:
+            self.done = True
+            for fid, bucket in sorted(self.buckets.items()):
+                if fid not in self.encrypted_buckets:
+                    self.add(bucket.path, [("GP001", "the bucket has no server-side encryption configuration")])
+                if fid not in self.blocked_buckets:
+                    self.add(bucket.path, [("GP003", "the bucket has no S3 public access block")])
+            self.report.checked_stacks.add(self.name)
+        return self.findings
+
+
+@jsii.implements(IAspect)
+class PolicyAspect:
+    """Visits every construct of one stack; resources and AWS providers are checked."""
+
+    def __init__(self, check: _StackCheck) -> None:
+        self._check = check
+
+    def visit(self, node: IConstruct) -> None:
+        started = time.perf_counter()
+        self._check.visit(node)
+        self._check.report.seconds += time.perf_counter() - started
+
+
+@jsii.implements(IValidation)
+class _PolicyValidation:
+    """Runs after the aspects of its stack: cdktf refuses to write the stack when this returns anything."""
+
+    def __init__(self, check: _StackCheck) -> None:
+        self._check = check
+
+    def validate(self) -> list[str]:
+        started = time.perf_counter()
+        lines = [f.line() for f in self._check.finish()]
+        self._check.report.seconds += time.perf_counter() - started
+        return lines
+
+
+def apply_policy(app: App) -> PolicyReport:
+    """Register the policy on every stack of ``app`` (call once, after every stack exists)."""
+    report = _report_for(app)
+    checks = _STACK_CHECKS.setdefault(app, [])
+    known = {c.name for c in checks}
+    for child in app.node.children:
+        if TerraformStack.is_stack(child) and child.node.id not in known:
+            check = _StackCheck(child, report)
+            Aspects.of(child).add(PolicyAspect(check))
+            child.node.add_validation(_PolicyValidation(check))
+            checks.append(check)
+    return report
+
+
+def check_unvisited(app: App) -> list[Finding]:
+    """Run the policy in Python over the stacks cdktf did not reach (it stops at the first refused one)."""
+    findings: list[Finding] = []
+    for check in _STACK_CHECKS.get(app, []):
+        if not check.done:
+            for node in check.stack.node.find_all():
+                check.visit(node)
+        findings.extend(check.finish())
+    return findings
+
+
+def synth(app: App) -> PolicyReport | None:
+    """``app.synth()`` that raises ``PolicyViolation`` (every violation of every stack) when the policy
+    refuses it. Without ``apply_policy`` it is a plain synth and returns None."""
+    report = policy_report(app)
+    try:
+        app.synth()
+    except Exception:
+        if report is not None and report.findings:
+            raise PolicyViolation(check_unvisited(app)) from None
+        raise
+    if report is not None and report.findings:  # a caller that disabled cdktf validation still gets refused
+        raise PolicyViolation(report.findings)
+    return report
+
+
+__all__ = [
+    "DELETION_PROTECTION_TYPES", "RULES", "STATEFUL_TYPES", "Finding", "PolicyAspect", "PolicyReport",
+    "PolicyViolation", "Suppression", "apply_policy", "check_unvisited", "policy_report", "suppress", "synth",
+]
