@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from constructs import Construct
 
 from constructs_lib import versions
@@ -267,8 +267,12 @@ class EksCluster(Construct):
             tags={"Name": f"{name}-irsa"},
         )
         self.oidc_provider_arn: str = self.oidc_provider.arn
-        #: ``oidc.eks.<region>.amazonaws.com/id/<id>``: the prefix of the ``:sub``/``:aud`` condition keys.
-        self.oidc_issuer_host: str = Fn.replace(self.oidc_issuer_url, "https://", "")
+        #: ``oidc.eks.<region>.amazonaws.com/id/<id>``: the prefix of the ``:sub``/``:aud`` condition keys. A
+        #: Terraform local, so the trust policies embed ``${local...}`` and stay valid JSON text before
+        #: rendering (a function call would put quoted arguments inside the policy string).
+        self.oidc_issuer_host: str = TerraformLocal(
+            self, "oidc-issuer-host", Fn.replace(self.oidc_issuer_url, "https://", "")
+        ).as_string
 
     def add_addons(
         self,

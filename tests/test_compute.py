@@ -1,0 +1,443 @@
+"""Issue 4: EKS clusters, IRSA, the -k8s stacks (Helm add-ons, workloads), read like a plan reviewer would.
+
+Uses the session's prod synthesis only (no extra synth): every assertion is on the synthesized JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from constructs_lib import versions
+from tests.synth import by_path, policy, resources
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+CLUSTER = "globalpay-prod-cluster"
+SERVICES = ("api-gateway", "payment-processor", "reconciliation-engine")
+HELM_RELEASES = ("aws-load-balancer-controller", "cluster-autoscaler", "aws-ebs-csi-driver", "external-secrets", "metrics-server")
+
+#: Every IRSA role and the one service account it may serve.
+IRSA = {
+    "lb-controller": "system:serviceaccount:kube-system:aws-load-balancer-controller",
+    "cluster-autoscaler": "system:serviceaccount:kube-system:cluster-autoscaler",
+    "ebs-csi": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+    "external-secrets": "system:serviceaccount:external-secrets:external-secrets",
+    "app": "system:serviceaccount:globalpay:globalpay-sa",
+    "cloudwatch-agent": "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent",
+}
+
+
+def core(prod, region: str = "us-east-1") -> dict[str, Any]:
+    return prod[f"globalpay-prod-{region}"]
+
+
+def k8s(prod, region: str = "us-east-1") -> dict[str, Any]:
+    return prod[f"globalpay-prod-{region}-k8s"]
+
+
+def one(stack: dict[str, Any], rtype: str) -> dict[str, Any]:
+    items = list(resources(stack, rtype).values())
+    assert len(items) == 1, f"{len(items)} {rtype}"
+    return items[0]
+
+
+def deployment(stack: dict[str, Any], name: str) -> dict[str, Any]:
+    return by_path(stack, "kubernetes_deployment_v1", f"/workloads/{name}-deployment")
+
+
+def release_values(stack: dict[str, Any], chart: str) -> dict[str, Any]:
+    release = by_path(stack, "helm_release", f"/addons/{chart}")
+    return json.loads(release["values"][0])
+
+
+def irsa_roles(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        cfg["//"]["metadata"]["path"].split("/")[-2].removeprefix("irsa-"): cfg
+        for cfg in resources(stack, "aws_iam_role").values()
+        if "/irsa-" in cfg["//"]["metadata"]["path"]
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Stacks and providers
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_region_has_a_cluster_and_a_k8s_stack_with_the_five_releases(prod, region):
+    assert one(core(prod, region), "aws_eks_cluster")["name"] == CLUSTER
+    assert one(core(prod, region), "aws_eks_node_group")["node_group_name"] == "payment-processing-nodes"
+    releases = resources(k8s(prod, region), "helm_release").values()
+    assert sorted(r["name"] for r in releases) == sorted(HELM_RELEASES)
+    assert len(resources(k8s(prod, region), "kubernetes_deployment_v1")) == len(SERVICES)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_k8s_providers_come_from_the_core_stacks_remote_state_and_use_exec(prod, region):
+    stack = k8s(prod, region)
+    remote = f"data.terraform_remote_state.cross-stack-reference-input-globalpay-prod-{region}.outputs."
+    assert stack["data"]["terraform_remote_state"]
+    kube = stack["provider"]["kubernetes"][0]
+    helm = stack["provider"]["helm"][0]["kubernetes"]
+    for cfg, exec_ in ((kube, kube["exec"][0]), (helm, helm["exec"])):
+        assert cfg["host"] == "${" + remote + cfg["host"].split(".outputs.")[1]
+        assert cfg["cluster_ca_certificate"].startswith("${base64decode(" + remote)
+        assert exec_["command"] == "aws"
+        assert exec_["api_version"] == "client.authentication.k8s.io/v1beta1"
+        assert exec_["args"][:4] == ["eks", "get-token", "--cluster-name", CLUSTER]
+        assert exec_["args"][4:6] == ["--region", region]
+        assert "token" not in cfg
+    # Nothing the providers read is a resource of this stack's own state.
+    provider_text = json.dumps(stack["provider"])
+    own_types = set(stack.get("resource", {}))
+    assert not any(f"{t}." in provider_text for t in own_types)
+    assert not any(t.startswith("aws_eks") for t in own_types)
+
+
+# ------------------------------------------------------------------------------------------------
+# Cluster
+# ------------------------------------------------------------------------------------------------
+
+
+def test_cluster_version_endpoint_encryption_logs_and_access(prod):
+    stack = core(prod)
+    cluster = one(stack, "aws_eks_cluster")
+    assert cluster["version"] == versions.KUBERNETES_VERSION
+    assert cluster["vpc_config"]["endpoint_private_access"] is True
+    assert cluster["vpc_config"]["endpoint_public_access"] is False
+    assert "0.0.0.0/0" not in cluster["vpc_config"].get("public_access_cidrs", [])
+    assert len(cluster["vpc_config"]["subnet_ids"]) == 3
+    assert all("private-subnet" in s for s in cluster["vpc_config"]["subnet_ids"])
+    assert cluster["encryption_config"]["resources"] == ["secrets"]
+    assert "encryption_secrets_key" in cluster["encryption_config"]["provider"]["key_arn"]
+    assert cluster["enabled_cluster_log_types"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    assert cluster["access_config"] == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+    assert cluster["lifecycle"]["prevent_destroy"] is True
+    assert cluster["deletion_protection"] is True
+
+    log_group = by_path(stack, "aws_cloudwatch_log_group", "/eks/log-group")
+    assert log_group["name"] == f"/aws/eks/{CLUSTER}/cluster"
+    assert log_group["retention_in_days"] == 365
+    assert "encryption_data_key" in log_group["kms_key_id"]
+    assert any("aws_cloudwatch_log_group.eks_log-group" in d for d in cluster["depends_on"])
+
+    entry = one(stack, "aws_eks_access_entry")
+    assert entry["principal_arn"].endswith(":role/GlobalPayPlatformAdmin")
+    assert "${data.aws_caller_identity." in entry["principal_arn"]  # the account at apply time, not a literal
+    association = one(stack, "aws_eks_access_policy_association")
+    assert association["policy_arn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert association["access_scope"] == {"type": "cluster"}
+
+    role = by_path(stack, "aws_iam_role", "/eks/role")
+    attached = [a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment").values() if "eks_role" in a["role"]]
+    assert [a.rsplit("/", 1)[-1] for a in attached] == ["AmazonEKSClusterPolicy"]
+    assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": "eks.amazonaws.com"}
+
+
+def test_core_addons_are_pinned_and_the_cni_enforces_network_policies(prod):
+    addons = {a["addon_name"]: a for a in resources(core(prod), "aws_eks_addon").values()}
+    assert {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"} <= set(addons)
+    for name, addon in addons.items():
+        assert addon["addon_version"] == versions.EKS_ADDONS[name]
+        assert addon["resolve_conflicts_on_update"] == "OVERWRITE"
+    assert json.loads(addons["vpc-cni"]["configuration_values"]) == {"enableNetworkPolicy": "true"}
+    assert addons["kube-proxy"]["addon_version"].startswith(f"v{versions.KUBERNETES_VERSION}.")
+    assert "irsa-cloudwatch-agent" in addons["amazon-cloudwatch-observability"]["service_account_role_arn"]
+
+
+def test_cluster_security_group_admits_https_from_the_workers(prod):
+    stack = core(prod)
+    rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+             if r["//"]["metadata"]["path"].endswith("/eks/security-group-https-from-nodes")]
+    assert len(rules) == 1
+    assert (rules[0]["from_port"], rules[0]["to_port"], rules[0]["ip_protocol"]) == (443, 443, "tcp")
+    assert "node-security-group" in rules[0]["referenced_security_group_id"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Node group
+# ------------------------------------------------------------------------------------------------
+
+
+def test_node_group_matches_the_guide_and_leaves_desired_size_to_the_autoscaler(prod):
+    stack = core(prod)
+    group = one(stack, "aws_eks_node_group")
+    assert group["scaling_config"] == {"min_size": 3, "max_size": 10, "desired_size": 5}
+    assert group["instance_types"] == ["t3.xlarge"]
+    assert group["labels"] == {"environment": "production", "workload": "payment-processing"}
+    assert group["lifecycle"]["ignore_changes"] == ["scaling_config[0].desired_size"]
+    assert group["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
+    assert group["tags"][f"k8s.io/cluster-autoscaler/{CLUSTER}"] == "owned"
+    assert all("private-subnet" in s for s in group["subnet_ids"])
+
+    node_role_policies = sorted(
+        a["policy_arn"].rsplit("/", 1)[-1]
+        for a in resources(stack, "aws_iam_role_policy_attachment").values()
+        if "eks-nodes_role" in a["role"]
+    )
+    assert node_role_policies == ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]
+
+
+def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(prod):
+    template = one(core(prod), "aws_launch_template")
+    assert template["metadata_options"]["http_tokens"] == "required"
+    assert template["metadata_options"]["http_put_response_hop_limit"] == 1
+    ebs = template["block_device_mappings"][0]["ebs"]
+    assert ebs["encrypted"] == "true"
+    assert ebs["volume_type"] == "gp3"
+    assert "encryption_data_key" in ebs["kms_key_id"]
+    assert len(template["vpc_security_group_ids"]) == 1
+    assert "node-security-group" in template["vpc_security_group_ids"][0]
+
+
+def test_node_security_group_has_no_internet_ingress(prod):
+    stack = core(prod)
+    node_rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+                  if "node-security-group" in r["security_group_id"]]
+    assert node_rules, "the node group's ingress rules are missing"
+    for rule in node_rules:
+        assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule, rule["//"]["metadata"]["path"]
+    egress = [r for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
+              if "node-security-group" in r["security_group_id"] and r.get("cidr_ipv4") == "0.0.0.0/0"]
+    assert [(r["from_port"], r["to_port"]) for r in egress] == [(443, 443)]
+
+
+# ------------------------------------------------------------------------------------------------
+# IRSA
+# ------------------------------------------------------------------------------------------------
+
+
+def test_oidc_provider_trusts_sts(prod):
+    provider = one(core(prod), "aws_iam_openid_connect_provider")
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+    assert provider["url"].endswith(".identity[0].oidc[0].issuer}")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_each_irsa_role_trusts_only_its_own_service_account(prod, region):
+    roles = irsa_roles(core(prod, region))
+    assert set(roles) == set(IRSA)
+    for suffix, role in roles.items():
+        statements = json.loads(role["assume_role_policy"])["Statement"]
+        assert len(statements) == 1
+        statement = statements[0]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert "aws_iam_openid_connect_provider" in statement["Principal"]["Federated"]
+        assert set(statement["Condition"]) == {"StringEquals"}
+        condition = statement["Condition"]["StringEquals"]
+        subs = {k: v for k, v in condition.items() if k.endswith(":sub")}
+        auds = {k: v for k, v in condition.items() if k.endswith(":aud")}
+        assert list(subs.values()) == [IRSA[suffix]], suffix
+        assert list(auds.values()) == ["sts.amazonaws.com"], suffix
+        assert "*" not in IRSA[suffix]
+        assert role["name"] == f"globalpay-prod-irsa-{suffix}-{region}"
+
+
+def _workload_statements(stack: dict[str, Any]) -> list[dict[str, Any]]:
+    role_ids = {cfg["//"]["metadata"]["uniqueId"] for cfg in irsa_roles(stack).values()}
+    out = []
+    for inline in resources(stack, "aws_iam_role_policy").values():
+        if any(rid in inline["role"] for rid in role_ids):
+            out.extend(policy(inline)["Statement"])
+    return out
+
+
+def test_no_workload_policy_grants_everything_on_secrets_manager_or_s3(prod):
+    stack = core(prod)
+    statements = _workload_statements(stack)
+    assert len(statements) > 10
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        touched = [a for a in actions if a.split(":")[0] in ("secretsmanager", "s3")]
+        if not touched:
+            continue
+        assert not any(a.endswith(":*") or a == "*" for a in touched), st
+        resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        assert "*" not in resources_, st
+        for res in resources_:
+            assert res.startswith(("arn:${data.aws_partition", "arn:aws")), res
+            assert re.search(r"(secret:globalpay/prod/\*|:::globalpay-prod-data-us-east-1(/globalpay-sa/\*)?)$", res), res
+    managed = [a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment").values()]
+    assert not any(p.endswith(("/SecretsManagerReadWrite", "/AmazonS3FullAccess")) for p in managed)
+
+
+def test_app_role_reads_only_its_secrets_and_its_bucket_prefix(prod):
+    stack = core(prod)
+    app = by_path(stack, "aws_iam_role_policy", "/irsa-app/policy")
+    by_sid = {st["Sid"]: st for st in policy(app)["Statement"]}
+    assert by_sid["ReadOwnEnvironmentSecrets"]["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    assert by_sid["ReadWriteOwnPrefix"]["Resource"].endswith(":::globalpay-prod-data-us-east-1/globalpay-sa/*")
+    assert by_sid["ListOwnPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["globalpay-sa/*"]}}
+    ca = by_path(stack, "aws_iam_role_policy", "/irsa-cluster-autoscaler/policy")
+    scale = policy(ca)["Statement"][0]
+    assert scale["Condition"]["StringEquals"][f"aws:ResourceTag/k8s.io/cluster-autoscaler/{CLUSTER}"] == "owned"
+    lbc = by_path(stack, "aws_iam_role_policy", "/irsa-lb-controller/policy")
+    assert len(policy(lbc)["Statement"]) == 16  # the upstream policy, unmodified
+
+
+# ------------------------------------------------------------------------------------------------
+# Helm add-ons
+# ------------------------------------------------------------------------------------------------
+
+
+def test_every_helm_release_is_pinned_from_an_https_repository(prod):
+    for region in REGIONS:
+        for release in resources(k8s(prod, region), "helm_release").values():
+            repository, version = versions.HELM_CHARTS[release["chart"]]
+            assert release["version"] == version and re.fullmatch(r"\d+\.\d+\.\d+", version)
+            assert release["repository"] == repository and repository.startswith("https://")
+            assert release["atomic"] is True and release["wait"] is True
+            assert 0 < release["timeout"] <= 900
+
+
+def test_helm_values_wire_cluster_region_vpc_and_irsa(prod):
+    stack = k8s(prod, "eu-west-1")
+    lbc = release_values(stack, "aws-load-balancer-controller")
+    assert (lbc["clusterName"], lbc["region"]) == (CLUSTER, "eu-west-1")
+    assert "terraform_remote_state" in lbc["vpcId"]
+    assert "irsa-lb-controller" in lbc["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert lbc["serviceAccount"]["name"] == "aws-load-balancer-controller"
+
+    ca = release_values(stack, "cluster-autoscaler")
+    assert ca["autoDiscovery"]["clusterName"] == CLUSTER and ca["awsRegion"] == "eu-west-1"
+    assert ca["image"]["tag"] == versions.CLUSTER_AUTOSCALER_IMAGE_TAG
+    assert ca["image"]["tag"].startswith(f"v{versions.KUBERNETES_VERSION}.")
+    assert "irsa-cluster-autoscaler" in ca["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+
+    ebs = release_values(stack, "aws-ebs-csi-driver")
+    assert ebs["controller"]["serviceAccount"]["name"] == "ebs-csi-controller-sa"
+    assert "irsa-ebs-csi" in ebs["controller"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    [storage_class] = ebs["storageClasses"]
+    assert storage_class["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert storage_class["parameters"]["type"] == "gp3" and storage_class["parameters"]["encrypted"] == "true"
+    assert "encryption_data_key" in storage_class["parameters"]["kmsKeyId"]
+
+    eso = release_values(stack, "external-secrets")
+    assert eso["installCRDs"] is True
+    assert "irsa-external-secrets" in eso["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert by_path(stack, "helm_release", "/addons/external-secrets")["namespace"] == "external-secrets"
+
+
+# ------------------------------------------------------------------------------------------------
+# Workloads
+# ------------------------------------------------------------------------------------------------
+
+
+def test_namespace_configmap_and_service_account(prod):
+    stack = k8s(prod)
+    namespace = one(stack, "kubernetes_namespace_v1")["metadata"]
+    assert namespace["name"] == "globalpay"
+    assert namespace["labels"]["name"] == "globalpay" and namespace["labels"]["environment"] == "production"
+    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    config = one(stack, "kubernetes_config_map_v1")
+    assert config["metadata"]["name"] == "globalpay-config"
+    assert config["data"] == {"NODE_ENV": "production", "LOG_LEVEL": "info", "API_PORT": "3000",
+                              "REDIS_CLUSTER_MODE": "true", "KAFKA_CLIENT_ID": "globalpay-api"}
+    sa = one(stack, "kubernetes_service_account_v1")["metadata"]
+    assert sa["name"] == "globalpay-sa"
+    assert "irsa-app" in sa["annotations"]["eks.amazonaws.com/role-arn"]
+
+
+def test_secret_store_and_external_secret_use_the_served_api(prod):
+    manifests = {m["manifest"]["kind"]: m["manifest"] for m in resources(k8s(prod, "ap-southeast-2"), "kubernetes_manifest").values()}
+    store, secret = manifests["SecretStore"], manifests["ExternalSecret"]
+    assert store["apiVersion"] == secret["apiVersion"] == "external-secrets.io/v1"
+    aws = store["spec"]["provider"]["aws"]
+    assert aws["region"] == "ap-southeast-2" and aws["service"] == "SecretsManager"
+    assert aws["auth"] == {"jwt": {"serviceAccountRef": {"name": "globalpay-sa"}}}
+    assert secret["metadata"]["name"] == "database-credentials"
+    assert {d["secretKey"] for d in secret["spec"]["data"]} == {"username", "password", "host"}
+    assert {d["remoteRef"]["key"] for d in secret["spec"]["data"]} == {"globalpay/prod/database/credentials"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_deployments_follow_the_guide_and_are_hardened(prod, service):
+    stack = k8s(prod)
+    spec = deployment(stack, service)["spec"]
+    assert spec["replicas"] == "5"
+    pod = spec["template"]["spec"]
+    [container] = pod["container"]
+    assert container["image"] == "${data.aws_caller_identity.caller.account_id}.dkr.ecr.us-east-1.amazonaws.com/globalpay/" + f"{service}:1.0.0"
+    assert not container["image"].endswith(":latest")
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "2Gi"}}
+    assert container["liveness_probe"] == {"http_get": {"path": "/health", "port": "3000"}, "initial_delay_seconds": 30, "period_seconds": 10}
+    assert container["readiness_probe"] == {"http_get": {"path": "/ready", "port": "3000"}, "initial_delay_seconds": 10, "period_seconds": 5}
+    security = container["security_context"]
+    assert security["run_as_non_root"] is True and security["run_as_user"] == "1000"
+    assert security["allow_privilege_escalation"] is False and security["read_only_root_filesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccomp_profile"] == {"type": "RuntimeDefault"}
+    assert container["env_from"][0]["config_map_ref"]["name"].startswith("${kubernetes_config_map_v1.")
+    secret_env = {e["name"]: e["value_from"]["secret_key_ref"] for e in container["env"]}
+    assert secret_env == {"DATABASE_USERNAME": {"name": "database-credentials", "key": "username"},
+                          "DATABASE_PASSWORD": {"name": "database-credentials", "key": "password"}}
+    assert container["volume_mount"] == [{"name": "tmp", "mount_path": "/tmp"}]
+    assert pod["volume"][0]["name"] == "tmp" and "empty_dir" in pod["volume"][0]
+    assert "topology.kubernetes.io/zone" in [c["topology_key"] for c in pod["topology_spread_constraint"]]
+    assert pod["service_account_name"].startswith("${kubernetes_service_account_v1.")
+
+    service_obj = by_path(stack, "kubernetes_service_v1", f"/workloads/{service}-service")["spec"]
+    assert service_obj["type"] == "ClusterIP"
+    assert service_obj["port"] == [{"name": "http", "port": 80, "target_port": "3000", "protocol": "TCP"}]
+    pdb = by_path(stack, "kubernetes_pod_disruption_budget_v1", f"/workloads/{service}-pdb")["spec"]
+    assert pdb["max_unavailable"] == "1" and pdb["selector"]["match_labels"] == {"app": service}
+
+
+def test_api_gateway_ingress_has_the_guides_annotations(prod):
+    stack = k8s(prod)
+    ingress = one(stack, "kubernetes_ingress_v1")
+    annotations = ingress["metadata"]["annotations"]
+    assert ingress["spec"]["ingress_class_name"] == "alb"
+    assert "kubernetes.io/ingress.class" not in annotations
+    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert json.loads(annotations["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
+    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/health"
+    assert annotations["alb.ingress.kubernetes.io/load-balancer-name"] == "globalpay-prod-api"
+    assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == "${data.aws_acm_certificate.api-certificate.arn}"
+    assert re.match(r"\$\{data\.(terraform_remote_state\.|aws_wafv2_web_acl\.)", annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"])
+    [rule] = ingress["spec"]["rule"]
+    assert rule["host"] == "api.globalpay.com"
+    assert rule["http"]["path"][0]["backend"]["service"] == {"name": "api-gateway", "port": {"number": 80}}
+    certificate = stack["data"]["aws_acm_certificate"]["api-certificate"]
+    assert certificate["domain"] == "api.globalpay.com" and certificate["statuses"] == ["ISSUED"]
+
+
+def test_api_gateway_hpa_has_the_guides_metrics_and_behaviour(prod):
+    stack = k8s(prod)
+    spec = one(stack, "kubernetes_horizontal_pod_autoscaler_v2")["spec"]
+    assert (spec["min_replicas"], spec["max_replicas"]) == (5, 50)
+    assert "api-gateway-deployment" in spec["scale_target_ref"]["name"]
+    targets = {m["resource"]["name"]: m["resource"]["target"] for m in spec["metric"]}
+    assert targets == {"cpu": {"type": "Utilization", "average_utilization": 70},
+                       "memory": {"type": "Utilization", "average_utilization": 80}}
+    down, up = spec["behavior"]["scale_down"][0], spec["behavior"]["scale_up"][0]
+    assert down["stabilization_window_seconds"] == 300
+    assert down["policy"] == [{"type": "Percent", "value": 50, "period_seconds": 60}]
+    assert up["stabilization_window_seconds"] == 0 and up["select_policy"] == "Max"
+    assert up["policy"] == [{"type": "Percent", "value": 100, "period_seconds": 15}, {"type": "Pods", "value": 4, "period_seconds": 15}]
+    # The HPA owns the replica count after the first apply.
+    assert deployment(stack, "api-gateway")["lifecycle"]["ignore_changes"] == ["spec[0].replicas"]
+
+
+def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod):
+    policies = {p["metadata"]["name"]: p["spec"] for p in resources(k8s(prod), "kubernetes_network_policy_v1").values()}
+    assert policies["default-deny-all"] == {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}
+    dns = policies["allow-dns"]["egress"][0]
+    assert {p["port"] for p in dns["ports"]} == {"53"}
+    assert [p["port"] for p in policies["allow-data-tier"]["egress"][0]["ports"]] == ["5432", "6379", "9094", "9096"]
+    assert policies["allow-data-tier"]["egress"][0]["to"] == [{"ip_block": {"cidr": "10.0.0.0/16"}}]
+    aws_apis = policies["allow-aws-apis"]["egress"][0]
+    assert aws_apis["ports"] == [{"port": "443", "protocol": "TCP"}]
+    assert aws_apis["to"][0]["ip_block"]["except"] == ["169.254.169.254/32"]
+    from_alb = policies["allow-api-gateway-from-alb"]
+    assert from_alb["pod_selector"] == {"match_labels": {"app": "api-gateway"}}
+    assert from_alb["ingress"][0]["from"] == [{"ip_block": {"cidr": "10.0.0.0/16"}}]
+    assert "allow-api-gateway-to-payment-processor" in policies and "allow-payment-processor-from-api-gateway" in policies
+    # Nothing else may reach payment-processor or reconciliation-engine.
+    ingress_targets = [p["pod_selector"].get("match_labels", {}).get("app") for p in policies.values() if "ingress" in p]
+    assert sorted(ingress_targets) == ["api-gateway", "payment-processor"]
