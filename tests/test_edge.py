@@ -1,0 +1,402 @@
+"""Issue 5: WAF, Shield, alarms, dashboard, tracing, DR, budget, CloudFront and payment events, as a plan
+reviewer reads them in the synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from constructs_lib.config import load_config
+from constructs_lib.validation import validate
+from regions import REGION_SPECS
+from tests.synth import Synth, by_path, policy, resources, synth, where
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+CORE = [f"globalpay-prod-{r}" for r in REGIONS]
+GLOBAL = "globalpay-prod-global"
+STATEFUL_LOGS = ("aws_cloudwatch_log_group",)
+
+
+def _core(prod: Synth, region: str) -> dict:
+    return prod[f"globalpay-prod-{region}"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# WAF and Shield
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", CORE)
+def test_regional_waf_has_the_guide_rate_rule_and_managed_groups(prod: Synth, stack: str) -> None:
+    (acl,) = resources(prod[stack], "aws_wafv2_web_acl").values()
+    assert acl["name"] == "globalpay-prod-waf"
+    assert acl["scope"] == "REGIONAL"
+    assert acl["default_action"] == {"allow": {}}
+    assert acl["visibility_config"]["sampled_requests_enabled"] is True
+    rules = {r["name"]: r for r in acl["rule"]}
+    rate = rules["RateLimitRule"]
+    assert rate["priority"] == 1 and rate["action"] == {"block": {}}
+    assert rate["statement"]["rate_based_statement"] == [{"limit": 2000, "aggregate_key_type": "IP"}]
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                  "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesAmazonIpReputationList"):
+        assert rules[group]["statement"]["managed_rule_group_statement"] == [{"vendor_name": "AWS", "name": group}]
+        assert rules[group]["override_action"] == {"none": {}}
+    for rule in acl["rule"]:
+        vis = rule["visibility_config"]
+        assert vis["sampled_requests_enabled"] is True and vis["cloudwatch_metrics_enabled"] is True
+    assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"])
+
+
+@pytest.mark.parametrize("stack", CORE)
+def test_waf_logs_are_kms_encrypted_named_for_waf_and_redact_authorization(prod: Synth, stack: str) -> None:
+    s = prod[stack]
+    group = by_path(s, "aws_cloudwatch_log_group", "/waf/log-group")
+    assert group["name"] == "aws-waf-logs-globalpay-prod"
+    assert "aws_kms_key.encryption_data_key" in group["kms_key_id"]
+    assert group["retention_in_days"] >= 365
+    (logging,) = resources(s, "aws_wafv2_web_acl_logging_configuration").values()
+    assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
+    assert "aws_cloudwatch_log_group.waf_log-group" in logging["log_destination_configs"][0]
+    statement = policy(by_path(s, "aws_cloudwatch_log_resource_policy", "/waf/log-delivery-policy"), "policy_document")["Statement"][0]
+    assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+
+
+def test_shield_advanced_protects_each_region_alb_found_by_name(prod: Synth, staging: Synth) -> None:
+    for region in REGIONS:
+        s = _core(prod, region)
+        (lb,) = s["data"]["aws_lb"].values()
+        assert lb["name"] == "globalpay-prod-api"
+        (protection,) = resources(s, "aws_shield_protection").values()
+        assert "data.aws_lb.ingress-alb.arn" in protection["resource_arn"]
+    (subscription,) = resources(prod[GLOBAL], "aws_shield_subscription").values()
+    assert subscription["auto_renew"] == "ENABLED" and subscription["skip_destroy"] is True
+    assert subscription["lifecycle"]["prevent_destroy"] is True
+    # Staging: no USD 3,000/month commitment.
+    assert not resources(staging["globalpay-staging-global"], "aws_shield_subscription")
+    for region in REGIONS:
+        assert not resources(staging[f"globalpay-staging-{region}"], "aws_shield_protection")
+
+
+def test_initial_deploy_leaves_out_everything_that_reads_the_alb_or_the_peer_bucket() -> None:
+    first = synth("prod", {"edge": {"initial_deploy": True}})
+    for region in REGIONS:
+        s = first[f"globalpay-prod-{region}"]
+        assert "aws_lb" not in s.get("data", {})
+        assert not resources(s, "aws_shield_protection")
+        assert not where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-api-5xx-errors")
+        assert not resources(s, "aws_s3_bucket_replication_configuration")
+        assert resources(s, "aws_wafv2_web_acl")  # the ingress needs the ACL in phase 1
+    g = first["globalpay-prod-global"]
+    assert "aws_lb" not in g.get("data", {})
+    assert not resources(g, "aws_route53_health_check") and not where(g, "aws_route53_record", type="A", name="api.globalpay.com")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Observability
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", CORE)
+def test_alarm_topic_is_encrypted_with_the_data_key(prod: Synth, stack: str) -> None:
+    (topic,) = where(prod[stack], "aws_sns_topic", name="globalpay-prod-alarms")
+    assert "aws_kms_key.encryption_data_key" in topic["kms_master_key_id"]
+    doc = policy(by_path(prod[stack], "aws_sns_topic_policy", "/alarm-topic/policy"))
+    publish = next(s for s in doc["Statement"] if s["Sid"] == "CloudWatchAlarmsOfThisAccount")
+    assert "cloudwatch.amazonaws.com" in publish["Principal"]["Service"]
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_every_alarm_notifies_on_alarm_and_on_ok(env: str) -> None:
+    s = synth(env)
+    count = 0
+    for name in s:
+        for alarm in resources(s[name], "aws_cloudwatch_metric_alarm").values():
+            count += 1
+            assert alarm["alarm_actions"], alarm["alarm_name"]
+            assert alarm["ok_actions"] == alarm["alarm_actions"], alarm["alarm_name"]
+    assert count >= 30
+
+
+def test_the_guide_alarms_with_metrics_that_exist(prod: Synth) -> None:
+    s = _core(prod, "us-east-1")
+    (cpu,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-high-cpu")
+    # AWS/EKS publishes no CPUUtilization: Container Insights node CPU of the cluster.
+    assert (cpu["namespace"], cpu["metric_name"]) == ("ContainerInsights", "node_cpu_utilization")
+    assert cpu["dimensions"] == {"ClusterName": "globalpay-prod-cluster"}
+    assert (cpu["threshold"], cpu["period"], cpu["evaluation_periods"]) == (80, 300, 2)
+    assert cpu["comparison_operator"] == "GreaterThanThreshold"
+    (api,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-api-5xx-errors")
+    assert (api["namespace"], api["metric_name"], api["statistic"]) == ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum")
+    assert (api["threshold"], api["period"], api["evaluation_periods"]) == (50, 300, 1)
+    assert "data.aws_lb.ingress-alb.arn_suffix" in api["dimensions"]["LoadBalancer"]
+    (db,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-primary-connections")
+    assert (db["namespace"], db["metric_name"]) == ("AWS/RDS", "DatabaseConnections")
+    assert db["dimensions"] == {"DBInstanceIdentifier": "globalpay-prod-primary"}
+    assert db["threshold"] == 800  # 80 % of max_connections 1000
+
+
+def test_on_call_alarms_follow_what_each_region_runs(prod: Synth) -> None:
+    names = {r: {a["alarm_name"] for a in resources(_core(prod, r), "aws_cloudwatch_metric_alarm").values()} for r in REGIONS}
+    common = {"globalpay-prod-high-cpu", "globalpay-prod-eks-failed-nodes", "globalpay-prod-api-5xx-errors",
+              "globalpay-prod-payment-events-dlq"}
+    for region in REGIONS:
+        assert common <= names[region]
+    assert {"globalpay-prod-replica-1-replica-lag", "globalpay-prod-primary-free-storage"} <= names["us-east-1"]
+    assert "globalpay-prod-replica-eu-replica-lag" in names["eu-west-1"]
+    assert {"globalpay-prod-data-replication-failed", "globalpay-prod-data-replication-latency"} <= names["us-east-1"]
+    # An alarm for every database, Redis group and Kafka cluster that exists in the stack, and none for others.
+    for region in REGIONS:
+        s = _core(prod, region)
+        for db in resources(s, "aws_db_instance").values():
+            assert f"{db['identifier']}-connections" in names[region]
+            assert f"{db['identifier']}-free-storage" in names[region]
+            assert (f"{db['identifier']}-replica-lag" in names[region]) == ("replicate_source_db" in db)
+        for group in resources(s, "aws_elasticache_replication_group").values():
+            assert {f"{group['replication_group_id']}-memory", f"{group['replication_group_id']}-evictions"} <= names[region]
+        for cluster in resources(s, "aws_msk_cluster").values():
+            assert f"{cluster['cluster_name']}-disk-used" in names[region]
+        db_alarms = {n for n in names[region] if "-connections" in n}
+        assert len(db_alarms) == len(resources(s, "aws_db_instance"))
+
+
+def test_replica_lag_alarm_measures_the_one_minute_rpo(prod: Synth) -> None:
+    (lag,) = where(_core(prod, "eu-west-1"), "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-replica-eu-replica-lag")
+    assert (lag["metric_name"], lag["threshold"], lag["treat_missing_data"]) == ("ReplicaLag", 60, "breaching")
+
+
+def test_redis_and_kafka_alarms_watch_every_node(prod: Synth) -> None:
+    s = _core(prod, "us-east-1")
+    (mem,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-redis-memory")
+    members = [q["metric"]["dimensions"]["CacheClusterId"] for q in mem["metric_query"] if "metric" in q]
+    assert members == ["globalpay-prod-redis-001", "globalpay-prod-redis-002", "globalpay-prod-redis-003"]
+    (disk,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-kafka-disk-used")
+    brokers = [q["metric"]["dimensions"]["Broker ID"] for q in disk["metric_query"] if "metric" in q]
+    assert brokers == [str(b) for b in range(1, 7)]
+    assert [q for q in disk["metric_query"] if q.get("return_data")][0]["expression"].startswith("MAX(")
+
+
+def test_dashboard_is_named_for_the_environment_and_shows_every_region(prod: Synth, staging: Synth) -> None:
+    (dash,) = resources(prod[GLOBAL], "aws_cloudwatch_dashboard").values()
+    assert dash["dashboard_name"] == "GlobalPay-Production"
+    body = json.loads(dash["dashboard_body"])
+    assert {w["properties"].get("region") for w in body["widgets"] if w["type"] == "metric"} == set(REGIONS)
+    (staging_dash,) = resources(staging["globalpay-staging-global"], "aws_cloudwatch_dashboard").values()
+    assert staging_dash["dashboard_name"] == "GlobalPay-Staging"
+    for region in REGIONS:  # dashboards are account-global: none in the regional stacks
+        assert not resources(_core(prod, region), "aws_cloudwatch_dashboard")
+
+
+@pytest.mark.parametrize("stack", CORE)
+def test_container_insights_addon_and_xray_in_every_region(prod: Synth, stack: str) -> None:
+    s = prod[stack]
+    assert where(s, "aws_eks_addon", addon_name="amazon-cloudwatch-observability")
+    (xray,) = resources(s, "aws_xray_encryption_config").values()
+    assert xray["type"] == "KMS" and "aws_kms_key.encryption_data_key" in xray["key_id"]
+    (rule,) = resources(s, "aws_xray_sampling_rule").values()
+    assert len(rule["rule_name"]) <= 32 and rule["fixed_rate"] == 0.05 and rule["reservoir_size"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Disaster recovery
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_dlm_snapshots_cluster_volumes_daily_with_its_own_role(prod: Synth, region: str) -> None:
+    s = _core(prod, region)
+    (dlm,) = resources(s, "aws_dlm_lifecycle_policy").values()
+    details = dlm["policy_details"]
+    assert details["resource_types"] == ["VOLUME"]
+    assert details["target_tags"] == {"kubernetes.io/cluster/globalpay-prod-cluster": "owned"}
+    (schedule,) = details["schedule"]
+    assert schedule["create_rule"]["interval"] == 24 and schedule["retain_rule"]["count"] == 14
+    assert schedule["copy_tags"] is True
+    assert "aws_iam_role.ebs-snapshots_role" in dlm["execution_role_arn"]
+    assert "ACCOUNT_ID" not in json.dumps(dlm)
+    role = by_path(s, "aws_iam_role", "/ebs-snapshots/role")
+    assert policy(role, "assume_role_policy")["Statement"][0]["Principal"] == {"Service": "dlm.amazonaws.com"}
+    attachment = by_path(s, "aws_iam_role_policy_attachment", "/ebs-snapshots/managed-policy")
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: str) -> None:
+    s = _core(prod, region)
+    name = f"globalpay-prod-data-{region}"
+    (bucket,) = where(s, "aws_s3_bucket", bucket=name)
+    assert bucket["lifecycle"]["prevent_destroy"] is True
+    enc = by_path(s, "aws_s3_bucket_server_side_encryption_configuration", "/data-bucket/encryption")
+    rule = enc["rule"][0]["apply_server_side_encryption_by_default"]
+    assert rule["sse_algorithm"] == "aws:kms" and "aws_kms_key.encryption_data_key" in rule["kms_master_key_id"]
+    assert by_path(s, "aws_s3_bucket_versioning", "/data-bucket/versioning")["versioning_configuration"]["status"] == "Enabled"
+    pab = by_path(s, "aws_s3_bucket_public_access_block", "/data-bucket/public-access-block")
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    lifecycle = by_path(s, "aws_s3_bucket_lifecycle_configuration", "/data-bucket/lifecycle")["rule"][0]
+    assert [t["storage_class"] for t in lifecycle["transition"]] == ["STANDARD_IA", "GLACIER_IR"]
+    logging = by_path(s, "aws_s3_bucket_logging", "/data-bucket/access-logging")
+    assert "access-log-bucket" in logging["target_bucket"]
+    (log_bucket,) = where(s, "aws_s3_bucket", bucket=f"globalpay-prod-access-logs-{region}")
+    doc = policy(by_path(s, "aws_s3_bucket_policy", "/access-log-bucket/policy"))
+    writer = next(st for st in doc["Statement"] if st["Sid"] == "S3ServerAccessLogs")
+    assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+
+
+def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(prod: Synth) -> None:
+    assert not resources(_core(prod, "eu-west-1"), "aws_s3_bucket_replication_configuration")
+    assert not resources(_core(prod, "ap-southeast-2"), "aws_s3_bucket_replication_configuration")
+    s = _core(prod, "us-east-1")
+    (repl,) = resources(s, "aws_s3_bucket_replication_configuration").values()
+    (rule,) = repl["rule"]
+    dest = rule["destination"]
+    assert dest["bucket"].endswith(":s3:::globalpay-prod-data-eu-west-1")
+    assert dest["encryption_configuration"]["replica_kms_key_id"].endswith(":kms:eu-west-1:${data.aws_caller_identity.account_caller_1C5BE04F.account_id}:alias/globalpay-prod-data")
+    assert dest["replication_time"] == {"status": "Enabled", "time": {"minutes": 15}}
+    assert dest["metrics"] == {"status": "Enabled", "event_threshold": {"minutes": 15}}
+    assert rule["delete_marker_replication"] == {"status": "Enabled"}
+    assert rule["source_selection_criteria"]["sse_kms_encrypted_objects"] == {"status": "Enabled"}
+    doc = policy(by_path(s, "aws_iam_role_policy", "/data-replication/policy"))
+    encrypt = next(st for st in doc["Statement"] if st["Sid"] == "EncryptReplicasWithDestinationDataKey")
+    assert encrypt["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/globalpay-prod-data"}
+    assert "*" not in [st["Resource"] for st in doc["Statement"]]
+
+
+def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> None:
+    g = prod[GLOBAL]
+    assert g["data"]["aws_route53_zone"]["hosted-zone"]["name"] == "globalpay.com"
+    lbs = g["data"]["aws_lb"]
+    assert {lb["name"] for lb in lbs.values()} == {"globalpay-prod-api"}
+    assert {lb["provider"] for lb in lbs.values()} == {f"aws.{r.replace('-', '_')}" for r in REGIONS}
+    checks = resources(g, "aws_route53_health_check")
+    assert len(checks) == 3
+    for check in checks.values():
+        assert (check["type"], check["port"], check["resource_path"]) == ("HTTPS", 443, "/health")
+    records = {r["set_identifier"]: r for r in where(g, "aws_route53_record", name="api.globalpay.com")}
+    assert records["us-east-1"]["failover_routing_policy"] == {"type": "PRIMARY"}
+    assert records["eu-west-1"]["failover_routing_policy"] == {"type": "SECONDARY"}
+    for region, record in records.items():
+        assert f"data.aws_lb.alb-{region}.dns_name" in record["alias"]["name"]
+        assert record["alias"]["evaluate_target_health"] is True
+        assert f"health-check-{region}" in record["health_check_id"]
+    assert len(where(g, "aws_cloudwatch_metric_alarm", namespace="AWS/Route53")) == 3
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cost
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_budget_alerts_at_80_and_100_percent_actual_and_forecast(prod: Synth, staging: Synth) -> None:
+    (budget,) = resources(prod[GLOBAL], "aws_budgets_budget").values()
+    assert (budget["budget_type"], budget["time_unit"], budget["limit_unit"]) == ("COST", "MONTHLY", "USD")
+    assert budget["limit_amount"] == "5920"
+    assert budget["cost_filter"] == [{"name": "TagKeyValue", "values": ["user:Project$GlobalPay"]}]
+    alerts = {(n["threshold"], n["notification_type"]) for n in budget["notification"]}
+    assert alerts == {(80, "ACTUAL"), (100, "ACTUAL"), (80, "FORECASTED"), (100, "FORECASTED")}
+    assert all(n["subscriber_email_addresses"] == ["platform-finops@globalpay.com"] for n in budget["notification"])
+    (staging_budget,) = resources(staging["globalpay-staging-global"], "aws_budgets_budget").values()
+    assert staging_budget["limit_amount"] == "2500"
+
+
+@pytest.mark.parametrize("stack", [*CORE, GLOBAL])
+def test_cost_allocation_tags_on_every_provider(prod: Synth, stack: str) -> None:
+    for provider in prod[stack]["provider"]["aws"]:
+        tags = provider["default_tags"][0]["tags"]
+        assert {"Environment", "Project", "CostCenter"} <= set(tags)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CloudFront and messaging
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_cloudfront_serves_private_assets_over_tls12_behind_the_cdn_waf(prod: Synth) -> None:
+    g = prod[GLOBAL]
+    (dist,) = resources(g, "aws_cloudfront_distribution").values()
+    cert = dist["viewer_certificate"]
+    assert cert["minimum_protocol_version"] == "TLSv1.2_2021" and cert["ssl_support_method"] == "sni-only"
+    assert "data.aws_acm_certificate.cdn-certificate.arn" in cert["acm_certificate_arn"]
+    assert dist["default_cache_behavior"]["viewer_protocol_policy"] == "redirect-to-https"
+    assert "aws_cloudfront_origin_access_control" in dist["origin"][0]["origin_access_control_id"]
+    assert "aws_wafv2_web_acl.cdn-waf_acl" in dist["web_acl_id"]
+    (cdn_acl,) = where(g, "aws_wafv2_web_acl", scope="CLOUDFRONT")
+    assert "AWSManagedRulesCommonRuleSet" in {r["name"] for r in cdn_acl["rule"]}
+    assert g["provider"]["aws"][0]["region"] == "us-east-1" and "alias" not in g["provider"]["aws"][0]
+    oac = next(iter(resources(g, "aws_cloudfront_origin_access_control").values()))
+    assert (oac["signing_behavior"], oac["signing_protocol"]) == ("always", "sigv4")
+    (source,) = resources(g, "aws_cloudwatch_log_delivery_source").values()
+    assert source["log_type"] == "ACCESS_LOGS"
+    (dest,) = resources(g, "aws_cloudwatch_log_delivery_destination").values()
+    assert "cdn-log-bucket" in dest["delivery_destination_configuration"][0]["destination_resource_arn"]
+    doc = policy(by_path(g, "aws_s3_bucket_policy", "/static-assets-bucket/policy"))
+    read = next(s for s in doc["Statement"] if s["Sid"] == "CloudFrontOriginAccessControl")
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"} and read["Action"] == "s3:GetObject"
+
+
+@pytest.mark.parametrize("stack", CORE)
+def test_payment_events_fan_out_to_an_encrypted_queue_with_a_dlq(prod: Synth, stack: str) -> None:
+    s = prod[stack]
+    (queue,) = where(s, "aws_sqs_queue", name="globalpay-prod-payment-events")
+    (dlq,) = where(s, "aws_sqs_queue", name="globalpay-prod-payment-events-dlq")
+    assert queue["message_retention_seconds"] == 4 * 86400 and dlq["message_retention_seconds"] == 14 * 86400
+    assert queue["visibility_timeout_seconds"] > 60
+    redrive = json.loads(queue["redrive_policy"])
+    assert "aws_sqs_queue.payment-events_dlq" in redrive["deadLetterTargetArn"] and redrive["maxReceiveCount"] == 5
+    for q in (queue, dlq):
+        assert "aws_kms_key.encryption_data_key" in q["kms_master_key_id"]
+    (topic,) = where(s, "aws_sns_topic", name="globalpay-prod-payment-events")
+    assert "aws_kms_key.encryption_data_key" in topic["kms_master_key_id"]
+    (sub,) = where(s, "aws_sns_topic_subscription", protocol="sqs")
+    assert "payment-events_topic" in sub["topic_arn"] and "payment-events_queue" in sub["endpoint"]
+    doc = policy(by_path(s, "aws_sqs_queue_policy", "/payment-events/queue-policy"))
+    allow = next(st for st in doc["Statement"] if st["Effect"] == "Allow")
+    assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert "aws_sns_topic.payment-events_topic" in allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_every_topic_queue_bucket_and_log_group_is_encrypted_with_our_keys(env: str) -> None:
+    s = synth(env)
+    for name in s:
+        stack = s[name]
+        for topic in resources(stack, "aws_sns_topic").values():
+            assert "aws_kms_key." in topic.get("kms_master_key_id", ""), (name, topic["name"])
+        for queue in resources(stack, "aws_sqs_queue").values():
+            assert "aws_kms_key." in queue.get("kms_master_key_id", ""), (name, queue["name"])
+        for group in resources(stack, "aws_cloudwatch_log_group").values():
+            assert "aws_kms_key." in group.get("kms_key_id", ""), (name, group["name"])
+        for enc in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values():
+            default = enc["rule"][0]["apply_server_side_encryption_by_default"]
+            path = enc["//"]["metadata"]["path"]
+            if "access-log" in path:  # S3 server access logging only delivers to SSE-S3 buckets
+                assert default["sse_algorithm"] == "AES256"
+            else:
+                assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key." in default["kms_master_key_id"], path
+
+
+def test_no_lambda_or_fargate_resource_exists_without_a_job(prod: Synth) -> None:
+    for name in prod:
+        assert not resources(prod[name], "aws_lambda_function")
+        assert not resources(prod[name], "aws_eks_fargate_profile")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"edge": {"static_hostname": "static.example.org"}}, "edge.static_hostname"),
+        ({"edge": {"cdn_certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"}}, "edge.cdn_certificate_arn"),
+        ({"edge": {"cdn_price_class": "PriceClass_Cheap"}}, "edge.cdn_price_class"),
+        ({"observability": {"cpu_alarm_threshold_percent": 120}}, "observability.cpu_alarm_threshold_percent"),
+        ({"observability": {"tracing_sample_percent": 101}}, "observability.tracing_sample_percent"),
+        ({"cost": {"budget_alert_percents": [80, 80]}}, "cost.budget_alert_percents"),
+        ({"cost": {"budget_alert_percents": [10, 20, 30, 40, 50, 60]}}, "cost.budget_alert_percents"),
+    ],
+)
+def test_validator_refuses_edge_values_aws_would_reject(overrides: dict, field: str) -> None:
+    errors = validate(load_config("prod", REGION_SPECS, overrides), REGION_SPECS)
+    assert field in {e.field for e in errors}
