@@ -89,7 +89,7 @@ STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
     "aws_elasticache_replication_group": ("replication_group_id",),
     "aws_msk_cluster": ("cluster_name",),
     "aws_s3_bucket": ("bucket",),
-    "aws_kms_key": ("description",),
+    "aws_kms_key": (),  # no AWS-side name: the address is its only identity (aliases point at it)
     "aws_secretsmanager_secret": ("name",),
     "aws_ecr_repository": ("name",),
     "aws_eks_cluster": ("name",),
