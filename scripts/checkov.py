@@ -62,13 +62,20 @@ def load_suppressions(files: list[Path] = SUPPRESSIONS) -> list[Suppression]:
 
 
 def construct_paths(stack_json: dict) -> dict[str, str]:
-    """``aws_s3_bucket.logical_name`` -> construct path."""
+    """``aws_s3_bucket.logical_name`` -> construct path.
+
+    Some checks (e.g. CKV_AWS_157, CKV_AWS_226 in checkov 3.3.30) report ``resource.<logical_name>``
+    without the type; logical names are unique within a cdktf stack, so those resolve by name.
+    """
     paths: dict[str, str] = {}
     for block in ("resource", "data"):
         for rtype, items in stack_json.get(block, {}).items():
             for name, cfg in items.items():
                 address = f"{rtype}.{name}" if block == "resource" else f"data.{rtype}.{name}"
-                paths[address] = cfg.get("//", {}).get("metadata", {}).get("path", address)
+                path = cfg.get("//", {}).get("metadata", {}).get("path", address)
+                paths[address] = path
+                if block == "resource":
+                    paths[f"resource.{name}"] = path
     return paths
 
 
