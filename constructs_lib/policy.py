@@ -461,7 +461,7 @@ class _StackCheck:
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, TerraformResource):
             self.report.resources_checked += 1
-            for rtype, items in node.to_terraform().get("resource", {}).items():
+            for rtype, items in (node.to_terraform().get("resource") or {}).items():
                 for fid, cfg in items.items():
                     self.check_resource(rtype, fid, cfg, cfg.get("//", {}).get("metadata", {}).get("path") or node.node.path)
         elif isinstance(node, TerraformProvider) and node.terraform_resource_type == "aws":
