@@ -337,3 +337,25 @@ def test_every_environment_passes_the_policy(env: str, tmp_path: Path) -> None:
     assert {s.node.id for s in spaces.stacks} <= report.checked_stacks
     for finding, suppression in report.suppressed:
         assert suppression.reason, finding
+
+
+def test_synth_summary_lists_suppressions_with_reasons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from regions.summary import print_summary
+
+    def build(stack: TerraformStack) -> None:
+        suppress(ingress(stack, "bastion"), "GP004", reason="break-glass bastion")
+        suppress(key(stack), "GP003", reason="left over")
+
+    app = make_app(tmp_path, build)
+    synth(app)
+    stacks = [c for c in app.node.children if TerraformStack.is_stack(c)]
+    print_summary(tmp_path, SimpleNamespace(app=app, stacks=stacks), 0.5)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"synthesized 1 workspaces in 0.5 s -> {tmp_path / 'stacks'}"
+    assert any(line.startswith("  demo ") and "resources" in line for line in out)
+    assert any(line.startswith("policy: GP001-GP007 passed on ") and "1 finding(s) suppressed" in line for line in out)
+    assert "  suppressed GP004 x1 at demo/bastion: break-glass bastion" in out
+    assert any("unused suppression GP003 at demo/key" in line for line in out)
+    assert len(out) <= 24 and all(len(line) <= 130 for line in out), "one screen"
