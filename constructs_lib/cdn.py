@@ -30,6 +30,8 @@ MANAGED_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 #: HSTS max-age: two years, the preload list's requirement is at least one.
 HSTS_MAX_AGE_SECONDS = 63072000
 ORIGIN_ID = "static-assets"
+#: ISO 3166-1 alpha-2 codes of comprehensively sanctioned jurisdictions (Cuba, Iran, North Korea, Syria).
+SANCTIONED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class StaticAssetsCdn(Construct):
                 "cache_policy_id": MANAGED_CACHING_OPTIMIZED,
                 "response_headers_policy_id": headers.id,
             },
-            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            # Countries under comprehensive sanctions (OFAC/EU): GlobalPay may not serve them at all.
+            restrictions={"geo_restriction": {"restriction_type": "blacklist", "locations": list(SANCTIONED_COUNTRIES)}},
             viewer_certificate={
                 "acm_certificate_arn": props.certificate_arn,
                 "ssl_support_method": "sni-only",
