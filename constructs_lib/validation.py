@@ -405,11 +405,6 @@ def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
     p = "cluster"
     if versions.KUBERNETES_VERSION not in versions.EKS_STANDARD_SUPPORT_VERSIONS:
         yield ConfigError("versions.KUBERNETES_VERSION", f"{versions.KUBERNETES_VERSION} is not in EKS standard support ({', '.join(versions.EKS_STANDARD_SUPPORT_VERSIONS)})")
-    # cluster-autoscaler only supports the Kubernetes minor it was built for; kube-proxy must match it too.
-    if not versions.CLUSTER_AUTOSCALER_IMAGE_TAG.startswith(f"v{versions.KUBERNETES_VERSION}."):
-        yield ConfigError("versions.CLUSTER_AUTOSCALER_IMAGE_TAG", f"{versions.CLUSTER_AUTOSCALER_IMAGE_TAG} does not match Kubernetes {versions.KUBERNETES_VERSION}")
-    if not versions.EKS_ADDONS.get("kube-proxy", "").startswith(f"v{versions.KUBERNETES_VERSION}."):
-        yield ConfigError("versions.EKS_ADDONS", f"kube-proxy {versions.EKS_ADDONS.get('kube-proxy')} does not match Kubernetes {versions.KUBERNETES_VERSION}")
     if k.endpoint_public_access:
         if not k.public_access_cidrs:
             yield ConfigError(f"{p}.public_access_cidrs", "a public API endpoint needs an allow-list of CIDRs")
