@@ -1,0 +1,329 @@
+"""Issue 6: property-based tests over the configuration model (hypothesis).
+
+* Any configuration the validator accepts synthesizes without an exception and passes the synth-time policy.
+* Any configuration it refuses is refused with one-line ``field: rule`` messages, never another exception;
+  ``main.py`` exits 2 on it without a traceback (a few subprocess samples: each costs a Python start).
+
+Budget: the whole suite runs in under 5 minutes on 2 cores, so examples are few (each accepted example is a
+full in-process synth of every workspace, ~2 s) and deadlines are off (jsii calls vary in latency).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import strategies as st
+
+from constructs_lib import versions
+from constructs_lib.config import load_config
+from constructs_lib.errors import ConfigError
+from constructs_lib.validation import (
+    AURORA_UNSUPPORTED_CLASSES,
+    CACHE_NODE_MEMORY_GIB,
+    MSK_BROKER_TYPES,
+    MSK_KRAFT_UNSUPPORTED,
+    RDS_INSTANCE_MEMORY_GIB,
+    RDS_NO_PERFORMANCE_INSIGHTS,
+    validate,
+)
+from regions import REGION_SPECS
+
+ROOT = Path(__file__).resolve().parent.parent
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+# ---------------------------------------------------------------------------------------------------
+# Strategies: configurations meant to be valid (they exercise the synth) ...
+# ---------------------------------------------------------------------------------------------------
+
+
+@st.composite
+def windows(draw: st.DrawFn, daily_minutes: int, weekly_minutes: int) -> tuple[str, str]:
+    """A daily window and a weekly maintenance window that do not overlap (AWS refuses overlapping ones)."""
+    start = draw(st.integers(0, 18))
+    day = draw(st.sampled_from(DAYS))
+    daily_end = start * 60 + daily_minutes
+    weekly_start = daily_end + 60
+    weekly_end = weekly_start + weekly_minutes
+
+    def hm(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    return f"{hm(start * 60)}-{hm(daily_end)}", f"{day}:{hm(weekly_start)}-{day}:{hm(weekly_end)}"
+
+
+@st.composite
+def database(draw: st.DrawFn) -> dict[str, Any]:
+    engine = draw(st.sampled_from(["postgres", "postgres", "aurora-postgresql"]))
+    classes = sorted(set(RDS_INSTANCE_MEMORY_GIB) - RDS_NO_PERFORMANCE_INSIGHTS
+                     - (AURORA_UNSUPPORTED_CLASSES if engine == "aurora-postgresql" else set()))
+    writer, replica = draw(st.sampled_from(classes)), draw(st.sampled_from(classes))
+    memory = min(RDS_INSTANCE_MEMORY_GIB[writer], RDS_INSTANCE_MEMORY_GIB[replica])
+    major = draw(st.sampled_from(sorted(versions.POSTGRES_MIN_CREATABLE_MINOR)))
+    minor = versions.POSTGRES_MIN_CREATABLE_MINOR[major] + draw(st.integers(0, 3))
+    storage = draw(st.sampled_from([20, 100, 399, 400, 1000, 4000]))
+    if storage < 400:
+        iops = throughput = 0
+    else:
+        iops = draw(st.integers(12000, min(64000, 500 * storage)))
+        throughput = draw(st.integers(500, min(4000, iops // 4)))
+    backup, maintenance = draw(windows(60, 60))
+    return {
+        "engine": engine,
+        "engine_version": f"{major}.{minor}",
+        "instance_class": writer,
+        "replica_instance_class": replica,
+        "shared_buffers_8kb_pages": int(memory * 1024 * 1024 / 8 * draw(st.sampled_from([0.1, 0.25, 0.4]))),
+        "allocated_storage_gb": storage,
+        "max_allocated_storage_gb": draw(st.sampled_from([0, storage, storage * 2])),
+        "iops": iops,
+        "storage_throughput_mbps": throughput,
+        "multi_az": draw(st.booleans()),
+        "same_region_replica": draw(st.booleans()),
+        "cross_region_replica": draw(st.booleans()),
+        "backup_retention_days": draw(st.integers(1, 35)),
+        "backup_window": backup,
+        "maintenance_window": maintenance,
+        "password_version": draw(st.integers(1, 5)),
+    }
+
+
+@st.composite
+def cache(draw: st.DrawFn) -> dict[str, Any]:
+    engine, version = draw(st.sampled_from(sorted(versions.CACHE_ENGINE_FAMILIES)))
+    snapshot, maintenance = draw(windows(120, 120))
+    return {
+        "engine": engine,
+        "engine_version": version,
+        "parameter_family": versions.CACHE_ENGINE_FAMILIES[(engine, version)],
+        "node_type": draw(st.sampled_from(sorted(CACHE_NODE_MEMORY_GIB))),
+        "num_cache_clusters": draw(st.integers(2, 6)),
+        "snapshot_retention_days": draw(st.integers(1, 35)),
+        "snapshot_window": snapshot,
+        "maintenance_window": maintenance,
+    }
+
+
+@st.composite
+def kafka(draw: st.DrawFn) -> dict[str, Any]:
+    version = draw(st.sampled_from(versions.MSK_KAFKA_VERSIONS))
+    types = sorted(t for t in MSK_BROKER_TYPES if not (version.endswith(".kraft") and t in MSK_KRAFT_UNSUPPORTED))
+    broker = draw(st.sampled_from(types))
+    limit = MSK_BROKER_TYPES[broker]
+    out: dict[str, Any] = {
+        "kafka_version": version,
+        "broker_instance_type": broker,
+        "broker_count": 3 * draw(st.integers(1, 3)),
+        "ebs_volume_gb": draw(st.integers(1, 16384)),
+        "provisioned_throughput_enabled": limit is not None and draw(st.booleans()),
+    }
+    if out["provisioned_throughput_enabled"]:
+        out["provisioned_throughput_mibps"] = draw(st.integers(250, int(limit)))
+    return out
+
+
+@st.composite
+def regions(draw: st.DrawFn) -> dict[str, Any]:
+    """A region set that keeps us-east-1 (state, ECR home, database origin) as primary or secondary."""
+    other = draw(st.sampled_from(["eu-west-1", "ap-southeast-2"]))
+    primary, secondary = draw(st.permutations(["us-east-1", other]))
+    names = [primary, secondary] + (["ap-southeast-2" if other == "eu-west-1" else "eu-west-1"] if draw(st.booleans()) else [])
+    second_octets = draw(st.lists(st.integers(0, 255), min_size=len(names), max_size=len(names), unique=True))
+    regions_ = []
+    for name, octet in zip(names, second_octets):
+        letters = draw(st.lists(st.sampled_from("abcdef"), min_size=3, max_size=3, unique=True))
+        regions_.append({"name": name, "vpc_cidr": f"10.{octet}.0.0/16", "azs": [f"{name}{x}" for x in sorted(letters)]})
+    return {"regions": regions_, "primary_region": primary, "secondary_region": secondary}
+
+
+@st.composite
+def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    env = draw(st.sampled_from(["prod", "staging"]))
+    node_min = draw(st.integers(1, 4))
+    node_desired = draw(st.integers(node_min, node_min + 3))
+    overrides: dict[str, Any] = {
+        **draw(regions()),
+        "single_nat_gateway": draw(st.booleans()),
+        "database": draw(database()),
+        "cache": draw(cache()),
+        "kafka": draw(kafka()),
+        "cluster": {
+            "node_instance_types": draw(st.lists(st.sampled_from(["t3.xlarge", "m6i.large", "m7i.2xlarge", "r6i.xlarge"]), min_size=1, max_size=2, unique=True)),
+            "node_min_size": node_min,
+            "node_desired_size": node_desired,
+            "node_max_size": draw(st.integers(node_desired, node_desired + 5)),
+            "node_disk_gb": draw(st.integers(20, 500)),
+            **draw(st.sampled_from([{}, {"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.0/24"]}])),
+        },
+        "edge": {"shield_advanced": draw(st.booleans()), "initial_deploy": draw(st.booleans())},
+        "observability": {"log_retention_days": draw(st.sampled_from([365, 400, 545, 731, 3653])),
+                          "alarm_email": draw(st.sampled_from(["", "oncall@globalpay.com"]))},
+        "cost": {"monthly_budget_usd": draw(st.integers(1, 100_000)),
+                 "budget_alert_percents": draw(st.lists(st.integers(1, 200), min_size=1, max_size=5, unique=True))},
+    }
+    if draw(st.booleans()):
+        overrides["name"] = draw(st.from_regex(r"[a-z][a-z0-9]{1,6}", fullmatch=True))
+    return env, overrides
+
+
+# ---------------------------------------------------------------------------------------------------
+# ... and arbitrary perturbations, mostly invalid (they exercise the loader and the validator)
+# ---------------------------------------------------------------------------------------------------
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9), st.text(max_size=20),
+                         st.floats(allow_nan=False, allow_infinity=False))
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+
+#: Fields to corrupt, with values that are wrong in type or in range (or, sometimes, valid by chance).
+PERTURBATIONS: list[tuple[tuple[str, ...], st.SearchStrategy[Any]]] = [
+    (("regions", "eu-west-1", "vpc_cidr"), st.sampled_from(["10.0.0.0/16", "10.1.0.0/33", "10.1.2.0/16", "8.8.0.0/16", "10.0.0.0/8", "", "a.b.c.d/16"]) | st.text(max_size=18)),
+    (("regions", "ap-southeast-2", "azs"), st.lists(st.sampled_from(["ap-southeast-2a", "ap-southeast-2b", "us-east-1a", "", "ap-southeast-2z"]), max_size=5)),
+    (("regions",), st.lists(st.fixed_dictionaries({"name": st.sampled_from(["us-east-1", "eu-west-1", "mars-north-1", "eu-central-1", ""])}), max_size=4)),
+    (("primary_region",), st.sampled_from(["eu-west-1", "ap-southeast-2", "us-west-2", ""])),
+    (("database", "instance_class"), st.sampled_from(["db.t3.micro", "db.r6g.large", "db.x9.huge", "", "db.r7g.8xlarge"])),
+    (("database", "engine_version"), st.from_regex(r"\d{1,2}\.\d{1,2}", fullmatch=True) | st.text(max_size=6)),
+    (("database", "allocated_storage_gb"), st.integers(-100, 100_000)),
+    (("database", "iops"), st.integers(-1, 100_000)),
+    (("database", "backup_window"), st.sampled_from(["04:00-05:00", "03:30-03:45", "25:00-26:00", "mon:03:00-mon:04:00", ""]) | st.text(max_size=12)),
+    (("database", "maintenance_window"), st.sampled_from(["mon:03:30-mon:04:30", "sun:23:30-mon:00:30", "xyz", "mon:04:00-mon:04:10"])),
+    (("database", "master_username"), st.sampled_from(["admin", "rdsadmin", "pg_user", "1abc", "globalpay_admin_with_a_long_name"]) | st.text(max_size=20)),
+    (("database", "port"), st.integers(-1, 70_000)),
+    (("cache", "num_cache_clusters"), st.integers(-2, 10)),
+    (("cache", "engine_version"), st.sampled_from(["6.2", "7.0", "7.1", "9.9"])),
+    (("cache", "auth_token_length"), st.integers(0, 300)),
+    (("cache", "auth_token_special_characters"), st.text(max_size=8)),
+    (("kafka", "broker_count"), st.integers(-3, 20)),
+    (("kafka", "kafka_version"), st.sampled_from(["3.5.1", "2.8.1", "3.9.x", "4.0.x.kraft", ""])),
+    (("kafka", "broker_instance_type"), st.sampled_from(["kafka.t3.small", "kafka.m5.2xlarge", "kafka.z1.large"])),
+    (("kafka", "provisioned_throughput_enabled"), st.booleans()),
+    (("cluster", "node_min_size"), st.integers(-1, 20)),
+    (("cluster", "endpoint_public_access"), st.booleans()),
+    (("cluster", "public_access_cidrs"), st.lists(st.sampled_from(["0.0.0.0/0", "203.0.113.0/24", "10.0.0.0/33", "::/0"]), max_size=2)),
+    (("cluster", "node_instance_types"), st.lists(st.sampled_from(["t3.xlarge", "huge", "m7i.2xlarge", ""]), max_size=2)),
+    (("workloads", "namespace"), st.text(max_size=70)),
+    (("workloads", "services"), st.lists(st.fixed_dictionaries({"name": st.sampled_from(["api-gateway", "unknown-svc"]), "replicas": st.integers(-1, 5), "image_tag": st.sampled_from(["1.0.0", "latest", ""])}), max_size=3)),
+    (("secrets", "recovery_window_days"), st.integers(-1, 60)),
+    (("registry", "repositories"), st.lists(st.text(max_size=12), max_size=3)),
+    (("edge", "api_hostname"), st.sampled_from(["api.globalpay.com", "api.other.com", "not a host", ""])),
+    (("edge", "certificate_arns"), st.dictionaries(st.sampled_from(["us-east-1", "eu-west-1", "mars-1"]), st.sampled_from(["arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 36, "nope"]), max_size=2)),
+    (("observability", "log_retention_days"), st.integers(-1, 4000)),
+    (("cost", "budget_alert_percents"), st.lists(st.integers(-5, 2000), max_size=7)),
+    (("cost", "budget_alert_email"), st.sampled_from(["finops@globalpay.com", "no-at-sign", ""])),
+    (("aws_account_id",), st.text(max_size=14)),
+    (("name",), st.text(max_size=20)),
+    (("single_nat_gateway",), JSON_VALUES),
+    (("database",), JSON_VALUES),
+    (("no_such_field",), JSON_VALUES),
+]
+
+
+def nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out: Any = value
+    for key in reversed(path):
+        out = {key: out}
+    return out
+
+
+def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+@st.composite
+def perturbed_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    env = draw(st.sampled_from(["prod", "staging"]))
+    overrides: dict[str, Any] = {}
+    for path, values in draw(st.lists(st.sampled_from(PERTURBATIONS), min_size=1, max_size=3, unique_by=lambda p: p[0])):
+        overrides = merge(overrides, nest(path, draw(values)))
+    return env, overrides
+
+
+def load_and_validate(env: str, overrides: dict[str, Any]) -> list[ConfigError]:
+    """What main.py does before any construct exists: every refusal as a ConfigError, nothing else."""
+    try:
+        config = load_config(env, REGION_SPECS, overrides)
+    except ConfigError as error:
+        return [error]
+    return validate(config, REGION_SPECS)
+
+
+def assert_one_line_messages(errors: list[ConfigError]) -> None:
+    for error in errors:
+        text = str(error)
+        assert text and "\n" not in text and "\r" not in text, repr(text)
+        field, _, rule = text.partition(": ")
+        assert field and rule, f"not 'field: rule': {text!r}"
+        assert field == error.field and rule == error.rule
+
+
+# ---------------------------------------------------------------------------------------------------
+# The properties
+# ---------------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=10, **COMMON)
+@given(case=valid_overrides())
+def test_accepted_configurations_synthesize_and_pass_the_policy(case: tuple[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> None:
+    from constructs_lib.policy import apply_policy, synth
+    from regions.app import build_app
+
+    env, overrides = case
+    note(json.dumps(overrides, indent=1, sort_keys=True))
+    config = load_config(env, REGION_SPECS, overrides)
+    errors = validate(config, REGION_SPECS)
+    note(f"validator: {[str(e) for e in errors]}")
+    assume(not errors)
+    outdir = tmp_path_factory.mktemp("fuzz")
+    spaces = build_app(config, str(outdir))
+    report = apply_policy(spaces.app)
+    synth(spaces.app)  # raises PolicyViolation (or a synth error) on a bad configuration
+    assert {s.node.id for s in spaces.stacks} <= report.checked_stacks
+    for stack in spaces.stacks:
+        assert (outdir / "stacks" / stack.node.id / "cdk.tf.json").is_file()
+
+
+@settings(max_examples=60, **COMMON)
+@given(case=perturbed_overrides())
+def test_any_configuration_is_accepted_or_refused_with_one_line_messages(case: tuple[str, dict[str, Any]]) -> None:
+    env, overrides = case
+    note(json.dumps(overrides, sort_keys=True, default=str))
+    errors = load_and_validate(env, overrides)  # any other exception fails the test
+    assert_one_line_messages(errors)
+
+
+@settings(max_examples=60, **COMMON)
+@given(case=valid_overrides())
+def test_the_valid_strategy_is_accepted(case: tuple[str, dict[str, Any]]) -> None:
+    """Keeps the synth property honest: if the validator starts refusing these, its examples would all be
+    discarded by ``assume`` and the property would test nothing."""
+    errors = load_and_validate(*case)
+    assert not errors, [str(e) for e in errors]
+
+
+@settings(max_examples=2, **COMMON)
+@given(case=perturbed_overrides())
+def test_refused_configuration_exits_2_without_a_traceback(case: tuple[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> None:
+    env, overrides = case
+    errors = load_and_validate(env, overrides)
+    assume(errors)
+    folder = tmp_path_factory.mktemp("refused")
+    (folder / "overrides.json").write_text(json.dumps(overrides))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--env", env, "--config", str(folder / "overrides.json"), "--out", str(folder / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"config error: {e}" for e in errors]
+    assert not (folder / "out").exists()
