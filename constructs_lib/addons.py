@@ -97,6 +97,8 @@ class ClusterAddons(Construct):
             values={
                 "controller": {
                     "region": props.region,
+                    # Volumes get kubernetes.io/cluster/<cluster>=owned: the tag the DLM snapshot policy targets.
+                    "k8sTagClusterId": props.cluster_name,
                     "serviceAccount": _service_account(irsa.EBS_CSI_CONTROLLER, props.ebs_csi_role_arn),
                 },
                 "storageClasses": [{

@@ -19,7 +19,7 @@ from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
 #: Services that encrypt data at rest with the data key.
-DATA_KEY_SERVICES = ("ec2", "rds", "kafka", "elasticache", "s3", "ecr", "sqs", "sns", "logs", "dlm", "backup")
+DATA_KEY_SERVICES = ("ec2", "rds", "kafka", "elasticache", "s3", "ecr", "sqs", "sns", "logs", "dlm", "backup", "xray")
 #: Services that use the secrets key.
 SECRETS_KEY_SERVICES = ("secretsmanager", "eks", "rds")
 

@@ -197,8 +197,13 @@ def app_policy(
     data_key_arn: str,
     bucket_name: str,
     prefix: str,
+    events_name: str,
 ) -> str:
-    """``globalpay-sa``: its secrets (read), its bucket prefix (read/write), the data key through S3."""
+    """``globalpay-sa``: its secrets (read), its bucket prefix (read/write), the payment-events topic
+    (publish) and queue (consume), and the data key only through S3, SNS and SQS.
+
+    The topic and queue are built later in the stack (edge layer); their ARNs follow from the name, so the
+    role does not wait for them and no wildcard is needed."""
     bucket_arn = f"arn:{account.partition}:s3:::{bucket_name}"
     return policy_document([
         *secrets_read_statements(account, region, naming, secrets_key_arn),
@@ -216,11 +221,23 @@ def app_policy(
             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*"]}},
         },
         {
-            "Sid": "DataKeyThroughS3",
+            "Sid": "PublishPaymentEvents",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": account.arn("sns", region, events_name),
+        },
+        {
+            "Sid": "ConsumePaymentEvents",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+            "Resource": account.arn("sqs", region, events_name),
+        },
+        {
+            "Sid": "DataKeyThroughS3SnsSqs",
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": data_key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            "Condition": {"StringEquals": {"kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in ("s3", "sns", "sqs")]}},
         },
     ])
 

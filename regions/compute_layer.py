@@ -111,8 +111,9 @@ def add_compute(stack: "RegionCoreStack") -> Compute:
                 data_key_arn=keys.data_key_arn,
                 bucket_name=naming.regional("data"),
                 prefix=APP_BUCKET_PREFIX,
+                events_name=naming.name("payment-events"),
             ),
-            description="GlobalPay services: own secrets (read), own S3 prefix (read/write)",
+            description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events",
         ),
     ]
     addon_roles: dict[str, str] = {}
