@@ -365,7 +365,7 @@ def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
                 yield ConfigError(f"{p}.provisioned_throughput_mibps", f"{k.broker_instance_type} takes 250-{limit:g} MiB/s of provisioned throughput")
         if k.kafka_version.endswith(".kraft") and k.broker_instance_type in MSK_KRAFT_UNSUPPORTED:
             yield ConfigError(f"{p}.broker_instance_type", f"{k.broker_instance_type} brokers cannot run KRaft mode ({k.kafka_version})")
-    azs = min((len(r.azs) for r in c.regions), default=3)
+    azs = min((len(r.azs) for r in c.regions if r.azs), default=3)
     if k.broker_count < azs or k.broker_count % azs:
         yield ConfigError(f"{p}.broker_count", f"must be a multiple of the {azs} client subnets (one per AZ), got {k.broker_count}")
     if not 1 <= k.ebs_volume_gb <= 16384:
