@@ -44,7 +44,9 @@ class GlobalPayStack(TerraformStack):
             # S3-native locking (Terraform >= 1.11); cdktf 0.21's S3Backend has no field for it yet.
             self.add_override("terraform.backend.s3.use_lockfile", True)
         else:
-            LocalBackend(self, path=f"terraform.{name}.tfstate")
+            # Outside cdktf.out: a synth replaces that folder whole and must never take a state file with it.
+            # Terraform runs in cdktf.out/stacks/<name>/, so this is the project root.
+            LocalBackend(self, path=f"../../../terraform.{name}.tfstate")
 
     def aws_provider(self, region: str, alias: str | None = None):
         """The AWS provider for ``region``; every resource it creates carries the cost allocation tags."""

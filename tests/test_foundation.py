@@ -43,6 +43,8 @@ def test_remote_state_is_s3_encrypted_locked_and_one_key_per_workspace(prod: Syn
         backend = prod[name]["terraform"]["backend"]
         if name.endswith("-bootstrap"):
             assert list(backend) == ["local"], "the bootstrap stack creates the bucket, so it keeps local state"
+            # relative to cdktf.out/stacks/<name>/: the project root, which a new synth does not replace
+            assert backend["local"]["path"] == f"../../../terraform.{name}.tfstate"
             continue
         s3 = backend["s3"]
         assert s3["encrypt"] is True
