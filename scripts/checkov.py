@@ -93,7 +93,7 @@ def prepare(outdir: Path, workdir: Path) -> dict[str, dict[str, str]]:
 
 def run_checkov(workdir: Path) -> dict:
     if not CHECKOV.exists():
-        raise SystemExit(f"checkov not found at {CHECKOV}: run `make install` (creates .venv-checkov)")
+        raise SystemExit(f"checkov not found at {CHECKOV}: run `python3 tasks.py install` (creates .venv-checkov)")
     proc = subprocess.run(
         [str(CHECKOV), "--skip-download", "--framework", "terraform_json", "-d", str(workdir), "--output", "json",
          "--compact"],

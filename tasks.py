@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The project's commands, runnable on a fresh machine with nothing but Python 3.11 and Node.js 20.
+
+    python3 tasks.py synth [main.py options]   install what is missing, synthesize every workspace (prod)
+    python3 tasks.py test  [pytest options]    install what is missing, run the test suite (checkov included)
+    python3 tasks.py install                   only install: .venv (Pipfile.lock), .venv-checkov, node_modules
+    python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
+
+Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
+``npm ci``) and are skipped when the lock file has not changed since the last install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+CHECKOV_VENV = ROOT / ".venv-checkov"
+PIPENV_VERSION = "2026.10.3"
+ENV = {
+    "PIPENV_VENV_IN_PROJECT": "1",
+    "PIPENV_VERBOSITY": "-1",
+    "PIPENV_NOSPIN": "1",
+    "PIPENV_IGNORE_VIRTUALENVS": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "CHECKPOINT_DISABLE": "1",
+    "DISABLE_VERSION_CHECK": "true",
+}
+
+
+def run(*cmd: str | Path, **kwargs) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, env={**os.environ, **ENV}, **kwargs)
+
+
+def _fresh(stamp: Path, *inputs: Path) -> bool:
+    return stamp.exists() and all(stamp.stat().st_mtime >= i.stat().st_mtime for i in inputs)
+
+
+def install() -> None:
+    stamp = VENV / ".synced"
+    if not _fresh(stamp, ROOT / "Pipfile", ROOT / "Pipfile.lock"):
+        probe = subprocess.run([sys.executable, "-m", "pipenv", "--version"], capture_output=True, text=True)
+        if PIPENV_VERSION not in probe.stdout:
+            run(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
+        run(sys.executable, "-m", "pipenv", "sync", "--dev")
+        stamp.touch()
+    stamp = CHECKOV_VENV / ".synced"
+    if not _fresh(stamp, ROOT / "checkov" / "requirements.txt"):
+        # checkov's own pins clash with cdktf/jsii's: it gets a virtual environment of its own.
+        run(sys.executable, "-m", "venv", CHECKOV_VENV)
+        run(CHECKOV_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check",
+            "-r", ROOT / "checkov" / "requirements.txt")
+        stamp.touch()
+    stamp = ROOT / "node_modules" / ".synced"
+    if not _fresh(stamp, ROOT / "package.json", ROOT / "package-lock.json"):
+        if shutil.which("npm") is None:
+            raise SystemExit("npm (Node.js 20) is required: it installs the pinned cdktf CLI and the diagram renderer")
+        run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+        stamp.touch()
+
+
+def python(*args: str) -> None:
+    run(VENV / "bin" / "python", *args)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    task, rest = argv[0], argv[1:]
+    scripts = {"checkov": "scripts/checkov.py", "benchmark": "scripts/benchmark.py",
+               "diagram": "scripts/diagram.py", "cost": "scripts/cost.py"}
+    if task not in ("install", "synth", "test", *scripts):
+        print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
+        return 2
+    install()
+    try:
+        if task == "synth":
+            python("main.py", *rest)
+        elif task == "test":
+            python("-m", "pytest", "-q", *rest)
+        elif task in scripts:
+            python(scripts[task], *rest)
+    except subprocess.CalledProcessError as failed:
+        return failed.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
