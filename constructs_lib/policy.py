@@ -50,8 +50,9 @@ from __future__ import annotations
 import re
 import time
 import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import jsii
 from cdktf import (
@@ -191,8 +192,8 @@ class PolicyReport:
 
 
 # One report per App. Keyed weakly so that test Apps do not leak into each other or into memory.
-_REPORTS: "weakref.WeakKeyDictionary[Any, PolicyReport]" = weakref.WeakKeyDictionary()
-_STACK_CHECKS: "weakref.WeakKeyDictionary[Any, list[_StackCheck]]" = weakref.WeakKeyDictionary()
+_REPORTS: weakref.WeakKeyDictionary[Any, PolicyReport] = weakref.WeakKeyDictionary()
+_STACK_CHECKS: weakref.WeakKeyDictionary[Any, list[_StackCheck]] = weakref.WeakKeyDictionary()
 
 
 def _report_for(root: Any) -> PolicyReport:

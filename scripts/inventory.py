@@ -22,16 +22,17 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402
+from constructs_lib.policy import STATEFUL_TYPES
 
 INVENTORY = ROOT / "tests" / "stateful_addresses.json"
 ENVIRONMENT = "prod"

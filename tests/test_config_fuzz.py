@@ -37,7 +37,7 @@ from regions import REGION_SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
 
 # ---------------------------------------------------------------------------------------------------
 # Strategies: configurations meant to be valid (they exercise the synth) ...
@@ -179,7 +179,9 @@ def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9), st.text(max_size=20),
                          st.floats(allow_nan=False, allow_infinity=False))
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+#: Object keys as a user may type them, control characters and line separators included.
+KEYS = st.text(max_size=8)
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3), max_leaves=6)
 
 #: Fields to corrupt, with values that are wrong in type or in range (or, sometimes, valid by chance).
 PERTURBATIONS: list[tuple[tuple[str, ...], st.SearchStrategy[Any]]] = [
@@ -319,7 +321,7 @@ def test_refused_configuration_exits_2_without_a_traceback(case: tuple[str, dict
     (folder / "overrides.json").write_text(json.dumps(overrides))
     proc = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "--env", env, "--config", str(folder / "overrides.json"), "--out", str(folder / "out")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
     )
     assert proc.returncode == 2, proc.stderr
@@ -327,3 +329,10 @@ def test_refused_configuration_exits_2_without_a_traceback(case: tuple[str, dict
     lines = proc.stderr.strip().splitlines()
     assert lines == [f"config error: {e}" for e in errors]
     assert not (folder / "out").exists()
+
+
+def test_a_line_break_in_an_unknown_key_stays_on_one_line() -> None:
+    """The fuzzer's first find (fixed in constructs_lib/errors.py): a key with a line break split the message."""
+    errors = load_and_validate("prod", {"database": {"\n": None}})
+    assert errors
+    assert_one_line_messages(errors)

@@ -61,7 +61,7 @@ def a_database(outdir: Path) -> tuple[str, str]:
 
 
 def run(*args: str) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -117,7 +117,7 @@ def test_removing_a_bucket_is_destructive_unless_a_moved_block_declares_it(trees
     edit(new, stack, rename(with_move=True))
     code, out = run(str(old), str(new), "--color", "never")
     assert code == 0, out
-    assert f"-> aws_s3_bucket.renamed_bucket" in out and f"moved from aws_s3_bucket.{name}" in out
+    assert "-> aws_s3_bucket.renamed_bucket" in out and f"moved from aws_s3_bucket.{name}" in out
     assert "DESTRUCTIVE" not in out
 
 
@@ -160,5 +160,5 @@ def test_git_ref_is_synthesized_in_a_temporary_worktree(prod: Synth) -> None:
     code, out = run("--git", "HEAD", "--new", str(prod.outdir), "--allow-destructive", "--color", "never")
     assert code == 0, out
     assert out.strip().splitlines()[-1].endswith("stateful resource") or out.startswith("no changes"), out
-    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert "plan-review-" not in worktrees

@@ -4,8 +4,9 @@ construct path) and lets its compliant counterpart through; suppressions need re
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from cdktf import App, TerraformStack
@@ -13,7 +14,13 @@ from constructs import Construct
 
 from constructs_lib.common import protected
 from constructs_lib.config import load_config
-from constructs_lib.policy import PolicyViolation, apply_policy, policy_report, suppress, synth
+from constructs_lib.policy import (
+    PolicyViolation,
+    apply_policy,
+    policy_report,
+    suppress,
+    synth,
+)
 from constructs_lib.providers import aws
 from regions import REGION_SPECS
 
@@ -61,21 +68,21 @@ def assert_refused_for(violation: PolicyViolation, rule: str, path: str, text: s
 
 
 def db(stack: TerraformStack, **overrides: Any) -> None:
-    args: dict[str, Any] = dict(
-        identifier="demo-db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
-        username="demo", manage_master_user_password=True, storage_encrypted=True, kms_key_id=key(stack).arn,
-        publicly_accessible=False, deletion_protection=True, lifecycle=protected(),
-    )
+    args: dict[str, Any] = {
+        "identifier": "demo-db", "engine": "postgres", "instance_class": "db.t4g.micro", "allocated_storage": 20,
+        "username": "demo", "manage_master_user_password": True, "storage_encrypted": True, "kms_key_id": key(stack).arn,
+        "publicly_accessible": False, "deletion_protection": True, "lifecycle": protected(),
+    }
     args.update(overrides)
     aws.db_instance.DbInstance(stack, "db", **{k: v for k, v in args.items() if v is not None})
 
 
 def cache(stack: TerraformStack, **overrides: Any) -> None:
-    args: dict[str, Any] = dict(
-        replication_group_id="demo-cache", description="demo", node_type="cache.t4g.micro", num_cache_clusters=2,
-        at_rest_encryption_enabled="true", kms_key_id=key(stack).arn, transit_encryption_enabled=True,
-        lifecycle=protected(),
-    )
+    args: dict[str, Any] = {
+        "replication_group_id": "demo-cache", "description": "demo", "node_type": "cache.t4g.micro", "num_cache_clusters": 2,
+        "at_rest_encryption_enabled": "true", "kms_key_id": key(stack).arn, "transit_encryption_enabled": True,
+        "lifecycle": protected(),
+    }
     args.update(overrides)
     aws.elasticache_replication_group.ElasticacheReplicationGroup(stack, "cache", **{k: v for k, v in args.items() if v is not None})
 
