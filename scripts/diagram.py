@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Draw the architecture from the synthesized stacks: docs/images/architecture.svg and .png.
 
-    python scripts/diagram.py                       # read cdktf.out (run `make synth` first)
+    python scripts/diagram.py                       # read cdktf.out (run `python3 tasks.py synth` first)
     python scripts/diagram.py --synth-dir DIR       # another synthesis (e.g. a staging one)
     python scripts/diagram.py --dot -               # print the Graphviz DOT only
 
@@ -430,7 +430,7 @@ def to_dot(model: Model, title: str) -> str:
 def render(dot: str, svg: Path, png: Path | None) -> None:
     """DOT -> SVG (+ PNG) through the pinned WebAssembly Graphviz; raises if node_modules is missing."""
     if not (ROOT / "node_modules" / "@viz-js" / "viz").exists():
-        raise FileNotFoundError("node_modules/@viz-js/viz is missing: run `make install` (npm ci)")
+        raise FileNotFoundError("node_modules/@viz-js/viz is missing: run `python3 tasks.py install` (npm ci)")
     with tempfile.NamedTemporaryFile("w", suffix=".dot", delete=False) as handle:
         handle.write(dot)
         dot_path = handle.name
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dot", type=Path, help="write the DOT here ('-' for stdout) and do not render")
     args = parser.parse_args(argv)
     if not (args.synth_dir / "stacks").is_dir():
-        print(f"{args.synth_dir}/stacks not found: run `make synth` (or main.py --out DIR) first", file=sys.stderr)
+        print(f"{args.synth_dir}/stacks not found: run `python3 tasks.py synth` (or main.py --out DIR) first", file=sys.stderr)
         return 2
     items = load(args.synth_dir)
     model = build_model(items)

@@ -39,7 +39,7 @@ def cli_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not CDKTF.exists():
-        pytest.skip("node_modules is missing: run `make install` (npm ci) to install the pinned cdktf CLI")
+        pytest.skip("node_modules is missing: run `python3 tasks.py install` (npm ci) to install the pinned cdktf CLI")
     out = tmp_path_factory.mktemp("cdktf-cli") / "out"
     result = subprocess.run(
         [str(CDKTF), "synth", "--output", str(out)],
@@ -53,7 +53,7 @@ def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_is_the_pinned_version() -> None:
     """package.json pins cdktf-cli exactly; the installed CLI must be that one (npm ci, not a global)."""
     if not CDKTF.exists():
-        pytest.skip("node_modules is missing: run `make install` (npm ci) to install the pinned cdktf CLI")
+        pytest.skip("node_modules is missing: run `python3 tasks.py install` (npm ci) to install the pinned cdktf CLI")
     import json
 
     pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdktf-cli"]

@@ -59,7 +59,7 @@ def model_and_dot(prod: Synth) -> tuple[diagram.Model, str]:
 @pytest.fixture(scope="module")
 def svg(model_and_dot: tuple[diagram.Model, str], tmp_path_factory: pytest.TempPathFactory) -> str:
     if not (ROOT / "node_modules" / "@viz-js" / "viz").exists():
-        pytest.skip("node_modules is missing: run `make install` (npm ci) to install the pinned Graphviz (WebAssembly)")
+        pytest.skip("node_modules is missing: run `python3 tasks.py install` (npm ci) to install the pinned Graphviz (WebAssembly)")
     out = tmp_path_factory.mktemp("diagram")
     diagram.render(model_and_dot[1], out / "a.svg", out / "a.png")
     assert (out / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
