@@ -362,13 +362,18 @@ def _staging_overrides() -> dict[str, Any]:
         "cache": {"node_type": "cache.t4g.medium", "num_cache_clusters": 2},
         "kafka": {"broker_instance_type": "kafka.m7g.large", "broker_count": 3, "ebs_volume_gb": 100},
         "cluster": {"node_min_size": 2, "node_max_size": 4, "node_desired_size": 2},
-        "workloads": {"hpa_min_replicas": 2, "hpa_max_replicas": 6},
+        "workloads": {
+            "hpa_min_replicas": 2,
+            "hpa_max_replicas": 6,
+            # 15 pods x 500m would not fit two t3.xlarge nodes next to the add-ons
+            "services": [{"name": s, "replicas": 2} for s in ("api-gateway", "payment-processor", "reconciliation-engine")],
+        },
         "edge": {
             "api_hostname": "api.staging.globalpay.com",
             "static_hostname": "static.staging.globalpay.com",
             "shield_advanced": False,
         },
-        "cost": {"monthly_budget_usd": 2500},
+        "cost": {"monthly_budget_usd": 5500},  # scripts/cost.py: about USD 4,900 a month at list prices
     }
 
 
