@@ -34,6 +34,7 @@ from constructs_lib.validation import validate  # noqa: E402
 from regions import REGION_SPECS  # noqa: E402
 
 EXIT_CONFIG_ERROR = 2
+EXIT_POLICY_VIOLATION = 3
 
 
 def _cli_context() -> dict:
@@ -94,8 +95,10 @@ def synthesize(config, outdir: Path, *, atomic: bool, quiet: bool) -> None:
         shutil.rmtree(work)
     started = time.perf_counter()
     try:
+        from constructs_lib.policy import synth as synth_with_policy
+
         spaces = build_app(config, str(work), progress=None if quiet else _progress)
-        spaces.app.synth()
+        synth_with_policy(spaces.app)
     except BaseException:
         if atomic:
             shutil.rmtree(work, ignore_errors=True)
@@ -124,8 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(errors)
     cli_outdir = os.environ.get("CDKTF_OUTDIR")
     outdir = Path(args.out or cli_outdir or "cdktf.out")
-    # Under the cdktf CLI the CLI owns the output folder; on our own we swap a complete synth in.
-    synthesize(config, outdir, atomic=not (cli_outdir and not args.out), quiet=args.quiet)
+    from constructs_lib.policy import PolicyViolation
+
+    try:
+        # Under the cdktf CLI the CLI owns the output folder; on our own we swap a complete synth in.
+        synthesize(config, outdir, atomic=not (cli_outdir and not args.out), quiet=args.quiet)
+    except PolicyViolation as violation:
+        for line in violation.lines():
+            print(line, file=sys.stderr)
+        return EXIT_POLICY_VIOLATION
     return 0
 
 

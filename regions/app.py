@@ -49,4 +49,9 @@ def build_app(config: EnvironmentConfig, outdir: str, *, backend: str | None = N
     for region in config.region_names:
         spaces.k8s[region] = timed(lambda r=region: KubernetesStack(app, config, spaces.cores[r], backend=backend))
     spaces.global_stack = timed(lambda: GlobalStack(app, config, spaces.cores, backend=backend))
+    # Synth-time policy (cdk-nag style): refuses unencrypted, public, unprotected, untagged or secret-bearing
+    # resources before any stack's JSON is written.
+    from constructs_lib.policy import apply_policy
+
+    apply_policy(app)
     return spaces
