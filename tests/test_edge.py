@@ -295,7 +295,7 @@ def test_budget_alerts_at_80_and_100_percent_actual_and_forecast(prod: Synth, st
     assert alerts == {(80, "ACTUAL"), (100, "ACTUAL"), (80, "FORECASTED"), (100, "FORECASTED")}
     assert all(n["subscriber_email_addresses"] == ["platform-finops@globalpay.com"] for n in budget["notification"])
     (staging_budget,) = resources(staging["globalpay-staging-global"], "aws_budgets_budget").values()
-    assert staging_budget["limit_amount"] == "2500"
+    assert staging_budget["limit_amount"] == "5500"
 
 
 @pytest.mark.parametrize("stack", [*CORE, GLOBAL])
