@@ -11,7 +11,7 @@ from constructs import Construct
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.encryption import ManagedKey
-from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps
+from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps, log_delivery_statement
 from regions.base import GlobalPayStack
 
 
@@ -36,7 +36,7 @@ class BootstrapStack(GlobalPayStack):
                 bucket_name=f"{config.state_bucket}-access-logs",
                 kms_key_arn="",  # S3 server access logging cannot deliver to SSE-KMS buckets
                 lifecycle_rules=(LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),),
-                policy_statements=(_log_delivery_statement(f"{config.state_bucket}-access-logs", config.state_bucket, account),),
+                policy_statements=(log_delivery_statement(f"{config.state_bucket}-access-logs", [config.state_bucket], account.account_id),),
             ),
         )
         self.state_bucket = SecureBucket(
@@ -52,17 +52,3 @@ class BootstrapStack(GlobalPayStack):
             ),
         )
 
-
-def _log_delivery_statement(log_bucket: str, source_bucket: str, account: AccountContext) -> dict:
-    """S3 server access logging writes with the logging service principal, scoped to the source bucket."""
-    return {
-        "Sid": "S3ServerAccessLogs",
-        "Effect": "Allow",
-        "Principal": {"Service": "logging.s3.amazonaws.com"},
-        "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{log_bucket}/*",
-        "Condition": {
-            "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{source_bucket}"},
-            "StringEquals": {"aws:SourceAccount": account.account_id},
-        },
-    }
