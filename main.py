@@ -28,10 +28,10 @@ from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from constructs_lib.config import ENVIRONMENT_NAMES, load_config, load_overrides_file  # noqa: E402
-from constructs_lib.errors import ConfigError  # noqa: E402
-from constructs_lib.validation import validate  # noqa: E402
-from regions import REGION_SPECS  # noqa: E402
+from constructs_lib.config import ENVIRONMENT_NAMES, load_config, load_overrides_file
+from constructs_lib.errors import ConfigError
+from constructs_lib.validation import validate
+from regions import REGION_SPECS
 
 EXIT_CONFIG_ERROR = 2
 EXIT_POLICY_VIOLATION = 3

@@ -45,7 +45,7 @@ def _fresh(stamp: Path, *inputs: Path) -> bool:
 def install() -> None:
     stamp = VENV / ".synced"
     if not _fresh(stamp, ROOT / "Pipfile", ROOT / "Pipfile.lock"):
-        probe = subprocess.run([sys.executable, "-m", "pipenv", "--version"], capture_output=True, text=True)
+        probe = subprocess.run([sys.executable, "-m", "pipenv", "--version"], capture_output=True, text=True, check=False)
         if PIPENV_VERSION not in probe.stdout:
             run(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
         run(sys.executable, "-m", "pipenv", "sync", "--dev")

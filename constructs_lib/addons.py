@@ -12,8 +12,9 @@ core stack. Values are JSON documents (``values=[...]``) rather than ``set`` ent
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from constructs import Construct
 

@@ -16,8 +16,8 @@ users with IAM authentication: no static secret at all, at the price of IAM-toke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from cdktf import Fn
 from constructs import Construct

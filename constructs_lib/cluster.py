@@ -22,8 +22,8 @@ block (DESIGN.md, "Stability rules").
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from constructs import Construct

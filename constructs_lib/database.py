@@ -19,8 +19,8 @@ managed master passwords would be simpler but RDS refuses read replicas of such 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from constructs import Construct
 

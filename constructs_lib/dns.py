@@ -13,8 +13,9 @@ on-call that a region's API is down before customers do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from constructs import Construct
 

@@ -17,8 +17,9 @@ a log is a credential in a log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from constructs import Construct
 

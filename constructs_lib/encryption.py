@@ -9,8 +9,8 @@ kms:CallerAccount, the pattern of AWS-managed keys).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from constructs import Construct
 

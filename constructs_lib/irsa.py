@@ -13,10 +13,11 @@ environment's own secrets and read/write on its own bucket prefix instead (docs/
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from constructs import Construct
 
@@ -31,7 +32,7 @@ POLICY_DIR = Path(__file__).resolve().parent / "policies"
 LOAD_BALANCER_CONTROLLER_POLICY_FILE = POLICY_DIR / "aws-load-balancer-controller.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_policy_file(path: Path) -> str:
     """A policy document stored as JSON in ``policies/``, re-serialised compactly and deterministically."""
     document = json.loads(path.read_text())

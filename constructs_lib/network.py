@@ -11,8 +11,8 @@ stack peers with the other regions.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from constructs import Construct
 
@@ -155,7 +155,7 @@ class Network(Construct):
     def _subnets(self, props: NetworkProps, tier: str, octets: Sequence[int], tags: dict[str, str]) -> list:
         region, naming = props.region, props.naming
         out = []
-        for i, (az, octet) in enumerate(zip(region.azs, octets)):
+        for i, (az, octet) in enumerate(zip(region.azs, octets, strict=True)):
             out.append(aws.subnet.Subnet(
                 self,
                 f"{tier}-subnet-{i}",

@@ -19,8 +19,9 @@ Insights publishes ``ContainerInsights node_cpu_utilization`` per ``ClusterName`
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from constructs import Construct
 

@@ -61,7 +61,7 @@ def _register_bare_package(name: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls.__init__)
 
@@ -150,4 +150,4 @@ aws = _Bindings(AWS_PACKAGE)
 kubernetes = _Bindings(KUBERNETES_PACKAGE)
 helm = _Bindings(HELM_PACKAGE)
 
-__all__ = ["aws", "kubernetes", "helm", "PROVIDER_PACKAGES"]
+__all__ = ["PROVIDER_PACKAGES", "aws", "helm", "kubernetes"]

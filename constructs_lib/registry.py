@@ -11,8 +11,8 @@ data key), immutability and lifecycle policy. Registry scanning (per region) sca
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from constructs import Construct
 

@@ -15,8 +15,9 @@ cdktf 0.21 has no class for ephemeral resources, hence the stack-level escape ha
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from cdktf import TerraformStack
 from constructs import Construct

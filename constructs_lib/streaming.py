@@ -10,8 +10,8 @@ client authentication, TLS (9094) stays open to the nodes for the brokers' TLS l
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from constructs import Construct
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from constructs_lib import versions
 from constructs_lib.config import (

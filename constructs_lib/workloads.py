@@ -14,8 +14,9 @@ default and allow only what the services need (PCI DSS 1.3: segmentation inside 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from constructs import Construct
 

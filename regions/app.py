@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from cdktf import App, TerraformStack
 
@@ -14,7 +14,7 @@ from regions.core import RegionCoreStack
 from regions.global_stack import GlobalStack
 from regions.k8s import KubernetesStack
 
-Progress = Optional[Callable[[str], None]]
+Progress = Callable[[str], None] | None
 
 
 @dataclass

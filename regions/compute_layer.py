@@ -46,7 +46,7 @@ class Compute:
         return self.irsa_role_arns[f"{account.namespace}/{account.name}"]
 
 
-def add_compute(stack: "RegionCoreStack") -> Compute:
+def add_compute(stack: RegionCoreStack) -> Compute:
     config, naming, account, region = stack.config, stack.naming, stack.account, stack.region
     k = config.cluster
     keys, network = stack.keys, stack.network

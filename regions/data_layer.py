@@ -73,7 +73,7 @@ class DataTier:
     database_security_group_id: str = ""
 
 
-def add_data_tier(stack: "RegionCoreStack") -> DataTier:
+def add_data_tier(stack: RegionCoreStack) -> DataTier:
     config, naming, keys, network = stack.config, stack.naming, stack.keys, stack.network
     region = stack.region
     scope = Construct(stack, "data")

@@ -12,8 +12,9 @@ every stateful resource's Terraform address; only the replication configuration 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from constructs_lib.edge import ShieldAdvancedProtection, WebAcl, WebAclProps
 from constructs_lib.messaging import PaymentEvents, PaymentEventsProps
@@ -30,11 +31,11 @@ from constructs_lib.observability import (
 )
 from constructs_lib.providers import aws
 from constructs_lib.resilience import (
+    S3_RTC_MINUTES,
     BucketReplication,
     BucketReplicationProps,
     EbsSnapshotPolicy,
     EbsSnapshotPolicyProps,
-    S3_RTC_MINUTES,
 )
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps, log_delivery_statement
 
@@ -97,14 +98,14 @@ class EdgeLayer:
 # ------------------------------------------------------------------------------------------------------
 
 
-def _instances(stack: "RegionCoreStack", module: str, class_name: str) -> Iterator[Any]:
+def _instances(stack: RegionCoreStack, module: str, class_name: str) -> Iterator[Any]:
     cls = getattr(getattr(aws, module), class_name).cls
     for construct in stack.node.find_all():
         if isinstance(construct, cls):
             yield construct
 
 
-def _databases(stack: "RegionCoreStack") -> list[DatabaseTarget]:
+def _databases(stack: RegionCoreStack) -> list[DatabaseTarget]:
     config, env = stack.config, stack.config.name
     if stack.data is not None:
         found = [
@@ -124,7 +125,7 @@ def _databases(stack: "RegionCoreStack") -> list[DatabaseTarget]:
     return targets
 
 
-def _redis_groups(stack: "RegionCoreStack") -> dict[str, int]:
+def _redis_groups(stack: RegionCoreStack) -> dict[str, int]:
     if stack.data is not None:
         return {
             g.replication_group_id_input: int(g.num_cache_clusters_input or stack.config.cache.num_cache_clusters)
@@ -134,7 +135,7 @@ def _redis_groups(stack: "RegionCoreStack") -> dict[str, int]:
     return {f"globalpay-{stack.config.name}-redis": stack.config.cache.num_cache_clusters}
 
 
-def _kafka_clusters(stack: "RegionCoreStack") -> dict[str, int]:
+def _kafka_clusters(stack: RegionCoreStack) -> dict[str, int]:
     if stack.data is not None:
         return {
             c.cluster_name_input: int(c.number_of_broker_nodes_input or stack.config.kafka.broker_count)
@@ -149,7 +150,7 @@ def _kafka_clusters(stack: "RegionCoreStack") -> dict[str, int]:
 # ------------------------------------------------------------------------------------------------------
 
 
-def add_edge_and_observability(stack: "RegionCoreStack") -> EdgeLayer:
+def add_edge_and_observability(stack: RegionCoreStack) -> EdgeLayer:
     config: EnvironmentConfig = stack.config
     env, region, naming, account = config.name, stack.region, stack.naming, stack.account
     data_key = stack.keys.data_key_arn

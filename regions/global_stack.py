@@ -6,8 +6,8 @@ workspaces depend on this one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import combinations
-from typing import Mapping
 
 from constructs import Construct
 

@@ -35,7 +35,7 @@ def stack_line(name: str, counts: Counter, moved: int = 0) -> str:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     shown: list[str] = []
     for rtype, n in ranked[:TOP_TYPES]:
-        candidate = shown + [f"{_short(rtype)} {n}"]
+        candidate = [*shown, f"{_short(rtype)} {n}"]
         more = f", +{len(ranked) - len(candidate)} types" if len(ranked) > len(candidate) else ""
         if shown and len(f"{head}  ({', '.join(candidate)}{more}{moves})") > LINE_WIDTH:
             break

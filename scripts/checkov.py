@@ -97,7 +97,7 @@ def run_checkov(workdir: Path) -> dict:
     proc = subprocess.run(
         [str(CHECKOV), "--skip-download", "--framework", "terraform_json", "-d", str(workdir), "--output", "json",
          "--compact"],
-        capture_output=True, text=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"},
+        capture_output=True, text=True, check=False, env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"},
     )
     text = proc.stdout.strip()
     if not text:

@@ -29,7 +29,7 @@ import tokenize
 import typing
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -180,7 +180,7 @@ class _RuleCollector(ast.NodeVisitor):
         if isinstance(node.func, ast.Name) and node.func.id in self.functions:
             params = [a.arg for a in self.functions[node.func.id].args.args]
             bound = {}
-            for param, arg in zip(params, node.args):
+            for param, arg in zip(params, node.args, strict=False):
                 values = self._strings(arg)
                 if values is not None and len(values) == 1:
                     bound[param] = values

@@ -28,9 +28,10 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PRICES = ROOT / "pricing" / "aws-prices-2026-11.json"
@@ -114,7 +115,7 @@ class Prices:
         self.estimated = set(data.get("estimated", []))
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PRICES) -> "Prices":
+    def load(cls, path: Path = DEFAULT_PRICES) -> Prices:
         return cls(json.loads(path.read_text()))
 
     def regional(self, region: str, key: str, *sub: str) -> tuple[float, bool] | None:

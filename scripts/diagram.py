@@ -17,6 +17,7 @@ scripts/diagram.mjs; both are pinned in package.json, so no system `dot` is need
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import subprocess
@@ -403,7 +404,7 @@ def to_dot(model: Model, title: str) -> str:
                 out.append("    { rank=same; " + " ".join(n.id for n in members[row]) + " }")
         # Stack the rows top to bottom with invisible edges between the first node of consecutive rows.
         firsts = [members[row][0].id for row in rows if members[row]]
-        for a, b in zip(firsts, firsts[1:]):
+        for a, b in itertools.pairwise(firsts):
             out.append(f"    {a} -> {b} [style=invis];")
         out.append("  }")
     if global_nodes:  # global above the regions

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from constructs_lib.policy import STATEFUL_TYPES
+from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402  (after the sys.path entry above)
 
 INVENTORY = ROOT / "tests" / "stateful_addresses.json"
 ENVIRONMENT = "prod"

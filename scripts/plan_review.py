@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from constructs_lib.policy import STATEFUL_TYPES
+from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402  (after the sys.path entry above)
 
 #: Types whose removal or replacement loses data, evidence or identity.
 DATA_LOSS_TYPES = frozenset(STATEFUL_TYPES) | {"aws_cloudwatch_log_group", "aws_rds_cluster_instance"}

@@ -9,17 +9,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from constructs_lib.config import load_config  # noqa: E402
-from constructs_lib.validation import validate  # noqa: E402
-from regions import REGION_SPECS  # noqa: E402
+from constructs_lib.config import load_config
+from constructs_lib.validation import validate
+from regions import REGION_SPECS
 
 _ROOT = Path(tempfile.mkdtemp(prefix="globalpay-synth-"))
-_CACHE: dict[str, "Synth"] = {}
+_CACHE: dict[str, Synth] = {}
 
 
 class Synth:

@@ -137,7 +137,7 @@ def regions(draw: st.DrawFn) -> dict[str, Any]:
     names = [primary, secondary] + (["ap-southeast-2" if other == "eu-west-1" else "eu-west-1"] if draw(st.booleans()) else [])
     second_octets = draw(st.lists(st.integers(0, 255), min_size=len(names), max_size=len(names), unique=True))
     regions_ = []
-    for name, octet in zip(names, second_octets):
+    for name, octet in zip(names, second_octets, strict=True):
         letters = draw(st.lists(st.sampled_from("abcdef"), min_size=3, max_size=3, unique=True))
         regions_.append({"name": name, "vpc_cidr": f"10.{octet}.0.0/16", "azs": [f"{name}{x}" for x in sorted(letters)]})
     return {"regions": regions_, "primary_region": primary, "secondary_region": secondary}

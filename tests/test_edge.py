@@ -173,7 +173,7 @@ def test_redis_and_kafka_alarms_watch_every_node(prod: Synth) -> None:
     (disk,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-kafka-disk-used")
     brokers = [q["metric"]["dimensions"]["Broker ID"] for q in disk["metric_query"] if "metric" in q]
     assert brokers == [str(b) for b in range(1, 7)]
-    assert [q for q in disk["metric_query"] if q.get("return_data")][0]["expression"].startswith("MAX(")
+    assert next(q for q in disk["metric_query"] if q.get("return_data"))["expression"].startswith("MAX(")
 
 
 def test_dashboard_is_named_for_the_environment_and_shows_every_region(prod: Synth, staging: Synth) -> None:
@@ -236,7 +236,7 @@ def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: st
     assert [t["storage_class"] for t in lifecycle["transition"]] == ["STANDARD_IA", "GLACIER_IR"]
     logging = by_path(s, "aws_s3_bucket_logging", "/data-bucket/access-logging")
     assert "access-log-bucket" in logging["target_bucket"]
-    (log_bucket,) = where(s, "aws_s3_bucket", bucket=f"globalpay-prod-access-logs-{region}")
+    (_log_bucket,) = where(s, "aws_s3_bucket", bucket=f"globalpay-prod-access-logs-{region}")
     doc = policy(by_path(s, "aws_s3_bucket_policy", "/access-log-bucket/policy"))
     writer = next(st for st in doc["Statement"] if st["Sid"] == "S3ServerAccessLogs")
     assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
