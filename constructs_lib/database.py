@@ -295,10 +295,12 @@ class PostgresDatabase(Construct):
         writer_group = self._parameter_group("parameter-group", naming.name(family), d.instance_class)
         replica_group = self._parameter_group("replica-parameter-group", naming.name(family, "replica"), d.replica_instance_class)
         self.instances: dict[str, aws.db_instance.DbInstance] = {}
+        self._by_identifier: dict[str, aws.db_instance.DbInstance] = {}
         writer = None
         for spec in p.instances:
             instance = self._instance(spec, writer_group if spec.writer else replica_group)
             self.instances[spec.construct_id] = instance
+            self._by_identifier[spec.identifier] = instance
             if spec.writer:
                 writer = (spec, instance)
         if writer is None:
@@ -343,7 +345,7 @@ class PostgresDatabase(Construct):
             kwargs.update(iops=d.iops, storage_throughput=d.storage_throughput_mbps)
         depends = list(log_groups)
         if spec.same_region_source:
-            depends.append(self.instances["primary"])
+            depends.append(self._by_identifier[spec.replicate_from])
         return aws.db_instance.DbInstance(
             self,
             spec.construct_id,

@@ -168,3 +168,49 @@ def test_inventory_covers_every_stateful_type_of_the_data_tier() -> None:
     core = data["stacks"]["globalpay-prod-us-east-1"]
     types = {a.split(".")[0] for a in core}
     assert {"aws_kms_key", "aws_s3_bucket"} <= types
+
+
+# ---------------------------------------------------------------------------------------------------
+# The same on the real thing: the prod primary database of the data tier
+# ---------------------------------------------------------------------------------------------------
+
+
+def _synth_prod_with_writer_renamed(outdir: Path, monkeypatch: pytest.MonkeyPatch, *, declare_move: str = "") -> dict[str, Any]:
+    """Prod, with the origin writer's construct id changed from ``primary`` to ``writer`` (what a refactoring
+    of constructs_lib/database.py would do); ``declare_move`` is the old address to move from, or ""."""
+    import dataclasses
+
+    from constructs_lib import database
+    from constructs_lib.config import load_config
+    from regions import REGION_SPECS, data_layer
+    from regions.app import build_app
+
+    original = database.database_topology
+
+    def renamed(*args: Any, **kwargs: Any) -> Any:
+        return tuple(dataclasses.replace(s, construct_id="writer") if s.construct_id == "primary" else s
+                     for s in original(*args, **kwargs))
+
+    monkeypatch.setattr(data_layer, "database_topology", renamed)
+    spaces = build_app(load_config("prod", REGION_SPECS), str(outdir))
+    if declare_move:
+        # the line a developer adds next to the rename: the new construct takes over the old address
+        database_construct = spaces.cores["us-east-1"].node.find_child("data").node.find_child("database")
+        database_construct.instances["writer"].move_from_id(declare_move)
+    spaces.app.synth()
+    return inventory.read_stacks(outdir)
+
+
+def test_renaming_the_prod_primary_database_needs_a_declared_move(prod: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = inventory.inventory_of(inventory.read_stacks(prod.outdir))
+    [old] = [a for a in recorded["globalpay-prod-us-east-1"] if a.startswith("aws_db_instance.data_database_primary_")]
+
+    undeclared = inventory.compare(recorded, _synth_prod_with_writer_renamed(tmp_path / "undeclared", monkeypatch))
+    assert not undeclared.ok
+    assert any(old in line and "globalpay-prod-primary" in line for line in undeclared.missing)
+
+    stacks = _synth_prod_with_writer_renamed(tmp_path / "declared", monkeypatch, declare_move=old)
+    declared = inventory.compare(recorded, stacks)
+    assert declared.ok, declared.report()
+    [new] = [n for n in stacks["globalpay-prod-us-east-1"]["resource"]["aws_db_instance"] if n.startswith("data_database_writer_")]
+    assert {"from": old, "to": f"aws_db_instance.{new}"} in stacks["globalpay-prod-us-east-1"]["moved"]
