@@ -292,3 +292,22 @@ def test_cli_synth_swaps_a_complete_output_in_and_matches_eager_provider_imports
     assert "synthesized" in proc.stdout and "globalpay-prod-us-east-1" in proc.stdout
     assert not (out / "stale-file").exists(), "the new output replaces the old one whole"
     assert _snapshot(out) == _snapshot(prod.outdir)
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary on this machine (it is optional: synth does not need it)")
+def test_terraform_itself_parses_every_stack(prod: Synth, tmp_path: Path) -> None:
+    """Where a terraform binary exists (no providers can be downloaded here, so no validate), `terraform
+    providers` still parses each stack's JSON: block types (ephemeral, moved, lifecycle), references'
+    syntax and the provider requirements. The backend block is left out: it would ask for `init`."""
+    for name in prod:
+        stack = json.loads(json.dumps(prod[name]))
+        stack["terraform"].pop("backend")
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "main.tf.json").write_text(json.dumps(stack))
+        proc = subprocess.run(["terraform", "providers"], cwd=folder, capture_output=True, text=True, timeout=120, check=False,
+                              env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"})
+        assert proc.returncode == 0, f"{name}: {proc.stderr}"
+        assert "hashicorp/aws] 6.25.0" in proc.stdout, proc.stdout
+        if name.endswith("-k8s"):
+            assert "hashicorp/helm] 3.1.1" in proc.stdout and "hashicorp/kubernetes]" in proc.stdout
