@@ -297,8 +297,9 @@ def test_cli_synth_swaps_a_complete_output_in_and_matches_eager_provider_imports
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary on this machine (it is optional: synth does not need it)")
 def test_terraform_itself_parses_every_stack(prod: Synth, tmp_path: Path) -> None:
     """Where a terraform binary exists (no providers can be downloaded here, so no validate), `terraform
-    providers` still parses each stack's JSON: block types (ephemeral, moved, lifecycle), references'
-    syntax and the provider requirements. The backend block is left out: it would ask for `init`."""
+    providers` still decodes each stack's JSON: top-level and meta block types (ephemeral, moved, lifecycle,
+    required_version) and the provider requirements (it does not evaluate expressions). The backend block is
+    left out: it would ask for `init`."""
     for name in prod:
         stack = json.loads(json.dumps(prod[name]))
         stack["terraform"].pop("backend")
