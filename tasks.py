@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 CHECKOV_VENV = ROOT / ".venv-checkov"
+TOOLS_VENV = ROOT / ".venv-tools"  # pipenv itself, so the system Python is never modified
 PIPENV_VERSION = "2026.10.3"
 ENV = {
     "PIPENV_VENV_IN_PROJECT": "1",
@@ -45,10 +46,12 @@ def _fresh(stamp: Path, *inputs: Path) -> bool:
 def install() -> None:
     stamp = VENV / ".synced"
     if not _fresh(stamp, ROOT / "Pipfile", ROOT / "Pipfile.lock"):
-        probe = subprocess.run([sys.executable, "-m", "pipenv", "--version"], capture_output=True, text=True, check=False)
-        if PIPENV_VERSION not in probe.stdout:
-            run(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
-        run(sys.executable, "-m", "pipenv", "sync", "--dev")
+        pipenv = TOOLS_VENV / "bin" / "pipenv"
+        probe = subprocess.run([pipenv, "--version"], capture_output=True, text=True, check=False) if pipenv.exists() else None
+        if probe is None or PIPENV_VERSION not in probe.stdout:
+            run(sys.executable, "-m", "venv", TOOLS_VENV)
+            run(TOOLS_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
+        run(pipenv, "sync", "--dev", "--python", sys.executable)
         stamp.touch()
     stamp = CHECKOV_VENV / ".synced"
     if not _fresh(stamp, ROOT / "checkov" / "requirements.txt"):
