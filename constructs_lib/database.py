@@ -43,6 +43,11 @@ class DataStoreSecurityGroup(Construct):
 
     Data stores never open connections (RDS/ElastiCache/MSK replication runs on AWS's own network), so the
     group has no egress rule at all (Terraform removes AWS's default allow-all rule on creation).
+
+    ``peer_sources``: ``(label, cidr)`` of the *other* regions' EKS private subnets, for a store that pods
+    of other regions reach over the transit gateway (only PostgreSQL: one writer for every region). A
+    security group cannot reference a group of another region (inter-region transit gateway peering has
+    no security group referencing), so those rules name the peer private subnets, never a VPC or 0.0.0.0/0.
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class DataStoreSecurityGroup(Construct):
         vpc_id: str,
         client_security_group_id: str,
         ports: Sequence[tuple[int, str]],
+        peer_sources: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(scope, id)
         self.group = aws.security_group.SecurityGroup(
@@ -72,6 +78,17 @@ class DataStoreSecurityGroup(Construct):
                 to_port=port,
                 referenced_security_group_id=client_security_group_id,
             )
+            for label, cidr in peer_sources:
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self,
+                    f"ingress-{port}-{label}",
+                    security_group_id=self.group.id,
+                    description=f"{purpose} from {label} (EKS private subnet, via transit gateway)",
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -186,6 +203,8 @@ class DatabaseProps:
     instance_memory_gib: dict[str, float] = field(default_factory=dict)
     master_password: EphemeralPassword | None = None
     aurora_origin: bool = False
+    #: ``(label, cidr)`` of the other regions' EKS private subnets (their pods use this region's writer).
+    peer_client_sources: Sequence[tuple[str, str]] = ()
 
 
 @dataclass
@@ -224,6 +243,7 @@ class PostgresDatabase(Construct):
             vpc_id=props.vpc_id,
             client_security_group_id=props.client_security_group_id,
             ports=[(d.port, "PostgreSQL")],
+            peer_sources=props.peer_client_sources,
         )
         self.monitoring_role = aws.iam_role.IamRole(
             self,
@@ -231,7 +251,10 @@ class PostgresDatabase(Construct):
             name=naming.regional("rds-monitoring"),
             assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", source_account=props.account.account_id),
         )
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+        # RDS validates the role's permissions when the instance is created: instances depend on the attachment,
+        # not only on the role ARN (else "IAM role ARN value is invalid or does not include the required
+        # permissions for: ENHANCED_MONITORING" on a first apply).
+        self.monitoring_policy = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self, "monitoring-policy", role=self.monitoring_role.name, policy_arn=ENHANCED_MONITORING_POLICY,
         )
         # Enhanced monitoring writes to this account-wide group; creating it ourselves encrypts it with our
@@ -343,7 +366,7 @@ class PostgresDatabase(Construct):
             )
         if d.iops:
             kwargs.update(iops=d.iops, storage_throughput=d.storage_throughput_mbps)
-        depends = list(log_groups)
+        depends = [*log_groups, self.monitoring_policy]
         if spec.same_region_source:
             depends.append(self._by_identifier[spec.replicate_from])
         return aws.db_instance.DbInstance(
@@ -500,6 +523,7 @@ class PostgresDatabase(Construct):
                 monitoring_role_arn=self.monitoring_role.arn,
                 ca_cert_identifier="rds-ca-rsa2048-g1",
                 tags={"Name": identifier},
+                depends_on=[self.monitoring_policy],
                 lifecycle=protected(),
             )
         return DatabaseOutputs(

@@ -153,7 +153,7 @@ class RegistryReplicaSettings(Construct):
                 "Condition": {"StringEquals": {"aws:SourceAccount": props.account.account_id}},
             }]),
         )
-        aws.iam_role_policy.IamRolePolicy(
+        role_policy = aws.iam_role_policy.IamRolePolicy(
             self,
             "role-policy",
             name="create-replicated-repositories",
@@ -167,7 +167,7 @@ class RegistryReplicaSettings(Construct):
                 },
                 {
                     "Effect": "Allow",
-                    "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Decrypt"],
+                    "Action": ["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Decrypt"],
                     "Resource": props.data_key_arn,
                 },
             ]),
@@ -183,4 +183,6 @@ class RegistryReplicaSettings(Construct):
             lifecycle_policy=lifecycle_policy(props.config),
             custom_role_arn=role.arn,
             resource_tags={"Project": "GlobalPay", "ManagedBy": "ecr-replication"},
+            # ECR assumes the role on the first replicated push: its permissions must exist by then.
+            depends_on=[role_policy],
         )

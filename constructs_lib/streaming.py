@@ -27,6 +27,12 @@ KAFKA_TLS_PORT = 9094
 KAFKA_SCRAM_PORT = 9096
 
 #: Broker settings for payments: nothing is created implicitly, nothing acknowledged is lost.
+#:
+#: ``allow.everyone.if.no.acl.found`` is *not* here: ``server_properties_text(acls_enforced=...)`` sets it.
+#: MSK does not support ``super.users``, so on a new cluster with ``false`` no principal may create the first
+#: ACL (CreateAcls needs ALTER on the Cluster resource, which then has no ACL): every client is locked out
+#: for good. The cluster starts with MSK's default ``true`` (SCRAM authentication is still mandatory); an
+#: operator creates the ACLs (docs/data-tier.md) and only then is ``acls_enforced`` turned on.
 SERVER_PROPERTIES: Mapping[str, str] = {
     "auto.create.topics.enable": "false",
     "default.replication.factor": "3",
@@ -35,7 +41,6 @@ SERVER_PROPERTIES: Mapping[str, str] = {
     "unclean.leader.election.enable": "false",
     "delete.topic.enable": "true",
     "log.retention.hours": "168",
-    "allow.everyone.if.no.acl.found": "false",
 }
 
 
@@ -44,8 +49,10 @@ def scram_secret_name(env: str, user: str) -> str:
     return f"AmazonMSK_{env}_{user}"
 
 
-def server_properties_text(props: Mapping[str, str] = SERVER_PROPERTIES) -> str:
-    return "".join(f"{k}={v}\n" for k, v in sorted(props.items()))
+def server_properties_text(props: Mapping[str, str] = SERVER_PROPERTIES, *, acls_enforced: bool = False) -> str:
+    """``server.properties`` of the MSK configuration, keys sorted (stable diffs between revisions)."""
+    merged = {**props, "allow.everyone.if.no.acl.found": "false" if acls_enforced else "true"}
+    return "".join(f"{k}={v}\n" for k, v in sorted(merged.items()))
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class KafkaProps:
     recovery_window_days: int
     log_retention_days: int
     scram_passwords: Mapping[str, EphemeralPassword]
+    #: Deny clients without an ACL (``allow.everyone.if.no.acl.found=false``). Only after the ACLs exist
+    #: (docs/data-tier.md, "Kafka ACLs"): on a cluster without ACLs it locks every client out.
+    acls_enforced: bool = False
 
 
 @dataclass
@@ -93,7 +103,7 @@ class KafkaCluster(Construct):
             name=naming.name("kafka-config"),
             description="GlobalPay broker settings: no implicit topics, replication 3, min ISR 2",
             kafka_versions=[k.kafka_version],
-            server_properties=server_properties_text(),
+            server_properties=server_properties_text(acls_enforced=props.acls_enforced),
         )
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,

@@ -30,6 +30,7 @@ from constructs_lib.database import (
     database_regions,
     database_topology,
 )
+from constructs_lib.network import subnet_cidr
 from constructs_lib.registry import (
     ContainerRegistry,
     RegistryOutputs,
@@ -73,6 +74,20 @@ class DataTier:
     database_security_group_id: str = ""
 
 
+def peer_private_subnets(stack: RegionCoreStack) -> tuple[tuple[str, str], ...]:
+    """``(label, cidr)`` of every other region's private (EKS) subnets.
+
+    Pods of every region use the one PostgreSQL writer (docs/data-tier.md), reaching it over the transit
+    gateway mesh; a security group cannot reference another region's node group, so the database admits
+    exactly those subnets (nodes and pods live there with the VPC CNI), nothing wider.
+    """
+    return tuple(
+        (f"{r.name}-private-{i}", subnet_cidr(r.vpc_cidr, octet, r.subnet_prefix))
+        for r in stack.config.regions if r.name != stack.region
+        for i, octet in enumerate(r.private_subnet_octets)
+    )
+
+
 def add_data_tier(stack: RegionCoreStack) -> DataTier:
     config, naming, keys, network = stack.config, stack.naming, stack.keys, stack.network
     region = stack.region
@@ -103,6 +118,7 @@ def add_data_tier(stack: RegionCoreStack) -> DataTier:
             instance_memory_gib=dict(RDS_INSTANCE_MEMORY_GIB),
             master_password=master_password,
             aurora_origin=creates_writer,
+            peer_client_sources=peer_private_subnets(stack),
         ))
 
     # -- Secrets ---------------------------------------------------------------------------------------
@@ -156,6 +172,9 @@ def add_data_tier(stack: RegionCoreStack) -> DataTier:
             user: ephemeral_password(stack, f"msk_scram_{user.replace('-', '_')}", length=32, allowed_punctuation="")
             for user in config.kafka.scram_users
         },
+        # Needs a config field (``kafka.acls_enforced``, config.py) for operators to turn it on once the
+        # ACLs exist; until then the safe default (streaming.SERVER_PROPERTIES explains the lockout).
+        acls_enforced=bool(getattr(config.kafka, "acls_enforced", False)),
     ))
 
     # -- ECR -------------------------------------------------------------------------------------------

@@ -88,6 +88,10 @@ def test_primary_instance_has_the_guides_settings_with_corrections(prod):
     assert db["password_wo"] == "${ephemeral.aws_secretsmanager_random_password.database_master_password.random_password}"
     assert "password" not in db and "manage_master_user_password" not in db
     assert db["lifecycle"] == {"prevent_destroy": True}
+    # RDS checks the monitoring role's permissions at creation: the attachment must exist first.
+    attachment = ref(s, "aws_iam_role_policy_attachment", "/data/database/monitoring-policy", "id")[2:-4]
+    for instance in resources(s, "aws_db_instance").values():
+        assert attachment in instance["depends_on"], instance["identifier"]
 
 
 def test_master_password_is_generated_ephemerally_without_the_characters_rds_refuses(prod):
@@ -230,6 +234,13 @@ def test_redis_replication_group(prod, stack):
     assert {k: rg.get(k) for k in expected} == expected
     assert rg["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
     assert rg["auth_token"].startswith("${jsondecode(data.aws_secretsmanager_secret_version.")
+    read_name = rg["auth_token"].split(".")[2]
+    read = s["data"]["aws_secretsmanager_secret_version"][read_name]
+    # Read back only after this run wrote the value (else the first apply reads a secret without a version).
+    written = ref(s, "aws_secretsmanager_secret_version", "/data/cache/auth-token/value", "id")[2:-4]
+    assert read["depends_on"] == [written]
+    assert read["secret_id"] == ref(s, "aws_secretsmanager_secret", "/data/cache/auth-token/secret", "id")
+    assert rg["transit_encryption_mode"] == "required" and rg["auth_token_update_strategy"] == "ROTATE"
     assert {c["log_type"] for c in rg["log_delivery_configuration"]} == {"slow-log", "engine-log"}
     for cfg in rg["log_delivery_configuration"]:
         assert cfg["destination_type"] == "cloudwatch-logs"
@@ -277,6 +288,15 @@ def test_msk_cluster(prod, stack):
     assert props["min.insync.replicas"] == "2"
     assert props["default.replication.factor"] == "3"
     assert props["unclean.leader.election.enable"] == "false"
+    # MSK has no super.users: "false" on a cluster without ACLs would lock out every client for good.
+    assert props["allow.everyone.if.no.acl.found"] == "true"
+
+
+def test_kafka_acls_can_be_enforced_once_they_exist():
+    from constructs_lib.streaming import server_properties_text
+
+    assert "allow.everyone.if.no.acl.found=false\n" in server_properties_text(acls_enforced=True)
+    assert "allow.everyone.if.no.acl.found=true\n" in server_properties_text()
 
 
 def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod):
@@ -337,6 +357,10 @@ def test_no_secret_literal_in_any_stack(prod):
             assert value.startswith("${"), f"{name}: {attr} holds a literal"
         assert "secret_string\":" not in text.replace(" ", ""), name
         assert not re.search(r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk_live_", text), name
+        # Inside the jsonencode() of a write-only value, the secret fields are ephemeral references too.
+        for version in resources(prod[name], "aws_secretsmanager_secret_version").values():
+            for field, expr in re.findall(r'"(password|auth_token)" = ([^,}]+)', version["secret_string_wo"]):
+                assert expr.startswith("ephemeral.aws_secretsmanager_random_password."), (name, field, expr)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -377,13 +401,23 @@ def test_data_stores_admit_only_the_node_security_group(prod, stack):
     expected = {"database": {5432}, "cache": {6379}, "kafka": {9094, 9096}}
     if stack == AP:
         expected.pop("database")
+    # Other regions' pods reach the one writer over the transit gateway: exactly their private subnets.
+    peers = {"globalpay-prod-us-east-1": "10.0", "globalpay-prod-eu-west-1": "10.1", "globalpay-prod-ap-southeast-2": "10.2"}
+    peer_private = {f"{peers[other]}.{octet}.0/24" for other in CORES if other != stack for octet in (11, 12, 13)}
     for component, ports in expected.items():
         group = ref(s, "aws_security_group", f"/data/{component}/security-group/group", "id")
         rules = [r for r in resources(s, "aws_vpc_security_group_ingress_rule").values() if r["security_group_id"] == group]
         assert {r["from_port"] for r in rules} == ports
+        local = [r for r in rules if "cidr_ipv4" not in r]
+        assert len(local) == len(ports)
         for rule in rules:
+            assert rule["description"] and rule["to_port"] == rule["from_port"] and rule["ip_protocol"] == "tcp"
+            assert "cidr_ipv6" not in rule and "prefix_list_id" not in rule
+        for rule in local:
             assert rule["referenced_security_group_id"] == node_sg
-            assert "cidr_ipv4" not in rule and rule["description"]
+        cidrs = {r["cidr_ipv4"] for r in rules if "cidr_ipv4" in r}
+        assert cidrs == (peer_private if component == "database" else set()), (component, cidrs)
+        assert all("referenced_security_group_id" not in r for r in rules if "cidr_ipv4" in r)
         assert not [r for r in resources(s, "aws_vpc_security_group_egress_rule").values() if r["security_group_id"] == group]
         sg = by_path(s, "aws_security_group", f"/data/{component}/security-group/group")
         assert "ingress" not in sg and "egress" not in sg
