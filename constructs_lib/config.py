@@ -139,6 +139,10 @@ class KafkaConfig:
     provisioned_throughput_mibps: int = 250
     enhanced_monitoring: str = "PER_TOPIC_PER_PARTITION"
     scram_users: tuple[str, ...] = ("payment-processor", "reconciliation-engine", "api-gateway")
+    # Kafka ACL enforcement (allow.everyone.if.no.acl.found=false). MSK has no super.users, so a new cluster
+    # must start open to authenticated (SCRAM) users; operators create the ACLs, then turn this on
+    # (docs/data-tier.md, "Kafka ACLs").
+    acls_enforced: bool = False
     # Bump to rotate every SCRAM password (new versions of the AmazonMSK_ secrets). Default 1.
     scram_password_version: int = 1
     # Prometheus JMX and node exporters on the brokers (ports 11001/11002, not opened by any rule). Default off.

@@ -172,9 +172,7 @@ def add_data_tier(stack: RegionCoreStack) -> DataTier:
             user: ephemeral_password(stack, f"msk_scram_{user.replace('-', '_')}", length=32, allowed_punctuation="")
             for user in config.kafka.scram_users
         },
-        # Needs a config field (``kafka.acls_enforced``, config.py) for operators to turn it on once the
-        # ACLs exist; until then the safe default (streaming.SERVER_PROPERTIES explains the lockout).
-        acls_enforced=bool(getattr(config.kafka, "acls_enforced", False)),
+        acls_enforced=config.kafka.acls_enforced,
     ))
 
     # -- ECR -------------------------------------------------------------------------------------------
