@@ -58,7 +58,10 @@ class EbsSnapshotPolicy(Construct):
             "role",
             name=props.role_name,
             description="Data Lifecycle Manager: daily snapshots of the EKS cluster's persistent volumes",
-            assume_role_policy=assume_role_policy("dlm.amazonaws.com", source_account=props.account.account_id),
+            # No aws:SourceAccount condition: DLM does not document that it sets the key when it assumes the
+            # role, and a condition on a missing key denies (the policy would go to ERROR and take no
+            # snapshot). iam:PassRole, which only principals of this account hold, already binds the role.
+            assume_role_policy=assume_role_policy("dlm.amazonaws.com"),
         )
         aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
@@ -156,7 +159,9 @@ class BucketReplication(Construct):
                     "Resource": props.source_kms_key_arn,
                     "Condition": {
                         "StringEquals": {"kms:ViaService": f"s3.{props.source_region}.amazonaws.com"},
-                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{props.source.arn}/*"},
+                        # With an S3 Bucket Key (SecureBucket enables it) the encryption context is the bucket
+                        # ARN, not the object ARN: both forms, or replication of every object fails on KMS.
+                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [props.source.arn, f"{props.source.arn}/*"]},
                     },
                 },
                 {
@@ -168,7 +173,7 @@ class BucketReplication(Construct):
                     "Condition": {
                         "StringEquals": {"kms:ViaService": f"s3.{props.destination_region}.amazonaws.com"},
                         "ForAnyValue:StringEquals": {"kms:ResourceAliases": props.destination_kms_alias},
-                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{dest_arn}/*"},
+                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [dest_arn, f"{dest_arn}/*"]},
                     },
                 },
             ]),
