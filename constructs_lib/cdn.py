@@ -18,6 +18,7 @@ instead of the API's ALBs, which only serve the API. What makes it PCI-reviewabl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from constructs import Construct
 
@@ -51,6 +52,8 @@ class StaticAssetsCdnProps:
     account: AccountContext
     #: Default ``PriceClass_All``.
     price_class: str = "PriceClass_All"
+    #: The log bucket's policy (admits delivery.logs.amazonaws.com): the delivery is created after it.
+    log_bucket_policy: Any = None
 
 
 class StaticAssetsCdn(Construct):
@@ -136,6 +139,7 @@ class StaticAssetsCdn(Construct):
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
             s3_delivery_configuration=[{"enable_hive_compatible_path": False, "suffix_path": "cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}"}],
+            depends_on=[props.log_bucket_policy] if props.log_bucket_policy is not None else None,
         )
 
 

@@ -377,6 +377,10 @@ class DashboardRegion:
     alb_arn_suffix: str = ""
 
 
+#: Grid units of one region's band on the dashboard: title (1) + two rows of widgets (6 each).
+ROW_HEIGHT = 13
+
+
 def _widget(title: str, region: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Average") -> dict[str, Any]:
     return {
         "type": "metric",
@@ -392,7 +396,7 @@ def dashboard_body(regions: Sequence[DashboardRegion]) -> str:
     """One row per region: node CPU, API 5xx, database connections / lag, Redis memory, Kafka disk."""
     widgets: list[dict[str, Any]] = []
     for row, r in enumerate(regions):
-        y = row * 12
+        y = row * ROW_HEIGHT  # a 1-unit title and two 6-unit widget rows: 13, or the rows overlap
         widgets.append({
             "type": "text", "x": 0, "y": y, "width": 24, "height": 1,
             "properties": {"markdown": f"## {r.region} (managed by cdktf: edit constructs_lib/observability.py, not the console)"},

@@ -108,7 +108,8 @@ class SecureBucket(Construct):
             },
             *props.policy_statements,
         ]
-        aws.s3_bucket_policy.S3BucketPolicy(
+        #: The bucket policy: depend on it where a service must be admitted before it writes (log delivery).
+        self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "policy",
             bucket=bucket_id,

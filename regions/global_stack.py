@@ -248,6 +248,7 @@ class GlobalStack(GlobalPayStack):
                 prefix=naming.name(),
                 origin=self.static_assets,
                 log_bucket_arn=self.cdn_logs.arn,
+                log_bucket_policy=self.cdn_logs.policy,
                 web_acl_arn=self.cdn_waf.arn,
                 hostname=config.edge.static_hostname,
                 certificate_arn=certificate_arn,
