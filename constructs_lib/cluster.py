@@ -168,7 +168,9 @@ class EksCluster(Construct):
             vpc_id=props.vpc_id,
             tags={"Name": naming.name("eks-cluster")},
         )
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        #: Control-plane side of node <-> control plane traffic (the node group waits for these).
+        self.node_access_rules: list[object] = []
+        self.node_access_rules.append(aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             self,
             "security-group-https-from-nodes",
             security_group_id=self.security_group.id,
@@ -177,12 +179,12 @@ class EksCluster(Construct):
             from_port=443,
             to_port=443,
             referenced_security_group_id=props.node_security_group_id,
-        )
+        ))
         for port_id, (low, high, why) in {
             "kubelet-and-webhooks": (1025, 65535, "kubelet, metrics-server and admission webhooks on the nodes"),
             "https": (443, 443, "admission webhooks served on 443"),
         }.items():
-            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self.node_access_rules.append(aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
                 self,
                 f"security-group-to-nodes-{port_id}",
                 security_group_id=self.security_group.id,
@@ -191,8 +193,14 @@ class EksCluster(Construct):
                 from_port=low,
                 to_port=high,
                 referenced_security_group_id=props.node_security_group_id,
-            )
+            ))
 
+        if props.endpoint_public_access and (
+            not props.public_access_cidrs or any(c.endswith("/0") for c in props.public_access_cidrs)
+        ):
+            # An empty list is not "nobody": EKS then defaults public_access_cidrs to 0.0.0.0/0. The config
+            # validator refuses this too; the construct refuses it for callers that bypass the config.
+            raise ValueError(f"{name}: a public API endpoint needs an allow-list of CIDRs without 0.0.0.0/0")
         vpc_config: dict = {
             "subnet_ids": list(props.private_subnet_ids),
             "security_group_ids": [self.security_group.id],
@@ -342,8 +350,11 @@ class NodeGroup(Construct):
             "cluster-https": ("tcp", 443, 443, cluster.security_group.id, "Control plane to webhooks on 443"),
             "cluster-ephemeral": ("tcp", 1025, 65535, cluster.security_group.id, "Control plane to kubelet, metrics-server and webhooks"),
         }
+        #: Every rule the nodes need to join the cluster; the node group waits for them (and, on destroy, is
+        #: removed before them), so no node boots into a security group that cannot reach the API yet.
+        self.security_group_rules: list[object] = list(cluster.node_access_rules)
         for rule_id, (proto, low, high, source, why) in ingress.items():
-            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            rule = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
                 self,
                 f"sg-ingress-{rule_id}",
                 security_group_id=sg,
@@ -353,15 +364,16 @@ class NodeGroup(Construct):
                 to_port=high,
                 referenced_security_group_id=source,
             )
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self.security_group_rules.append(rule)
+        self.security_group_rules.append(aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
             self,
             "sg-egress-self-all",
             security_group_id=sg,
             description="Node to node: pod-to-pod traffic and CoreDNS",
             ip_protocol="-1",
             referenced_security_group_id=sg,
-        )
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        ))
+        self.security_group_rules.append(aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
             self,
             "sg-egress-https",
             security_group_id=sg,
@@ -370,7 +382,7 @@ class NodeGroup(Construct):
             from_port=443,
             to_port=443,
             cidr_ipv4="0.0.0.0/0",
-        )
+        ))
         # The data tier (RDS 5432, Redis 6379, MSK TLS 9094 / SASL-SCRAM 9096) inside the VPC only.
         for port in (5432, 6379, 9094, 9096):
             aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
@@ -444,7 +456,7 @@ class NodeGroup(Construct):
                 "k8s.io/cluster-autoscaler/enabled": "true",
                 f"k8s.io/cluster-autoscaler/{name}": "owned",
             },
-            depends_on=attachments,
+            depends_on=[*attachments, *self.security_group_rules],
             # After creation the cluster autoscaler owns the desired size; Terraform keeps min and max. Not
             # prevent_destroy: nodes are cattle (an instance-type change replaces the group), the cluster is not.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
