@@ -83,6 +83,9 @@ class WorkloadsProps:
     #: Secrets Manager name of the database credentials; default ``globalpay/<env>/database/credentials``.
     database_secret_name: str = ""
     hpa: HpaSettings = field(default_factory=HpaSettings)
+    #: Path Route 53 health-checks on each region's ALB (``edge.health_check_path``). The check sends the ALB's
+    #: DNS name as Host, so the Ingress also routes exactly this path without a host rule.
+    health_check_path: str = "/health"
     #: The service behind the Ingress and the HPA (guide: api-gateway).
     public_service: str = "api-gateway"
     #: Extra ConfigMap entries (merged over the guide's keys); default none.
@@ -181,7 +184,7 @@ class GlobalPayWorkloads(Construct):
             },
             depends_on=[self.service_account],
         )
-        kubernetes.manifest.Manifest(
+        self.database_secret = kubernetes.manifest.Manifest(
             self,
             "external-secret-database",
             manifest={
@@ -273,6 +276,9 @@ class GlobalPayWorkloads(Construct):
                     },
                 },
             },
+            # The pods read database-credentials: created once external-secrets is told to sync it, so the
+            # rollout Terraform waits for is not spent in CreateContainerConfigError.
+            depends_on=[self.database_secret],
             # With an HPA the replica count is the autoscaler's after the first apply.
             lifecycle={"ignore_changes": ["spec[0].replicas"]} if with_hpa else None,
         )
@@ -343,6 +349,7 @@ class GlobalPayWorkloads(Construct):
                 "routing.http.drop_invalid_header_fields.enabled=true",
             )),
         }
+        backend = {"service": {"name": service.name, "port": {"number": 80}}}
         kubernetes.ingress_v1.IngressV1(
             self,
             f"{service.name}-ingress",
@@ -350,14 +357,13 @@ class GlobalPayWorkloads(Construct):
             spec={
                 # Replaces the guide's deprecated kubernetes.io/ingress.class annotation.
                 "ingress_class_name": "alb",
-                "rule": [{
-                    "host": props.api_hostname,
-                    "http": {"path": [{
-                        "path": "/",
-                        "path_type": "Prefix",
-                        "backend": {"service": {"name": service.name, "port": {"number": 80}}},
-                    }]},
-                }],
+                "rule": [
+                    {"host": props.api_hostname, "http": {"path": [{"path": "/", "path_type": "Prefix", "backend": backend}]}},
+                    # Route 53's HTTPS health check (issue 5) sends the ALB's DNS name as Host: without this
+                    # host-less rule it would get the ALB's default 404 and every region would look unhealthy.
+                    # Only the health endpoint, exact match: the API itself stays reachable by hostname only.
+                    {"http": {"path": [{"path": props.health_check_path, "path_type": "Exact", "backend": backend}]}},
+                ],
             },
             wait_for_load_balancer=False,
         )

@@ -87,6 +87,7 @@ class KubernetesStack(GlobalPayStack):
                 certificate_arn=self._certificate_arn(config, region),
                 waf_acl_arn=self._waf_acl_arn(core),
                 api_hostname=config.edge.api_hostname,
+                health_check_path=config.edge.health_check_path,
                 load_balancer_name=self.naming.name("api"),
                 services=w.services,
                 namespace=w.namespace,

@@ -205,6 +205,66 @@ def test_node_security_group_has_no_internet_ingress(prod):
     assert [(r["from_port"], r["to_port"]) for r in egress] == [(443, 443)]
 
 
+def _rule_ref(rule: dict[str, Any]) -> str:
+    """``aws_vpc_security_group_<dir>_rule.<name>`` of a rule, as ``depends_on`` names it."""
+    return rule["//"]["metadata"]["uniqueId"]
+
+
+def test_nodes_and_control_plane_reach_each_other_without_the_eks_cluster_security_group(prod):
+    """The launch template attaches only the node group: every node <-> control plane path is an explicit rule."""
+    stack = core(prod)
+    control_plane = "aws_security_group.eks_security-group"
+    nodes = "aws_security_group.node-security-group"
+
+    def rules(kind: str, owner: str, peer: str) -> set[tuple[str, Any, Any]]:
+        return {
+            (r["ip_protocol"], r.get("from_port"), r.get("to_port"))
+            for r in resources(stack, f"aws_vpc_security_group_{kind}_rule").values()
+            if owner in r["security_group_id"] and peer in r.get("referenced_security_group_id", "")
+        }
+
+    # Kubelet and kube-proxy on the nodes -> API server (443).
+    assert ("tcp", 443, 443) in rules("ingress", control_plane, nodes)
+    # API server -> kubelet (10250), metrics-server and webhooks (LBC 9443, external-secrets 10250), and 443.
+    for kind, owner, peer in (("egress", control_plane, nodes), ("ingress", nodes, control_plane)):
+        found = rules(kind, owner, peer)
+        assert ("tcp", 443, 443) in found, (kind, owner)
+        assert any(proto == "tcp" and low <= 10250 <= high and low <= 9443 for proto, low, high in found), (kind, owner)
+    # Node <-> node, all protocols: pod-to-pod and CoreDNS on 53/udp and 53/tcp.
+    assert ("-1", None, None) in rules("ingress", nodes, nodes)
+    assert ("-1", None, None) in rules("egress", nodes, nodes)
+
+    # The node group waits for every one of these rules (nodes must reach the API to join).
+    group = one(stack, "aws_eks_node_group")
+    needed = [
+        r for kind in ("ingress", "egress") for r in resources(stack, f"aws_vpc_security_group_{kind}_rule").values()
+        if (control_plane in r["security_group_id"] and nodes in r.get("referenced_security_group_id", ""))
+        or (nodes in r["security_group_id"] and (control_plane in r.get("referenced_security_group_id", "")
+                                                  or nodes in r.get("referenced_security_group_id", "")
+                                                  or r.get("cidr_ipv4") == "0.0.0.0/0"))
+    ]
+    assert len(needed) == 8
+    for rule in needed:
+        assert any(d.endswith("." + _rule_ref(rule)) for d in group["depends_on"]), rule["//"]["metadata"]["path"]
+
+
+def test_node_group_uses_the_launch_template_for_disk_and_ami_type_for_al2023(prod):
+    stack = core(prod)
+    group = one(stack, "aws_eks_node_group")
+    template = one(stack, "aws_launch_template")
+    assert group["ami_type"] == "AL2023_x86_64_STANDARD"
+    assert group["launch_template"]["id"].startswith("${aws_launch_template.eks-nodes_launch-template")
+    assert "latest_version" in group["launch_template"]["version"]
+    # With a launch template, EKS rejects disk_size and remote_access on the group; no image_id keeps the
+    # EKS-optimised AMI of ami_type (and its bootstrap).
+    assert "disk_size" not in group and "remote_access" not in group
+    assert "image_id" not in template and "user_data" not in template
+    [root] = template["block_device_mappings"]
+    assert root["device_name"] == "/dev/xvda"  # root device of the AL2023 EKS AMIs
+    assert template["metadata_options"]["http_endpoint"] == "enabled"
+    assert group["version"].startswith("${aws_eks_cluster.eks_cluster")
+
+
 # ------------------------------------------------------------------------------------------------
 # IRSA
 # ------------------------------------------------------------------------------------------------
@@ -351,6 +411,10 @@ def test_secret_store_and_external_secret_use_the_served_api(prod):
     assert secret["metadata"]["name"] == "database-credentials"
     assert {d["secretKey"] for d in secret["spec"]["data"]} == {"username", "password", "host"}
     assert {d["remoteRef"]["key"] for d in secret["spec"]["data"]} == {"globalpay/prod/database/credentials"}
+    assert all(d["remoteRef"]["property"] == d["secretKey"] for d in secret["spec"]["data"])
+    assert secret["spec"]["refreshInterval"] == "1h"
+    assert secret["spec"]["secretStoreRef"] == {"name": store["metadata"]["name"], "kind": "SecretStore"}
+    assert secret["spec"]["target"] == {"name": "database-credentials", "creationPolicy": "Owner"}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -378,6 +442,11 @@ def test_deployments_follow_the_guide_and_are_hardened(prod, service):
     assert pod["volume"][0]["name"] == "tmp" and "empty_dir" in pod["volume"][0]
     assert "topology.kubernetes.io/zone" in [c["topology_key"] for c in pod["topology_spread_constraint"]]
     assert pod["service_account_name"].startswith("${kubernetes_service_account_v1.")
+    pod_security = pod["security_context"]
+    assert pod_security["run_as_non_root"] is True and pod_security["run_as_user"] == "1000"
+    assert pod_security["seccomp_profile"] == {"type": "RuntimeDefault"}
+    # The pods read database-credentials: created after the ExternalSecret that syncs it.
+    assert any(d.startswith("kubernetes_manifest.workloads_external-secret-database") for d in deployment(stack, service)["depends_on"])
 
     service_obj = by_path(stack, "kubernetes_service_v1", f"/workloads/{service}-service")["spec"]
     assert service_obj["type"] == "ClusterIP"
@@ -400,9 +469,13 @@ def test_api_gateway_ingress_has_the_guides_annotations(prod):
     assert annotations["alb.ingress.kubernetes.io/load-balancer-name"] == "globalpay-prod-api"
     assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == "${data.aws_acm_certificate.api-certificate.arn}"
     assert re.match(r"\$\{data\.(terraform_remote_state\.|aws_wafv2_web_acl\.)", annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"])
-    [rule] = ingress["spec"]["rule"]
+    rule, health = ingress["spec"]["rule"]
     assert rule["host"] == "api.globalpay.com"
     assert rule["http"]["path"][0]["backend"]["service"] == {"name": "api-gateway", "port": {"number": 80}}
+    # Route 53 probes the ALB by its DNS name: only the health path is routed without a host.
+    assert "host" not in health
+    assert health["http"]["path"] == [{"path": "/health", "path_type": "Exact",
+                                        "backend": {"service": {"name": "api-gateway", "port": {"number": 80}}}}]
     certificate = stack["data"]["aws_acm_certificate"]["api-certificate"]
     assert certificate["domain"] == "api.globalpay.com" and certificate["statuses"] == ["ISSUED"]
 
@@ -428,7 +501,9 @@ def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod):
     policies = {p["metadata"]["name"]: p["spec"] for p in resources(k8s(prod), "kubernetes_network_policy_v1").values()}
     assert policies["default-deny-all"] == {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}
     dns = policies["allow-dns"]["egress"][0]
-    assert {p["port"] for p in dns["ports"]} == {"53"}
+    assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [("53", "TCP"), ("53", "UDP")]
+    assert dns["to"] == [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                          "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}}}]
     assert [p["port"] for p in policies["allow-data-tier"]["egress"][0]["ports"]] == ["5432", "6379", "9094", "9096"]
     assert policies["allow-data-tier"]["egress"][0]["to"] == [{"ip_block": {"cidr": "10.0.0.0/16"}}]
     aws_apis = policies["allow-aws-apis"]["egress"][0]
