@@ -98,6 +98,8 @@ class ClusterProps:
     #: Public API endpoint (default off). When on, only ``public_access_cidrs`` reach it.
     endpoint_public_access: bool = False
     public_access_cidrs: Sequence[str] = ()
+    #: Private CIDRs admitted to the private API endpoint on 443 (Terraform runners); default none.
+    api_access_cidrs: Sequence[str] = ()
     #: Control-plane log retention; default one year (PCI DSS 10.5.1).
     log_retention_days: int = 365
     #: Kubernetes minor; default the pinned ``versions.KUBERNETES_VERSION``.
@@ -180,6 +182,18 @@ class EksCluster(Construct):
             to_port=443,
             referenced_security_group_id=props.node_security_group_id,
         ))
+        # Where Terraform applies the -k8s stack from: without this the private endpoint admits only the nodes.
+        for i, cidr in enumerate(props.api_access_cidrs):
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self,
+                f"security-group-https-from-runners-{i}",
+                security_group_id=self.security_group.id,
+                description=f"Kubernetes API from Terraform runners and operators in {cidr}",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+            )
         for port_id, (low, high, why) in {
             "kubelet-and-webhooks": (1025, 65535, "kubelet, metrics-server and admission webhooks on the nodes"),
             "https": (443, 443, "admission webhooks served on 443"),

@@ -181,6 +181,10 @@ class ClusterConfig:
 
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
+    # Private networks that reach the private API endpoint on 443, where Terraform applies the -k8s stacks
+    # from (CI runners, operators over VPN). The platform's own VPCs (runners inside them or in a peered
+    # region) are always admitted; list only networks beyond them. Default: none.
+    api_access_cidrs: tuple[str, ...] = ()
     # IAM role granted cluster-admin through an EKS access entry (API authentication mode). Either a full
     # ARN or a role name in this account; default: the role platform engineers assume.
     admin_role_name: str = "GlobalPayPlatformAdmin"

@@ -414,10 +414,18 @@ def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
             except ValueError:
                 yield ConfigError(f"{p}.public_access_cidrs", f"{cidr!r} is not a valid CIDR block")
                 continue
-            if net.prefixlen == 0:
-                yield ConfigError(f"{p}.public_access_cidrs", "0.0.0.0/0 would open the Kubernetes API to the internet")
+            if net.prefixlen < 16:
+                yield ConfigError(f"{p}.public_access_cidrs", f"{cidr} is wider than a /16: list the operators' egress addresses, never the internet (0.0.0.0/0 or its halves)")
     elif k.public_access_cidrs:
         yield ConfigError(f"{p}.public_access_cidrs", "set only together with endpoint_public_access = true")
+    for cidr in k.api_access_cidrs:
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            yield ConfigError(f"{p}.api_access_cidrs", f"{cidr!r} is not a valid CIDR block")
+            continue
+        if not net.is_private:
+            yield ConfigError(f"{p}.api_access_cidrs", f"{cidr} is not private: the API endpoint is private; public operators use endpoint_public_access with public_access_cidrs")
     if not re.fullmatch(r"(arn:aws:iam::\d{12}:role/[\w+=,.@/-]+|[\w+=,.@-]{1,64})", k.admin_role_name):
         yield ConfigError(f"{p}.admin_role_name", f"{k.admin_role_name!r} is neither an IAM role name nor a role ARN")
     if k.log_retention_days not in LOG_RETENTION_DAYS or k.log_retention_days < 365:

@@ -74,6 +74,7 @@ def add_compute(stack: RegionCoreStack) -> Compute:
             node_disk_gb=k.node_disk_gb,
             endpoint_public_access=k.endpoint_public_access,
             public_access_cidrs=k.public_access_cidrs,
+            api_access_cidrs=(*(r.vpc_cidr for r in stack.config.regions), *k.api_access_cidrs),
             log_retention_days=k.log_retention_days,
         ),
     )

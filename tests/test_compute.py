@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from constructs_lib import versions
-from tests.synth import by_path, policy, resources
+from tests.synth import Synth, by_path, policy, resources
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 CLUSTER = "globalpay-prod-cluster"
@@ -516,3 +516,26 @@ def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod):
     # Nothing else may reach payment-processor or reconciliation-engine.
     ingress_targets = [p["pod_selector"].get("match_labels", {}).get("app") for p in policies.values() if "ingress" in p]
     assert sorted(ingress_targets) == ["api-gateway", "payment-processor"]
+
+
+def test_private_api_endpoint_admits_terraform_runners_from_the_platform_vpcs_only(prod: Synth) -> None:
+    """The -k8s stacks are applied through the private endpoint: the control-plane group admits 443 from the
+    three VPCs (runners there or across the transit gateway) and from nothing public."""
+    stack = prod["globalpay-prod-us-east-1"]
+    rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+             if "security-group-https-from-runners" in r["//"]["metadata"]["path"]]
+    assert sorted(r["cidr_ipv4"] for r in rules) == ["10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16"]
+    assert all((r["from_port"], r["to_port"], r["ip_protocol"]) == (443, 443, "tcp") for r in rules)
+
+
+@pytest.mark.parametrize(("cluster", "message"), [
+    ({"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, "wider than a /16"),
+    ({"api_access_cidrs": ["8.8.8.0/24"]}, "is not private"),
+])
+def test_validator_refuses_an_api_endpoint_open_to_the_internet(cluster: dict, message: str) -> None:
+    from constructs_lib.config import load_config
+    from constructs_lib.validation import validate
+    from regions import REGION_SPECS
+
+    errors = [str(e) for e in validate(load_config("prod", REGION_SPECS, {"cluster": cluster}), REGION_SPECS)]
+    assert errors and all(message in e for e in errors), errors

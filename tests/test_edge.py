@@ -299,11 +299,6 @@ def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> Non
     assert len(where(g, "aws_cloudwatch_metric_alarm", namespace="AWS/Route53")) == 3
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs constructs_lib/workloads.py: the api-gateway Ingress routes only Host api.globalpay.com, so the "
-    "Route 53 health check (Host = the ALB's DNS name) gets the ALB's default 404 and every region stays unhealthy",
-)
 @pytest.mark.parametrize("region", REGIONS)
 def test_route53_health_checks_reach_the_api_gateway_through_the_ingress(prod: Synth, region: str) -> None:
     """Route 53 sends the checked FQDN (the ALB's DNS name) as Host; the ALB's listener rules come from the
