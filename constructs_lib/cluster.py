@@ -100,6 +100,9 @@ class ClusterProps:
     public_access_cidrs: Sequence[str] = ()
     #: Private CIDRs admitted to the private API endpoint on 443 (Terraform runners); default none.
     api_access_cidrs: Sequence[str] = ()
+    #: The other regions' VPCs: the database writer may live there (origin region, or the promoted replica
+    #: after a failover), reached over the transit gateway on 5432; default none.
+    database_peer_cidrs: Sequence[str] = ()
     #: Control-plane log retention; default one year (PCI DSS 10.5.1).
     log_retention_days: int = 365
     #: Kubernetes minor; default the pinned ``versions.KUBERNETES_VERSION``.
@@ -408,6 +411,17 @@ class NodeGroup(Construct):
                 from_port=port,
                 to_port=port,
                 cidr_ipv4=props.vpc_cidr,
+            )
+        for i, cidr in enumerate(props.database_peer_cidrs):
+            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self,
+                f"sg-egress-database-peer-{i}",
+                security_group_id=sg,
+                description=f"PostgreSQL writer in the peer region {cidr} (transit gateway)",
+                ip_protocol="tcp",
+                from_port=5432,
+                to_port=5432,
+                cidr_ipv4=cidr,
             )
 
         # ---- Launch template: IMDSv2 only, encrypted gp3 root volume, our security group only.

@@ -22,7 +22,8 @@ from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
 #: Interface endpoints private EKS nodes and the platform's pods need (EKS best practices, "private
-#: clusters"): image pulls, STS for IRSA, logs and metrics, the controllers' AWS APIs, secrets and keys.
+#: clusters"): image pulls, STS for IRSA, logs and metrics, the controllers' AWS APIs, secrets and keys,
+#: and SNS/SQS so that payment events never leave the AWS network through NAT.
 INTERFACE_ENDPOINTS = (
     "ecr.api",
     "ecr.dkr",
@@ -34,6 +35,8 @@ INTERFACE_ENDPOINTS = (
     "autoscaling",
     "secretsmanager",
     "kms",
+    "sns",
+    "sqs",
     "eks",
     "eks-auth",
     "xray",

@@ -78,6 +78,8 @@ class WorkloadsProps:
     #: Fixed ALB name (issue 5 finds the ALB by it to protect it with Shield Advanced).
     load_balancer_name: str
     services: Sequence[ServiceConfig]
+    #: The other regions' VPCs, where the PostgreSQL writer may live (5432 over the transit gateway).
+    database_peer_cidrs: Sequence[str] = ()
     namespace: str = "globalpay"
     log_level: str = "info"
     #: Secrets Manager name of the database credentials; default ``globalpay/<env>/database/credentials``.
@@ -134,7 +136,9 @@ class GlobalPayWorkloads(Construct):
             "NODE_ENV": "production",  # Node.js runtime mode (optimised builds), not the environment name
             "LOG_LEVEL": props.log_level,
             "API_PORT": str((public or props.services[0]).port),
-            "REDIS_CLUSTER_MODE": "true",
+            # The guide says "true", but its replication group (--num-cache-clusters 3) runs with cluster mode
+            # disabled, where a cluster-mode client fails ("cluster support disabled").
+            "REDIS_CLUSTER_MODE": "false",
             "KAFKA_CLIENT_ID": props.kafka_client_id,
             **props.extra_config,
         }
@@ -230,6 +234,7 @@ class GlobalPayWorkloads(Construct):
             "env": [
                 {"name": "DATABASE_USERNAME", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "username"}}},
                 {"name": "DATABASE_PASSWORD", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "password"}}},
+                {"name": "DATABASE_HOST", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "host"}}},
             ],
             "resources": {
                 "requests": {"cpu": service.cpu_request, "memory": service.memory_request},
@@ -391,10 +396,16 @@ class GlobalPayWorkloads(Construct):
             }],
             "ports": [{"port": "53", "protocol": "UDP"}, {"port": "53", "protocol": "TCP"}],
         }])
-        policy("allow-data-tier", all_pods, ["Egress"], egress=[{
+        data_tier = [{
             "to": [{"ip_block": {"cidr": props.vpc_cidr}}],
             "ports": [{"port": str(p), "protocol": "TCP"} for p in DATA_TIER_PORTS],
-        }])
+        }]
+        if props.database_peer_cidrs:
+            data_tier.append({
+                "to": [{"ip_block": {"cidr": cidr}} for cidr in props.database_peer_cidrs],
+                "ports": [{"port": "5432", "protocol": "TCP"}],
+            })
+        policy("allow-data-tier", all_pods, ["Egress"], egress=data_tier)
         policy("allow-aws-apis", all_pods, ["Egress"], egress=[{
             "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except_": [IMDS_CIDR]}}],
             "ports": [{"port": "443", "protocol": "TCP"}],

@@ -75,6 +75,7 @@ def add_compute(stack: RegionCoreStack) -> Compute:
             endpoint_public_access=k.endpoint_public_access,
             public_access_cidrs=k.public_access_cidrs,
             api_access_cidrs=(*(r.vpc_cidr for r in stack.config.regions), *k.api_access_cidrs),
+            database_peer_cidrs=tuple(r.vpc_cidr for r in stack.config.regions if r.name != region),
             log_retention_days=k.log_retention_days,
         ),
     )

@@ -90,6 +90,15 @@ class KubernetesStack(GlobalPayStack):
                 health_check_path=config.edge.health_check_path,
                 load_balancer_name=self.naming.name("api"),
                 services=w.services,
+                database_peer_cidrs=tuple(r.vpc_cidr for r in config.regions if r.name != region),
+                # Where the services find Redis and Kafka of their region (remote state of the core stack).
+                extra_config={
+                    "REDIS_HOST": core.data.cache.primary_endpoint,
+                    "REDIS_PORT": str(core.data.cache.port),
+                    "REDIS_TLS": "true",
+                    "KAFKA_BROKERS": core.data.kafka.bootstrap_brokers_sasl_scram,
+                    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                },
                 namespace=w.namespace,
                 log_level=w.log_level,
                 database_secret_name=self.naming.path("database", "credentials"),

@@ -109,7 +109,13 @@ def run_checkov(workdir: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
     outdir = Path(argv[0]) if argv else ROOT / "cdktf.out"
+    if not (outdir / "stacks").is_dir():
+        print(f"{outdir}/stacks not found: synthesize first (python3 tasks.py synth)", file=sys.stderr)
+        return 2
     suppressions = load_suppressions()
     used: set[Suppression] = set()
     workdir = Path(tempfile.mkdtemp(prefix="checkov-"))

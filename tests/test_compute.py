@@ -394,8 +394,13 @@ def test_namespace_configmap_and_service_account(prod):
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     config = one(stack, "kubernetes_config_map_v1")
     assert config["metadata"]["name"] == "globalpay-config"
-    assert config["data"] == {"NODE_ENV": "production", "LOG_LEVEL": "info", "API_PORT": "3000",
-                              "REDIS_CLUSTER_MODE": "true", "KAFKA_CLIENT_ID": "globalpay-api"}
+    guide_keys = {"NODE_ENV": "production", "LOG_LEVEL": "info", "API_PORT": "3000",
+                  "REDIS_CLUSTER_MODE": "false", "KAFKA_CLIENT_ID": "globalpay-api"}
+    assert {k: config["data"][k] for k in guide_keys} == guide_keys
+    # the region's Redis and Kafka endpoints come from the core stack's remote state, never literals
+    for key in ("REDIS_HOST", "KAFKA_BROKERS"):
+        assert "data.terraform_remote_state.cross-stack-reference-input-globalpay-prod-" in config["data"][key]
+    assert config["data"]["REDIS_TLS"] == "true" and config["data"]["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     sa = one(stack, "kubernetes_service_account_v1")["metadata"]
     assert sa["name"] == "globalpay-sa"
     assert "irsa-app" in sa["annotations"]["eks.amazonaws.com/role-arn"]
@@ -437,7 +442,8 @@ def test_deployments_follow_the_guide_and_are_hardened(prod, service):
     assert container["env_from"][0]["config_map_ref"]["name"].startswith("${kubernetes_config_map_v1.")
     secret_env = {e["name"]: e["value_from"]["secret_key_ref"] for e in container["env"]}
     assert secret_env == {"DATABASE_USERNAME": {"name": "database-credentials", "key": "username"},
-                          "DATABASE_PASSWORD": {"name": "database-credentials", "key": "password"}}
+                          "DATABASE_PASSWORD": {"name": "database-credentials", "key": "password"},
+                          "DATABASE_HOST": {"name": "database-credentials", "key": "host"}}
     assert container["volume_mount"] == [{"name": "tmp", "mount_path": "/tmp"}]
     assert pod["volume"][0]["name"] == "tmp" and "empty_dir" in pod["volume"][0]
     assert "topology.kubernetes.io/zone" in [c["topology_key"] for c in pod["topology_spread_constraint"]]
@@ -539,3 +545,20 @@ def test_validator_refuses_an_api_endpoint_open_to_the_internet(cluster: dict, m
 
     errors = [str(e) for e in validate(load_config("prod", REGION_SPECS, {"cluster": cluster}), REGION_SPECS)]
     assert errors and all(message in e for e in errors), errors
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-southeast-2"])
+def test_pods_reach_the_database_writer_in_the_other_regions_on_5432_only(prod: Synth, region: str) -> None:
+    """The writer lives in the origin region (or in the secondary after a failover): every region's nodes and
+    pods may open 5432 towards the other VPCs, and nothing else crosses regions."""
+    peers = sorted({"us-east-1": "10.0.0.0/16", "eu-west-1": "10.1.0.0/16", "ap-southeast-2": "10.2.0.0/16"}[r]
+                   for r in ("us-east-1", "eu-west-1", "ap-southeast-2") if r != region)
+    egress = [r for r in resources(prod[f"globalpay-prod-{region}"], "aws_vpc_security_group_egress_rule").values()
+              if "sg-egress-database-peer" in r["//"]["metadata"]["path"]]
+    assert sorted(r["cidr_ipv4"] for r in egress) == peers
+    assert all((r["from_port"], r["to_port"]) == (5432, 5432) for r in egress)
+    [data_tier] = [p for p in resources(prod[f"globalpay-prod-{region}-k8s"], "kubernetes_network_policy_v1").values()
+                   if p["metadata"]["name"] == "allow-data-tier"]
+    rules = data_tier["spec"]["egress"]
+    cross = [r for r in rules if r["ports"] == [{"port": "5432", "protocol": "TCP"}]]
+    assert [sorted(b["ip_block"]["cidr"] for b in r["to"]) for r in cross] == [peers]
