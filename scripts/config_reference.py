@@ -24,6 +24,7 @@ import dataclasses
 import difflib
 import io
 import json
+import re
 import sys
 import tokenize
 import typing
@@ -136,7 +137,7 @@ class _RuleCollector(ast.NodeVisitor):
             if values is None:
                 text = ast.get_source_segment(self.source, part.value) or "?"
                 # In a path, `region.name` stands for "a region": <region>; in a message, the expression.
-                values = [f"<{text.split('.')[0].split('[')[0]}>" if placeholder else "{" + text + "}"]
+                values = [f"<{text.split('.')[0].split('[')[0]}>" if placeholder else _placeholder(text)]
             results = [r + v for r in results for v in values]
         return results
 
@@ -207,8 +208,14 @@ def _render_fstring(source: str, node: ast.JoinedStr) -> str:
         if isinstance(part, ast.Constant):
             out.append(str(part.value))
         else:
-            out.append("{" + (ast.get_source_segment(source, part.value) or "?") + "}")  # type: ignore[attr-defined]
+            out.append(_placeholder(ast.get_source_segment(source, part.value) or ""))  # type: ignore[attr-defined]
     return "".join(out)
+
+
+def _placeholder(expression: str) -> str:
+    """A value known only at validation time, shown as what it stands for: ``d.engine_version`` ->
+    ``<engine_version>``; anything more complex -> ``<…>``."""
+    return f"<{expression.split('.')[-1]}>" if re.fullmatch(r"[A-Za-z_][\w.]*", expression) else "<…>"
 
 
 def validation_rules(source: str) -> list[tuple[str, str]]:
