@@ -69,7 +69,7 @@ def _db(c):
     yield from _window("cache", "snapshot_window")
 '''
     rules = config_reference.validation_rules(source)
-    assert ("database.port", "{c.port} is not a port") in rules
+    assert ("database.port", "<port> is not a port") in rules
     assert ("database.a_percent", "is 1-99") in rules and ("database.b_percent", "is 1-99") in rules
     assert ("database.backup_window", "must be a window") in rules
     assert ("cache.snapshot_window", "must be a window") in rules
