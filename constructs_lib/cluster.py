@@ -29,7 +29,7 @@ from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from constructs import Construct
 
 from constructs_lib import versions
-from constructs_lib.common import AccountContext, assume_role_policy, policy_document, protected
+from constructs_lib.common import AccountContext, assume_role_policy, policy_document, protected, security_group_rule
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
@@ -175,41 +175,24 @@ class EksCluster(Construct):
         )
         #: Control-plane side of node <-> control plane traffic (the node group waits for these).
         self.node_access_rules: list[object] = []
-        self.node_access_rules.append(aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self,
-            "security-group-https-from-nodes",
-            security_group_id=self.security_group.id,
-            description="Kubernetes API from the worker nodes",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            referenced_security_group_id=props.node_security_group_id,
+        self.node_access_rules.append(security_group_rule(
+            self, "security-group-https-from-nodes", security_group_id=self.security_group.id,
+            description="Kubernetes API from the worker nodes", ports=443, peer_group_id=props.node_security_group_id,
         ))
         # Where Terraform applies the -k8s stack from: without this the private endpoint admits only the nodes.
         for i, cidr in enumerate(props.api_access_cidrs):
-            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self,
-                f"security-group-https-from-runners-{i}",
-                security_group_id=self.security_group.id,
-                description=f"Kubernetes API from Terraform runners and operators in {cidr}",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_ipv4=cidr,
+            security_group_rule(
+                self, f"security-group-https-from-runners-{i}", security_group_id=self.security_group.id,
+                description=f"Kubernetes API from Terraform runners and operators in {cidr}", ports=443, cidr=cidr,
             )
         for port_id, (low, high, why) in {
             "kubelet-and-webhooks": (1025, 65535, "kubelet, metrics-server and admission webhooks on the nodes"),
             "https": (443, 443, "admission webhooks served on 443"),
         }.items():
-            self.node_access_rules.append(aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-                self,
-                f"security-group-to-nodes-{port_id}",
-                security_group_id=self.security_group.id,
-                description=f"Control plane to {why}",
-                ip_protocol="tcp",
-                from_port=low,
-                to_port=high,
-                referenced_security_group_id=props.node_security_group_id,
+            self.node_access_rules.append(security_group_rule(
+                self, f"security-group-to-nodes-{port_id}", security_group_id=self.security_group.id,
+                description=f"Control plane to {why}", ports=(low, high), peer_group_id=props.node_security_group_id,
+                egress=True,
             ))
 
         if props.endpoint_public_access and (
@@ -362,66 +345,37 @@ class NodeGroup(Construct):
 
         # ---- Node security group rules (the group itself belongs to the core stack; the data tier admits it).
         sg = props.node_security_group_id
-        ingress = {
-            "self-all": ("-1", None, None, sg, "Node to node: pod-to-pod traffic and CoreDNS"),
-            "cluster-https": ("tcp", 443, 443, cluster.security_group.id, "Control plane to webhooks on 443"),
-            "cluster-ephemeral": ("tcp", 1025, 65535, cluster.security_group.id, "Control plane to kubelet, metrics-server and webhooks"),
+        ingress: dict[str, tuple[tuple[int, int] | None, str, str]] = {
+            "self-all": (None, sg, "Node to node: pod-to-pod traffic and CoreDNS"),
+            "cluster-https": ((443, 443), cluster.security_group.id, "Control plane to webhooks on 443"),
+            "cluster-ephemeral": ((1025, 65535), cluster.security_group.id, "Control plane to kubelet, metrics-server and webhooks"),
         }
         #: Every rule the nodes need to join the cluster; the node group waits for them (and, on destroy, is
         #: removed before them), so no node boots into a security group that cannot reach the API yet.
         self.security_group_rules: list[object] = list(cluster.node_access_rules)
-        for rule_id, (proto, low, high, source, why) in ingress.items():
-            rule = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self,
-                f"sg-ingress-{rule_id}",
-                security_group_id=sg,
-                description=why,
-                ip_protocol=proto,
-                from_port=low,
-                to_port=high,
-                referenced_security_group_id=source,
-            )
-            self.security_group_rules.append(rule)
-        self.security_group_rules.append(aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self,
-            "sg-egress-self-all",
-            security_group_id=sg,
-            description="Node to node: pod-to-pod traffic and CoreDNS",
-            ip_protocol="-1",
-            referenced_security_group_id=sg,
+        for rule_id, (ports, source, why) in ingress.items():
+            self.security_group_rules.append(security_group_rule(
+                self, f"sg-ingress-{rule_id}", security_group_id=sg, description=why, ports=ports, peer_group_id=source,
+            ))
+        self.security_group_rules.append(security_group_rule(
+            self, "sg-egress-self-all", security_group_id=sg, description="Node to node: pod-to-pod traffic and CoreDNS",
+            ports=None, peer_group_id=sg, egress=True,
         ))
-        self.security_group_rules.append(aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self,
-            "sg-egress-https",
-            security_group_id=sg,
+        self.security_group_rules.append(security_group_rule(
+            self, "sg-egress-https", security_group_id=sg,
             description="HTTPS to the Kubernetes API, AWS APIs (VPC endpoints) and ECR/S3 through NAT",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
+            ports=443, cidr="0.0.0.0/0", egress=True,
         ))
         # The data tier (RDS 5432, Redis 6379, MSK TLS 9094 / SASL-SCRAM 9096) inside the VPC only.
         for port in (5432, 6379, 9094, 9096):
-            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-                self,
-                f"sg-egress-data-{port}",
-                security_group_id=sg,
-                description=f"Data tier port {port} inside the VPC",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=props.vpc_cidr,
+            security_group_rule(
+                self, f"sg-egress-data-{port}", security_group_id=sg, description=f"Data tier port {port} inside the VPC",
+                ports=port, cidr=props.vpc_cidr, egress=True,
             )
         for i, cidr in enumerate(props.database_peer_cidrs):
-            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-                self,
-                f"sg-egress-database-peer-{i}",
-                security_group_id=sg,
-                description=f"PostgreSQL writer in the peer region {cidr} (transit gateway)",
-                ip_protocol="tcp",
-                from_port=5432,
-                to_port=5432,
-                cidr_ipv4=cidr,
+            security_group_rule(
+                self, f"sg-egress-database-peer-{i}", security_group_id=sg,
+                description=f"PostgreSQL writer in the peer region {cidr} (transit gateway)", ports=5432, cidr=cidr, egress=True,
             )
 
         # ---- Launch template: IMDSv2 only, encrypted gp3 root volume, our security group only.

@@ -53,3 +53,32 @@ class AccountContext(Construct):
     @property
     def root_arn(self) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+
+def security_group_rule(
+    scope: Construct,
+    id: str,
+    *,
+    security_group_id: str,
+    description: str,
+    ports: int | tuple[int, int] | None,
+    peer_group_id: str | None = None,
+    cidr: str | None = None,
+    egress: bool = False,
+) -> Any:
+    """One ingress (or egress) rule as its own resource: TCP on ``ports`` (one port or a range; ``None`` is
+    all traffic), to or from exactly one peer, a security group or a CIDR, always with a description."""
+    if (peer_group_id is None) == (cidr is None):
+        raise ValueError(f"{id}: give exactly one of peer_group_id and cidr")
+    kwargs: dict[str, Any] = {"security_group_id": security_group_id, "description": description}
+    if ports is None:
+        kwargs["ip_protocol"] = "-1"
+    else:
+        low, high = (ports, ports) if isinstance(ports, int) else ports
+        kwargs.update(ip_protocol="tcp", from_port=low, to_port=high)
+    if peer_group_id is not None:
+        kwargs["referenced_security_group_id"] = peer_group_id
+    else:
+        kwargs["cidr_ipv4"] = cidr
+    rule = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule if egress else aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
+    return rule(scope, id, **kwargs)

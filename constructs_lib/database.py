@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, assume_role_policy, protected
+from constructs_lib.common import AccountContext, assume_role_policy, protected, security_group_rule
 from constructs_lib.config import DatabaseConfig, EnvironmentConfig
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
@@ -68,26 +68,14 @@ class DataStoreSecurityGroup(Construct):
         )
         self.id: str = self.group.id
         for port, purpose in ports:
-            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self,
-                f"ingress-{port}",
-                security_group_id=self.group.id,
-                description=f"{purpose} from the EKS worker nodes",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=client_security_group_id,
+            security_group_rule(
+                self, f"ingress-{port}", security_group_id=self.group.id,
+                description=f"{purpose} from the EKS worker nodes", ports=port, peer_group_id=client_security_group_id,
             )
             for label, cidr in peer_sources:
-                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                    self,
-                    f"ingress-{port}-{label}",
-                    security_group_id=self.group.id,
-                    description=f"{purpose} from {label} (EKS private subnet, via transit gateway)",
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=cidr,
+                security_group_rule(
+                    self, f"ingress-{port}-{label}", security_group_id=self.group.id,
+                    description=f"{purpose} from {label} (EKS private subnet, via transit gateway)", ports=port, cidr=cidr,
                 )
 
 

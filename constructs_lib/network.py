@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, assume_role_policy, policy_document
+from constructs_lib.common import AccountContext, assume_role_policy, policy_document, security_group_rule
 from constructs_lib.config import RegionSpec
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
@@ -218,15 +218,9 @@ class Network(Construct):
             vpc_id=self.vpc_id,
             tags={"Name": naming.name("vpc-endpoints")},
         )
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self,
-            "endpoints-https-in",
-            security_group_id=self.endpoint_security_group.id,
-            description="HTTPS from the VPC",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4=region.vpc_cidr,
+        security_group_rule(
+            self, "endpoints-https-in", security_group_id=self.endpoint_security_group.id,
+            description="HTTPS from the VPC", ports=443, cidr=region.vpc_cidr,
         )
         aws.vpc_endpoint.VpcEndpoint(
             self,
