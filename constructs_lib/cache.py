@@ -16,7 +16,6 @@ users with IAM authentication: no static secret at all, at the price of IAM-toke
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf import Fn
@@ -24,25 +23,16 @@ from constructs import Construct
 
 from constructs_lib.common import protected
 from constructs_lib.config import CacheConfig
-from constructs_lib.database import DataStoreSecurityGroup, json_expression
-from constructs_lib.naming import Naming
+from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup, json_expression
 from constructs_lib.providers import aws
 from constructs_lib.secrets import EphemeralPassword, Secret, SecretProps
 
 
 @dataclass(frozen=True)
-class CacheProps:
-    """Inputs of a region's Redis. ``subnet_ids``: the private subnets (the guide's cache subnet group)."""
+class CacheProps(DataStorePlacement):
+    """Inputs of a region's Redis: its placement, the cache settings and the apply-time AUTH token."""
 
     config: CacheConfig
-    naming: Naming
-    vpc_id: str
-    subnet_ids: Sequence[str]
-    client_security_group_id: str
-    data_key_arn: str
-    secrets_key_arn: str
-    recovery_window_days: int
-    log_retention_days: int
     auth_token: EphemeralPassword
 
 

@@ -38,6 +38,22 @@ ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnha
 # ----------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DataStorePlacement:
+    """Where a region's Redis and Kafka live and what protects them: the inputs both constructs share."""
+
+    naming: Naming
+    vpc_id: str
+    #: The private subnets, one per AZ (the guide's cache subnet group and MSK client subnets).
+    subnet_ids: Sequence[str]
+    #: The only security group admitted as a client (the EKS worker nodes).
+    client_security_group_id: str
+    data_key_arn: str
+    secrets_key_arn: str
+    recovery_window_days: int
+    log_retention_days: int
+
+
 class DataStoreSecurityGroup(Construct):
     """A security group that admits only the EKS nodes' group, on the given ports, and allows no egress.
 

@@ -10,15 +10,14 @@ client authentication, TLS (9094) stays open to the nodes for the brokers' TLS l
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from constructs_lib.common import protected
 from constructs_lib.config import KafkaConfig
-from constructs_lib.database import DataStoreSecurityGroup, json_expression
-from constructs_lib.naming import Naming
+from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup, json_expression
 from constructs_lib.providers import aws
 from constructs_lib.secrets import EphemeralPassword, Secret, SecretProps
 
@@ -56,18 +55,11 @@ def server_properties_text(props: Mapping[str, str] = SERVER_PROPERTIES, *, acls
 
 
 @dataclass(frozen=True)
-class KafkaProps:
-    """Inputs of a region's MSK cluster. ``scram_passwords``: one ephemeral password per SCRAM user."""
+class KafkaProps(DataStorePlacement):
+    """Inputs of a region's MSK cluster: its placement, the cluster settings and one ephemeral password
+    per SCRAM user."""
 
     config: KafkaConfig
-    naming: Naming
-    vpc_id: str
-    subnet_ids: Sequence[str]
-    client_security_group_id: str
-    data_key_arn: str
-    secrets_key_arn: str
-    recovery_window_days: int
-    log_retention_days: int
     scram_passwords: Mapping[str, EphemeralPassword]
     #: Deny clients without an ACL (``allow.everyone.if.no.acl.found=false``). Only after the ACLs exist
     #: (docs/data-tier.md, "Kafka ACLs"): on a cluster without ACLs it locks every client out.

@@ -143,8 +143,8 @@ def add_data_tier(stack: RegionCoreStack) -> DataTier:
     ))
 
     # -- Redis -----------------------------------------------------------------------------------------
-    cache = RedisCache(scope, "cache", CacheProps(
-        config=config.cache,
+    # Redis and Kafka share their placement: private subnets, the nodes as only client, the region's keys.
+    placement = dict(
         naming=naming,
         vpc_id=network.vpc_id,
         subnet_ids=network.private_subnet_ids,
@@ -153,6 +153,10 @@ def add_data_tier(stack: RegionCoreStack) -> DataTier:
         secrets_key_arn=keys.secrets_key_arn,
         recovery_window_days=recovery,
         log_retention_days=log_retention,
+    )
+    cache = RedisCache(scope, "cache", CacheProps(
+        config=config.cache,
+        **placement,
         auth_token=ephemeral_password(stack, "redis_auth_token", length=config.cache.auth_token_length,
                                       allowed_punctuation=config.cache.auth_token_special_characters),
     ))
@@ -160,14 +164,7 @@ def add_data_tier(stack: RegionCoreStack) -> DataTier:
     # -- Kafka -----------------------------------------------------------------------------------------
     kafka = KafkaCluster(scope, "kafka", KafkaProps(
         config=config.kafka,
-        naming=naming,
-        vpc_id=network.vpc_id,
-        subnet_ids=network.private_subnet_ids,
-        client_security_group_id=stack.node_security_group.id,
-        data_key_arn=keys.data_key_arn,
-        secrets_key_arn=keys.secrets_key_arn,
-        recovery_window_days=recovery,
-        log_retention_days=log_retention,
+        **placement,
         scram_passwords={
             user: ephemeral_password(stack, f"msk_scram_{user.replace('-', '_')}", length=32, allowed_punctuation="")
             for user in config.kafka.scram_users
