@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from cdktf import Fn
 from constructs import Construct
 
+from constructs_lib import versions
 from constructs_lib.common import protected
 from constructs_lib.config import CacheConfig
 from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup, json_expression
@@ -97,7 +98,8 @@ class RedisCache(Construct):
             description=f"GlobalPay {naming.env} Redis cluster",
             engine=c.engine,
             engine_version=c.engine_version,
-            parameter_group_name=f"default.{c.parameter_family}",
+            # the family follows from engine and version (versions.CACHE_ENGINE_FAMILIES): never configured twice
+            parameter_group_name=f"default.{versions.CACHE_ENGINE_FAMILIES[(c.engine, c.engine_version)]}",
             node_type=c.node_type,
             num_cache_clusters=c.num_cache_clusters,
             port=c.port,

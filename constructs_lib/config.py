@@ -109,7 +109,6 @@ class CacheConfig:
 
     engine: str = "redis"
     engine_version: str = "7.1"
-    parameter_family: str = "redis7"
     node_type: str = "cache.r6g.xlarge"
     num_cache_clusters: int = 3
     port: int = 6379

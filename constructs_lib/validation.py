@@ -326,8 +326,6 @@ def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
     if family is None:
         offered = ", ".join(f"{e} {v}" for e, v in versions.CACHE_ENGINE_FAMILIES)
         yield ConfigError(f"{p}.engine_version", f"{k.engine} {k.engine_version} is not offered; use one of: {offered}")
-    elif family != k.parameter_family:
-        yield ConfigError(f"{p}.parameter_family", f"{k.engine} {k.engine_version} needs parameter group family {family}, not {k.parameter_family}")
     if k.node_type not in CACHE_NODE_MEMORY_GIB:
         yield ConfigError(f"{p}.node_type", f"{k.node_type!r} is not an ElastiCache node type we support ({', '.join(sorted(CACHE_NODE_MEMORY_GIB))})")
     if not 2 <= k.num_cache_clusters <= 6:

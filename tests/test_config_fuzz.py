@@ -102,7 +102,6 @@ def cache(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "engine": engine,
         "engine_version": version,
-        "parameter_family": versions.CACHE_ENGINE_FAMILIES[(engine, version)],
         "node_type": draw(st.sampled_from(sorted(CACHE_NODE_MEMORY_GIB))),
         "num_cache_clusters": draw(st.integers(2, 6)),
         "snapshot_retention_days": draw(st.integers(1, 35)),
