@@ -216,6 +216,8 @@ class DatabaseOutputs:
     """What later layers need: identifiers (alarms), the writer's address (secrets), the security group."""
 
     instance_identifiers: list[str]
+    #: The instances that replicate from another (RDS instance engine; Aurora replicas are cluster members).
+    replica_identifiers: list[str]
     writer_identifier: str
     writer_address: str
     writer_fqn: str
@@ -336,6 +338,7 @@ class PostgresDatabase(Construct):
             spec, instance = writer
         return DatabaseOutputs(
             instance_identifiers=[s.identifier for s in p.instances],
+            replica_identifiers=[s.identifier for s in p.instances if s.replicate_from],
             writer_identifier=spec.identifier,
             writer_address=instance.address,
             writer_fqn=instance.fqn,
@@ -532,6 +535,7 @@ class PostgresDatabase(Construct):
             )
         return DatabaseOutputs(
             instance_identifiers=identifiers,
+            replica_identifiers=[],
             writer_identifier=cluster_id,
             writer_address=self.cluster.endpoint,
             writer_fqn=self.cluster.fqn,

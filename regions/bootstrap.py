@@ -11,6 +11,7 @@ from constructs import Construct
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.encryption import ManagedKey
+from constructs_lib.naming import Naming
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps, log_delivery_statement
 from regions.base import GlobalPayStack
 
@@ -18,7 +19,7 @@ from regions.base import GlobalPayStack
 class BootstrapStack(GlobalPayStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         naming_env = config.name
-        super().__init__(scope, f"globalpay-{naming_env}-bootstrap", config=config, region=config.state.region, backend="local")
+        super().__init__(scope, Naming(naming_env).stack("bootstrap"), config=config, region=config.state.region, backend="local")
         account = AccountContext(self, "account")
         self.state_key = ManagedKey(
             self,

@@ -7,6 +7,7 @@ from constructs import Construct
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.encryption import Encryption
+from constructs_lib.naming import Naming
 from constructs_lib.network import Network, NetworkProps
 from constructs_lib.providers import aws
 from regions.base import GlobalPayStack
@@ -16,7 +17,7 @@ TRANSIT_GATEWAY_BASE_ASN = 64512
 
 
 def core_stack_name(config: EnvironmentConfig, region: str) -> str:
-    return f"globalpay-{config.name}-{region}"
+    return Naming(config.name).stack(region)
 
 
 class RegionCoreStack(GlobalPayStack):

@@ -12,12 +12,12 @@ every stateful resource's Terraform address; only the replication configuration 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from constructs_lib.edge import ShieldAdvancedProtection, WebAcl, WebAclProps
 from constructs_lib.messaging import PaymentEvents, PaymentEventsProps
+from constructs_lib.naming import Naming
 from constructs_lib.observability import (
     AlarmSpec,
     AlarmTopic,
@@ -51,23 +51,23 @@ if TYPE_CHECKING:
 
 def alb_name(env: str) -> str:
     """The api-gateway ALB (ingress annotation ``alb.ingress.kubernetes.io/load-balancer-name``)."""
-    return f"globalpay-{env}-api"
+    return Naming(env).name("api")
 
 
 def data_bucket_name(env: str, region: str) -> str:
-    return f"globalpay-{env}-data-{region}"
+    return Naming(env, region).regional("data")
 
 
 def access_log_bucket_name(env: str, region: str) -> str:
-    return f"globalpay-{env}-access-logs-{region}"
+    return Naming(env, region).regional("access-logs")
 
 
 def alarm_topic_name(env: str) -> str:
-    return f"globalpay-{env}-alarms"
+    return Naming(env).name("alarms")
 
 
 def waf_log_group_name(env: str) -> str:
-    return f"aws-waf-logs-globalpay-{env}"
+    return f"aws-waf-logs-{Naming(env).name()}"  # WAF requires the aws-waf-logs- prefix
 
 
 @dataclass
@@ -98,51 +98,23 @@ class EdgeLayer:
 # ------------------------------------------------------------------------------------------------------
 
 
-def _instances(stack: RegionCoreStack, module: str, class_name: str) -> Iterator[Any]:
-    cls = getattr(getattr(aws, module), class_name).cls
-    for construct in stack.node.find_all():
-        if isinstance(construct, cls):
-            yield construct
-
-
 def _databases(stack: RegionCoreStack) -> list[DatabaseTarget]:
-    config, env = stack.config, stack.config.name
-    if stack.data is not None:
-        found = [
-            DatabaseTarget(identifier=db.identifier_input, is_replica=db.replicate_source_db_input is not None)
-            for db in _instances(stack, "db_instance", "DbInstance")
-            if isinstance(db.identifier_input, str)
-        ]
-        return sorted(found, key=lambda d: d.identifier)
-    # Before the data layer exists: the identifiers the guide and issue 3 fix, by the region's role.
-    targets = []
-    if stack.role == "primary":
-        targets.append(DatabaseTarget(f"globalpay-{env}-primary", False))
-        if config.database.same_region_replica:
-            targets.append(DatabaseTarget(f"globalpay-{env}-replica-1", True))
-    elif stack.role == "secondary" and config.database.cross_region_replica:
-        targets.append(DatabaseTarget(f"globalpay-{env}-replica-eu", True))
-    return targets
+    """The RDS instances the data layer built here (none in the tertiary region; Aurora members are watched
+    through their cluster's own metrics, not these per-instance alarms)."""
+    database = stack.data.database
+    if database is None or database.cluster_identifier:
+        return []
+    replicas = set(database.replica_identifiers)
+    return sorted((DatabaseTarget(ident, ident in replicas) for ident in database.instance_identifiers),
+                  key=lambda d: d.identifier)
 
 
 def _redis_groups(stack: RegionCoreStack) -> dict[str, int]:
-    if stack.data is not None:
-        return {
-            g.replication_group_id_input: int(g.num_cache_clusters_input or stack.config.cache.num_cache_clusters)
-            for g in _instances(stack, "elasticache_replication_group", "ElasticacheReplicationGroup")
-            if isinstance(g.replication_group_id_input, str)
-        }
-    return {f"globalpay-{stack.config.name}-redis": stack.config.cache.num_cache_clusters}
+    return {stack.data.cache.replication_group_id: stack.config.cache.num_cache_clusters}
 
 
 def _kafka_clusters(stack: RegionCoreStack) -> dict[str, int]:
-    if stack.data is not None:
-        return {
-            c.cluster_name_input: int(c.number_of_broker_nodes_input or stack.config.kafka.broker_count)
-            for c in _instances(stack, "msk_cluster", "MskCluster")
-            if isinstance(c.cluster_name_input, str)
-        }
-    return {f"globalpay-{stack.config.name}-kafka": stack.config.kafka.broker_count}
+    return {stack.data.kafka.cluster_name: stack.config.kafka.broker_count}
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -231,7 +203,7 @@ def add_edge_and_observability(stack: RegionCoreStack) -> EdgeLayer:
             lifecycle_rules=(LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),),
             # Every bucket of this environment in this region (data here; static assets and CDN logs from the
             # global stack in us-east-1) logs here.
-            policy_statements=(log_delivery_statement(log_bucket_name, [f"globalpay-{env}-*"], account.account_id),),
+            policy_statements=(log_delivery_statement(log_bucket_name, [naming.name("*")], account.account_id),),
         ),
     )
     data_bucket = SecureBucket(

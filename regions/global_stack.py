@@ -18,6 +18,7 @@ from constructs_lib.connectivity import HubEnd, TransitGatewayPeering
 from constructs_lib.dns import ApiFailover, ApiFailoverProps, RegionalEndpoint
 from constructs_lib.edge import CDN_MANAGED_RULE_GROUPS, WebAcl, WebAclProps
 from constructs_lib.encryption import ManagedKey
+from constructs_lib.naming import Naming
 from constructs_lib.observability import AlarmTopic, AlarmTopicProps, DashboardRegion, dashboard_body, dashboard_name
 from constructs_lib.providers import aws
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps
@@ -43,7 +44,7 @@ class GlobalStack(GlobalPayStack):
         backend: str,
     ) -> None:
         # Global services (Route 53, Budgets, CloudFront and its WAF) are managed from us-east-1.
-        super().__init__(scope, f"globalpay-{config.name}-global", config=config, region=GLOBAL_REGION, backend=backend)
+        super().__init__(scope, Naming(config.name).stack("global"), config=config, region=GLOBAL_REGION, backend=backend)
         self.regional_providers = {r: self.aws_provider(r, alias=provider_alias(r)) for r in config.region_names}
 
         def hub(region: str) -> HubEnd:
@@ -232,7 +233,7 @@ class GlobalStack(GlobalPayStack):
                 region=GLOBAL_REGION,
                 account=account,
                 log_kms_key_arn=self.edge_key.arn,
-                log_group_name=f"aws-waf-logs-globalpay-{env}-cdn",
+                log_group_name=f"aws-waf-logs-{self.naming.name('cdn')}",
                 log_retention_days=config.observability.log_retention_days,
                 metric_prefix="GlobalPayCdnWAF",
                 managed_rule_groups=CDN_MANAGED_RULE_GROUPS,
