@@ -1,7 +1,8 @@
 """Every version the platform pins, in one place (README "Pinned versions" mirrors this file).
 
-Checked on 2026-11-26 against the EKS, Helm chart and MSK/RDS documentation; change them together with an
-upgrade plan (EKS upgrades one minor at a time; charts follow their app's compatibility matrix).
+Checked on 2026-11-26 against the EKS, Helm chart and MSK/RDS documentation; chart, add-on and image pins
+re-checked on 2026-11-29, each with its evidence beside it. Change them together with an upgrade plan (EKS
+upgrades one minor at a time; charts follow their app's compatibility matrix).
 """
 
 from __future__ import annotations
@@ -16,25 +17,63 @@ KUBERNETES_VERSION = "1.35"
 EKS_CREATABLE_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
 EKS_STANDARD_SUPPORT_VERSIONS = ("1.34", "1.35", "1.36")
 
-#: EKS managed add-ons for KUBERNETES_VERSION.
+#: EKS managed add-ons for KUBERNETES_VERSION. Each pin carries its evidence (re-checked 2026-11-29; a
+#: ``# evidence:`` comment naming the pinned version is required by tests/test_k8s_schemas.py). Before an
+#: apply, ``aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name <name>`` is the authority.
 EKS_ADDONS = {
+    # evidence: v1.21.1-eksbuild.8 is the build ministryofjustice/cloud-platform-infrastructure ran on its EKS 1.33
+    # clusters (https://github.com/ministryofjustice/cloud-platform-infrastructure/pull/4678, 2026-07-08, "from
+    # v1.21.1-eksbuild.8 to v1.22.3-eksbuild.1"); its chart: aws/eks-charts@v0.0.235:stable/aws-vpc-cni/Chart.yaml
+    # (version 1.21.1, appVersion v1.21.1). No stored AWS table shows the 1.35 row; newer builds (v1.22.x) exist.
     "vpc-cni": "v1.21.1-eksbuild.8",
+    # evidence: AWS table "CoreDNS versions", row 1.35 = v1.13.2-eksbuild.4:
+    # https://docs.amazonaws.cn/zh_cn/eks/latest/userguide/managing-coredns.md (the newer en_us page lists
+    # v1.14.2-eksbuild.4 for 1.35).
     "coredns": "v1.13.2-eksbuild.4",
+    # evidence: AWS table "kube-proxy versions", row 1.35 = v1.35.3-eksbuild.2:
+    # https://docs.amazonaws.cn/zh_cn/eks/latest/userguide/managing-kube-proxy.md
     "kube-proxy": "v1.35.3-eksbuild.2",
+    # evidence: v1.3.9-eksbuild.3 pinned in public Terraform, e.g.
+    # https://github.com/nvhuu99/order-system-deploy/blob/HEAD/pod_identity_agent.tf (AWS publishes no
+    # per-Kubernetes table for this add-on; v1.3.10-eksbuild.x is newer).
     "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    # evidence: v4.5.0-eksbuild.1 is built from chart 4.5.0, release notes "amazon-cloudwatch-observability v4.5.0
+    # (2025-09-24)" in aws-observability/helm-charts@amazon-cloudwatch-observability-4.5.0:RELEASE_NOTES (chart:
+    # tests/data/charts/amazon-cloudwatch-observability/4.5.0); the eksbuild is pinned in public Terraform too.
+    # Newer add-on versions exist (v5.x, v6.x).
     "amazon-cloudwatch-observability": "v4.5.0-eksbuild.1",
 }
 
 # --- Helm charts (chart version, official repository) ----------------------------------------------
+#: Each pin: the release tag and the chart index (index.yaml on the repository's gh-pages branch) that
+#: publish it. tests/data/charts/<chart>/<version>/source.json records tag, commit and index digest, and
+#: tests/test_k8s_schemas.py checks every release's values (and the CRDs the app uses) against that version.
 HELM_CHARTS = {
+    # evidence: aws/eks-charts@v0.0.240:stable/aws-load-balancer-controller/Chart.yaml (version 3.4.2, appVersion
+    # v3.4.2), listed in https://aws.github.io/eks-charts/index.yaml. Newer: 3.4.3, 3.5.0.
     "aws-load-balancer-controller": ("https://aws.github.io/eks-charts", "3.4.2"),
+    # evidence: kubernetes/autoscaler@cluster-autoscaler-chart-9.59.0:cluster-autoscaler/charts/cluster-autoscaler/Chart.yaml
+    # (version 9.59.0, appVersion 1.35.0), listed in https://kubernetes.github.io/autoscaler/index.yaml.
     "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "9.59.0"),
+    # evidence: kubernetes-sigs/aws-ebs-csi-driver@helm-chart-aws-ebs-csi-driver-2.56.1:charts/aws-ebs-csi-driver/Chart.yaml
+    # (version 2.56.1, appVersion 1.56.0), listed in https://kubernetes-sigs.github.io/aws-ebs-csi-driver/index.yaml.
     "aws-ebs-csi-driver": ("https://kubernetes-sigs.github.io/aws-ebs-csi-driver", "2.56.1"),
-    "external-secrets": ("https://charts.external-secrets.io", "2.10.0"),
-    "metrics-server": ("https://kubernetes-sigs.github.io/metrics-server/", "3.14.0"),
+    # evidence: external-secrets/external-secrets@helm-chart-2.9.0:deploy/charts/external-secrets/Chart.yaml
+    # (version 2.9.0, appVersion v2.9.0; serves external-secrets.io/v1), listed in
+    # https://charts.external-secrets.io/index.yaml (gh-pages:index.yaml). Was 2.10.0: no such tag or index entry in the repository's
+    # newest snapshot available to us (2026-08-08); only third-party notes mention it.
+    "external-secrets": ("https://charts.external-secrets.io", "2.9.0"),
+    # evidence: kubernetes-sigs/metrics-server@metrics-server-helm-chart-3.13.1:charts/metrics-server/Chart.yaml
+    # (version 3.13.1, appVersion 0.8.1, for Kubernetes 1.31+), listed in
+    # https://kubernetes-sigs.github.io/metrics-server/index.yaml. Was 3.14.0: in the newest snapshot
+    # (2026-08-07) 3.14.0 was only an open pull request (#1846), neither tagged nor in the index.
+    "metrics-server": ("https://kubernetes-sigs.github.io/metrics-server/", "3.13.1"),
 }
 
 #: cluster-autoscaler must match the cluster's Kubernetes minor.
+# evidence: kubernetes/autoscaler@cluster-autoscaler-1.35.0:cluster-autoscaler/version/version.go
+# (ClusterAutoscalerVersion = "1.35.0"), image registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0, the
+# default image.tag of chart 9.59.0. Patch releases v1.35.1 and v1.35.2 are tagged too.
 CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.35.0"
 
 #: API version of the external-secrets CRDs served by the pinned chart.
