@@ -3,7 +3,8 @@
 
     python3 tasks.py synth [main.py options]   install what is missing, synthesize every workspace (prod)
     python3 tasks.py test  [pytest options]    install what is missing, run the test suite (checkov included)
-    python3 tasks.py install                   only install: .venv (Pipfile.lock), .venv-checkov, node_modules
+    python3 tasks.py install                   only install: .venv (Pipfile.lock), .venv-checkov, .venv-moto, node_modules
+    python3 tasks.py rehearse [--env prod]     terraform init/validate/plan of every AWS stack against moto (offline)
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 CHECKOV_VENV = ROOT / ".venv-checkov"
+MOTO_VENV = ROOT / ".venv-moto"  # the plan rehearsal's AWS API emulator (emulator/requirements.txt)
 TOOLS_VENV = ROOT / ".venv-tools"  # pipenv itself, so the system Python is never modified
 PIPENV_VERSION = "2026.10.3"
 ENV = {
@@ -53,13 +55,14 @@ def install() -> None:
             run(TOOLS_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
         run(pipenv, "sync", "--dev", "--python", sys.executable)
         stamp.touch()
-    stamp = CHECKOV_VENV / ".synced"
-    if not _fresh(stamp, ROOT / "checkov" / "requirements.txt"):
-        # checkov's own pins clash with cdktf/jsii's: it gets a virtual environment of its own.
-        run(sys.executable, "-m", "venv", CHECKOV_VENV)
-        run(CHECKOV_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check",
-            "-r", ROOT / "checkov" / "requirements.txt")
-        stamp.touch()
+    # checkov's and moto's own pins clash with cdktf/jsii's: each gets a virtual environment of its own.
+    for venv, requirements in ((CHECKOV_VENV, ROOT / "checkov" / "requirements.txt"),
+                               (MOTO_VENV, ROOT / "emulator" / "requirements.txt")):
+        stamp = venv / ".synced"
+        if not _fresh(stamp, requirements):
+            run(sys.executable, "-m", "venv", "--clear", venv)
+            run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+            stamp.touch()
     stamp = ROOT / "node_modules" / ".synced"
     if not _fresh(stamp, ROOT / "package.json", ROOT / "package-lock.json"):
         if shutil.which("npm") is None:
@@ -78,7 +81,7 @@ def main(argv: list[str]) -> int:
         return 0
     task, rest = argv[0], argv[1:]
     scripts = {"checkov": "scripts/checkov.py", "benchmark": "scripts/benchmark.py",
-               "diagram": "scripts/diagram.py", "cost": "scripts/cost.py"}
+               "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py"}
     if task not in ("install", "synth", "test", *scripts):
         print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2
