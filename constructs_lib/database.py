@@ -111,7 +111,8 @@ class InstanceSpec:
 
     ``construct_id`` is the Terraform address contract (never derived from a role). ``created_as_writer``:
     the instance was created with the master user (only the origin's primary). ``replicate_from``: the
-    source (identifier in-region, ARN cross-region); empty for a writer.
+    source's ARN, in-region too (the provider refuses a bare identifier once ``db_subnet_group_name`` is
+    set: "replicate_source_db must be an ARN"); empty for a writer.
     """
 
     construct_id: str
@@ -147,16 +148,16 @@ def database_topology(
     if region not in database_regions(config):
         return ()
     primary_identifier = naming.name("primary")
+    source_arn = f"arn:{partition}:rds:{d.origin_region}:{account_id}:db:{primary_identifier}"
     if region == d.origin_region:
         specs = [InstanceSpec("primary", primary_identifier, d.instance_class, writer=True, created_as_writer=True)]
         if d.same_region_replica:
             specs.append(InstanceSpec(
                 "replica-1", naming.name("replica-1"), d.replica_instance_class, writer=False,
-                replicate_from=primary_identifier, same_region_source=True, availability_zone=azs[1],
+                replicate_from=source_arn, same_region_source=True, availability_zone=azs[1],
             ))
         return tuple(specs)
     promoted = region == config.primary_region
-    source_arn = f"arn:{partition}:rds:{d.origin_region}:{account_id}:db:{primary_identifier}"
     return (InstanceSpec(
         f"replica-{geo(region)}",
         naming.name(f"replica-{geo(region)}"),
@@ -375,7 +376,7 @@ class PostgresDatabase(Construct):
             kwargs.update(iops=d.iops, storage_throughput=d.storage_throughput_mbps)
         depends = [*log_groups, self.monitoring_policy]
         if spec.same_region_source:
-            depends.append(self._by_identifier[spec.replicate_from])
+            depends.append(self._by_identifier[spec.replicate_from.rsplit(":", 1)[-1]])
         return aws.db_instance.DbInstance(
             self,
             spec.construct_id,

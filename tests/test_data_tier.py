@@ -121,7 +121,14 @@ def test_same_region_replica_in_the_second_az(prod):
     assert replica["identifier"] == "globalpay-prod-replica-1"
     assert replica["instance_class"] == "db.r6g.xlarge"
     assert replica["availability_zone"] == "us-east-1b"
-    assert replica["replicate_source_db"] == "globalpay-prod-primary"
+    # An ARN, not the identifier: with db_subnet_group_name set the provider refuses a bare identifier at plan.
+    caller = next(iter(s["data"]["aws_caller_identity"]))
+    partition = next(iter(s["data"]["aws_partition"]))
+    assert replica["replicate_source_db"] == (
+        f"arn:${{data.aws_partition.{partition}.partition}}:rds:us-east-1:"
+        f"${{data.aws_caller_identity.{caller}.account_id}}:db:globalpay-prod-primary"
+    )
+    assert "db_subnet_group_name" in replica
     assert replica["parameter_group_name"] == ref(s, "aws_db_parameter_group", "/data/database/replica-parameter-group", "name")
     for absent in ("username", "password_wo", "db_name"):
         assert absent not in replica
