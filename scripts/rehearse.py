@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = time.perf_counter()
     failed = []
+    reuse: dict = {}  # a stack with the same JSON in two scenarios is planned once
     try:
         with MotoServer() as moto:
             print(f"emulator: moto server pid {moto.pid} on {moto.endpoint}", flush=True)
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"synthesized {label} in {time.perf_counter() - t0:.0f} s", flush=True)
                     outdir = work / "cdktf.out"
                 report = rehearse(outdir, moto=moto, workdir=work / "terraform", label=label, jobs=args.jobs,
-                                  provider=provider, registry=not args.no_registry, only=args.stack,
+                                  provider=provider, registry=not args.no_registry, only=args.stack, reuse=reuse,
+                                  progress=lambda line, lbl=label: print(f"  [{lbl}] {line.strip()}", flush=True),
                                   account=os.environ.get("GLOBALPAY_AWS_ACCOUNT_ID", "123456789012"))
                 provider = report.provider
                 for line in report.lines(verbose=args.verbose):

@@ -30,6 +30,8 @@ from rehearsal import emulator, lookups, provider, workspace  # noqa: E402
 from rehearsal.runner import SynthOutput, deploy_order, rehearse  # noqa: E402
 
 FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
+#: Results by stack content across the scenarios of this module (as ``rehearse.py`` shares them).
+_REUSE: dict = {}
 BOOTSTRAP = "globalpay-prod-bootstrap"
 
 
@@ -82,7 +84,7 @@ def _report(result) -> str:
 @pytest.mark.parametrize("scenario", ["prod", "staging", "failover"])
 def test_every_aws_stack_validates_and_plans(scenario: str, request: pytest.FixtureRequest, moto, tmp_path: Path) -> None:
     synthesized: Synth = synth("prod", FAILOVER) if scenario == "failover" else request.getfixturevalue(scenario)
-    result = rehearse(synthesized.outdir, moto=moto, workdir=tmp_path / "terraform", label=scenario, jobs=2)
+    result = rehearse(synthesized.outdir, moto=moto, workdir=tmp_path / "terraform", label=scenario, jobs=2, reuse=_REUSE)
     report = _report(result)
     print(report)
     assert result.ok, report

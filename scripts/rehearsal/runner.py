@@ -5,11 +5,12 @@ deploy order of the cdktf manifest, against the emulator. ``rehearse`` returns a
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,6 +25,8 @@ from rehearsal.workspace import PreparedStack, placeholder, prepare, state_with_
 
 #: Providers a stack may use and still be planned here (terraform's builtin provider serves remote state).
 AWS_ONLY = frozenset({"aws"})
+#: Scenario label of each reusable result (by content key), for the report.
+_REUSE_LABELS: dict[str, str] = {}
 INIT_TIMEOUT = 600.0
 VALIDATE_TIMEOUT = 600.0
 PLAN_TIMEOUT = 1200.0
@@ -103,8 +106,8 @@ class StackResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
-    #: Output values the plan knows (for consumers' remote state).
-    planned_outputs: dict[str, Any] = field(default_factory=dict)
+    #: Set when the same JSON was already rehearsed (in another scenario of this run): whose result this is.
+    reused_from: str = ""
 
     @property
     def ok(self) -> bool:
@@ -112,8 +115,8 @@ class StackResult:
 
     def line(self, width: int) -> str:
         add = f"{self.to_add:4d} to add" if self.to_add is not None else "   - to add"
-        return (f"  {self.name:<{width}}  validate {self.validate:<7}  plan {self.plan:<7}  {add}  "
-                f"{self.seconds:6.1f} s")
+        when = f"same JSON as {self.reused_from}" if self.reused_from else f"{self.seconds:6.1f} s"
+        return f"  {self.name:<{width}}  validate {self.validate:<7}  plan {self.plan:<7}  {add}  {when}"
 
 
 @dataclass
@@ -193,7 +196,7 @@ class Terraform:
         return self.tracker.run([self.binary, *args], cwd=cwd, env=self.env, timeout=timeout)
 
 
-def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult, *, want_outputs: bool) -> None:
+def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult) -> None:
     cwd = prepared.directory
     init = tf(cwd, "init", "-input=false", "-no-color", timeout=INIT_TIMEOUT)
     if init.returncode != 0:
@@ -230,11 +233,6 @@ def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult, *, w
         result.errors += errors or [" ".join(plan.stderr.split())[-1500:] or f"terraform plan exited {plan.returncode}"]
         return
     result.plan = "ok"
-    if want_outputs:
-        shown = tf(cwd, "show", "-json", "rehearsal.tfplan", timeout=PLAN_TIMEOUT)
-        if shown.returncode == 0:
-            planned = json.loads(shown.stdout).get("planned_values", {}).get("outputs", {})
-            result.planned_outputs = {k: v["value"] for k, v in planned.items() if "value" in v}
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -268,7 +266,14 @@ def rehearse(
     account: str = "123456789012",
     progress: Callable[[str], None] | None = None,
     only: list[str] | None = None,
+    reuse: dict[str, StackResult] | None = None,
 ) -> Rehearsal:
+    """Rehearse every AWS stack of the synth output ``outdir``.
+
+    ``reuse``: results by content (stack JSON, provider version, stand-ins) shared between the scenarios of one
+    run: a stack whose JSON another scenario already rehearsed (the failover configuration leaves the keys and
+    bootstrap stacks unchanged) is reported with that result instead of being planned again.
+    """
     started = time.perf_counter()
     synth = SynthOutput.load(outdir)
     names, skipped = aws_stacks(synth)
@@ -304,41 +309,39 @@ def rehearse(
         for i in prepared[name].remote_inputs:
             consumers.setdefault(i.producer, []).append(name)
     remote_notes: list[str] = []
-    notes_lock = threading.Lock()
-
-    def supply(producer: str) -> None:
-        """Write the state file a producer's consumers read: planned values where known, else placeholders."""
-        region = _stack_region(synth.stacks.get(producer, {}))
-        planned = results[producer].planned_outputs if producer in results else {}
-        outputs, known = {}, 0
-        for out_name, out in synth.stacks.get(producer, {}).get("output", {}).items():
-            if out_name in planned:
-                outputs[out_name], known = planned[out_name], known + 1
-            else:
-                outputs[out_name] = placeholder(out.get("value"), region=region, account=account)
-        (remote_dir / f"{producer}.tfstate").write_text(json.dumps(state_with_outputs(outputs), indent=2))
-        readers = ", ".join(sorted(set(consumers.get(producer, []))))
-        source = "planned values" if producer in results else "not rehearsed"
-        with notes_lock:
-            remote_notes.append(f"{producer} -> {readers}: {len(outputs)} outputs, {known} planned values, "
-                                f"{len(outputs) - known} placeholders of the output's form ({source})")
-
+    reuse_labels = _REUSE_LABELS
+    # What consumers read from producers: every output of the producer as a placeholder of the output's form
+    # (an ARN for ``.arn``, ``vpc-...`` for a VPC id): cross-stack outputs are attributes known only after
+    # apply, so a plan of the producer could not give their values either.
     for producer in sorted(consumers):
-        if producer not in results:
-            supply(producer)
+        region = _stack_region(synth.stacks.get(producer, {}))
+        outputs = {name: placeholder(out.get("value"), region=region, account=account)
+                   for name, out in synth.stacks.get(producer, {}).get("output", {}).items()}
+        (remote_dir / f"{producer}.tfstate").write_text(json.dumps(state_with_outputs(outputs), indent=2))
+        readers = ", ".join(sorted(set(consumers[producer])))
+        remote_notes.append(f"{producer} -> {readers}: {len(outputs)} outputs as placeholders of their form")
 
     tracker = ProcessTracker()
     tf = Terraform(terraform, cli_config, tracker)
     waits = {n: (synth.upstream(n) | set(producers_of(n, prepared))) & set(names) for n in names}
 
+    seed_key = json.dumps(plan, sort_keys=True)
+
     def job(name: str) -> StackResult:
         t0 = time.perf_counter()
         result = results[name]
         result.dropped = prepared[name].dropped
-        _run_stack(tf, prepared[name], result, want_outputs=name in consumers)
+        key = hashlib.sha256(f"{provider.version}\n{seed_key}\n".encode() + (synth.stack_dir(name) / "cdk.tf.json").read_bytes()).hexdigest()
+        earlier = reuse.get(key) if reuse is not None else None
+        if earlier is not None:
+            for attr in ("validate", "plan", "to_add", "to_change", "to_destroy", "errors", "warnings", "dropped"):
+                setattr(result, attr, copy.deepcopy(getattr(earlier, attr)))
+            result.reused_from = f"{earlier.name} ({reuse_labels[key]})"
+        else:
+            _run_stack(tf, prepared[name], result)
+            if reuse is not None:
+                reuse[key], reuse_labels[key] = result, label
         result.seconds = time.perf_counter() - t0
-        if name in consumers:
-            supply(name)
         if progress:
             progress(result.line(max(len(n) for n in names)))
         return result
