@@ -64,6 +64,34 @@ NODE_IMDS_HOP_LIMIT = 1
 #: Root device of the AL2023 EKS AMIs.
 NODE_ROOT_DEVICE = "/dev/xvda"
 
+#: The trace collector of every cluster: the CloudWatch agent of the amazon-cloudwatch-observability add-on, a
+#: DaemonSet on the host network behind the Service ``cloudwatch-agent`` of namespace ``amazon-cloudwatch``
+#: (the add-on's chart, templates/linux/cloudwatch-agent-custom-resource.yaml; the agent operator derives the
+#: Service ports from the agent configuration's ``traces`` section). It forwards what it receives to X-Ray.
+TRACE_COLLECTOR_HOST = "cloudwatch-agent.amazon-cloudwatch"
+TRACE_COLLECTOR_NAMESPACE = "amazon-cloudwatch"
+#: X-Ray daemon protocol (UDP segments, TCP proxy for sampling rules), OTLP over gRPC and over HTTP.
+XRAY_DAEMON_PORT = 2000
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+
+
+def observability_addon_configuration(*, traces: bool = True) -> str:
+    """``configuration_values`` of the amazon-cloudwatch-observability add-on (the chart's ``agent.config``).
+
+    Container Insights with enhanced metrics (the alarms read ``node_cpu_utilization`` and
+    ``cluster_failed_node_count``) and, with ``traces``, the agent's trace receivers: X-Ray daemon protocol and
+    OTLP, bound to every address (the agent is on the host network; the node security group admits only the
+    cluster's own nodes and pods). ``agent.config`` replaces the chart's default configuration as a whole.
+    """
+    config: dict = {"logs": {"metrics_collected": {"kubernetes": {"enhanced_container_insights": True}}}}
+    if traces:
+        config["traces"] = {"traces_collected": {
+            "xray": {"bind_address": f"0.0.0.0:{XRAY_DAEMON_PORT}", "tcp_proxy": {"bind_address": f"0.0.0.0:{XRAY_DAEMON_PORT}"}},
+            "otlp": {"grpc_endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}", "http_endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"},
+        }}
+    return json.dumps({"agent": {"config": config}}, sort_keys=True)
+
 
 @dataclass(frozen=True)
 class ClusterProps:
@@ -287,17 +315,23 @@ class EksCluster(Construct):
         *,
         after_nodes: Sequence[object] = (),
         service_account_role_arns: Mapping[str, str] | None = None,
+        configuration_values: Mapping[str, str] | None = None,
     ) -> dict[str, object]:
         """The pinned managed add-ons. Those in ``ADDONS_NEEDING_NODES`` wait for ``after_nodes``;
-        ``service_account_role_arns`` gives an add-on its IRSA role (default: none, the node role)."""
+        ``service_account_role_arns`` gives an add-on its IRSA role (default: none, the node role);
+        ``configuration_values`` an add-on's configuration JSON (default: none; vpc-cni always gets its
+        network-policy agent)."""
         props = self.props
         role_arns = dict(service_account_role_arns or {})
+        configurations = dict(configuration_values or {})
         created: dict[str, object] = {}
         for addon, version in props.addon_versions.items():
             kwargs: dict = {}
             if addon == "vpc-cni":
                 # The network-policy agent enforces the NetworkPolicies of the globalpay namespace.
                 kwargs["configuration_values"] = json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True)
+            elif addon in configurations:
+                kwargs["configuration_values"] = configurations[addon]
             if addon in role_arns:
                 kwargs["service_account_role_arn"] = role_arns[addon]
             if addon in ADDONS_NEEDING_NODES and after_nodes:

@@ -180,9 +180,9 @@ class ClusterConfig:
 
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
-    # Private networks that reach the private API endpoint on 443, where Terraform applies the -k8s stacks
-    # from (CI runners, operators over VPN). The platform's own VPCs (runners inside them or in a peered
-    # region) are always admitted; list only networks beyond them. Default: none.
+    # Private networks that reach the private API endpoint on 443, where Terraform applies the -addons and
+    # -apps stacks from (CI runners, operators over VPN). The platform's own VPCs (runners inside them or in a
+    # peered region) are always admitted; list only networks beyond them. Default: none.
     api_access_cidrs: tuple[str, ...] = ()
     # IAM role granted cluster-admin through an EKS access entry (API authentication mode). Either a full
     # ARN or a role name in this account; default: the role platform engineers assume.
@@ -243,11 +243,6 @@ class EdgeConfig:
     # Shield Advanced costs USD 3,000 a month per organization plus data transfer, with a one-year
     # commitment that cannot be cancelled early: prod only (staging sets False).
     shield_advanced: bool = True
-    # Phase 1 of a brand-new environment (docs/runbooks/deploy.md): True leaves out everything that reads a
-    # resource another workspace creates later: the ingress ALB (Shield protection, ALB 5xx alarm, Route 53
-    # health checks and failover records) and the replication destination bucket in the secondary region.
-    # Default False: the steady state, which is what is reviewed and tested.
-    initial_deploy: bool = False
     # Route 53 health checks probe this path on each region's ALB (the api-gateway's liveness endpoint).
     health_check_path: str = "/health"
     # CloudFront in front of the static-assets bucket. Empty certificate: the global stack looks up the

@@ -186,6 +186,23 @@ class RegionalAlarmsProps:
     msk_disk_percent: int = 85
 
 
+def alb_5xx_alarm_spec(prefix: str, alb_arn_suffix: str, threshold: int) -> AlarmSpec:
+    """The guide's ``globalpay-api-5xx-errors``: target 5xx of the api-gateway ALB (``-edge`` stack, which
+    finds the ALB the load balancer controller created)."""
+    return AlarmSpec(
+        name=f"{prefix}-api-5xx-errors",
+        description=f"More than {threshold} target 5xx responses from the api-gateway in 5 minutes (guide: globalpay-api-5xx-errors)",
+        namespace="AWS/ApplicationELB",
+        metric="HTTPCode_Target_5XX_Count",
+        dimensions={"LoadBalancer": alb_arn_suffix},
+        statistic="Sum",
+        threshold=threshold,
+        period=300,
+        evaluation_periods=1,
+        treat_missing_data="notBreaching",  # no request, no error
+    )
+
+
 def regional_alarm_specs(p: RegionalAlarmsProps) -> dict[str, AlarmSpec]:
     """Construct id -> alarm. Ids derive from resource names, never from the region's role (failover)."""
     specs: dict[str, AlarmSpec] = {
@@ -212,18 +229,7 @@ def regional_alarm_specs(p: RegionalAlarmsProps) -> dict[str, AlarmSpec]:
         ),
     }
     if p.alb_arn_suffix:
-        specs["api-5xx"] = AlarmSpec(
-            name=f"{p.prefix}-api-5xx-errors",
-            description=f"More than {p.alb_5xx_threshold} target 5xx responses from the api-gateway in 5 minutes (guide: globalpay-api-5xx-errors)",
-            namespace="AWS/ApplicationELB",
-            metric="HTTPCode_Target_5XX_Count",
-            dimensions={"LoadBalancer": p.alb_arn_suffix},
-            statistic="Sum",
-            threshold=p.alb_5xx_threshold,
-            period=300,
-            evaluation_periods=1,
-            treat_missing_data="notBreaching",  # no request, no error
-        )
+        specs["api-5xx"] = alb_5xx_alarm_spec(p.prefix, p.alb_arn_suffix, p.alb_5xx_threshold)
     free_bytes = p.db_allocated_storage_gb * GIB * p.db_free_storage_percent / 100
     for db in p.databases:
         ident = db.identifier
@@ -329,8 +335,9 @@ class TracingProps:
 class Tracing(Construct):
     """The region's X-Ray settings: encryption with our key and the GlobalPay sampling rule.
 
-    The collector itself (the ADOT collector / X-Ray daemon DaemonSet) runs in the cluster and belongs to the
-    ``-k8s`` stack: the amazon-cloudwatch-observability add-on ships it (``tracing`` in its configuration).
+    The collector runs in the cluster: the CloudWatch agent of the amazon-cloudwatch-observability add-on, with
+    X-Ray and OTLP trace receivers (``cluster.observability_addon_configuration``); the workloads are told
+    where it is (``workloads.trace_settings``).
     """
 
     def __init__(self, scope: Construct, id: str, props: TracingProps) -> None:

@@ -8,9 +8,10 @@
 * **Data buckets**: ``globalpay-<env>-data-<region>`` in every region (SecureBucket: versioned, KMS, TLS-only,
   public access blocked, the guide's lifecycle), with server access logs in the region's access-log bucket.
 * **Replication**: the primary region's data bucket replicates to the secondary's, encrypted there with the
-  destination region's data key. The destination is named, never referenced: the bucket name and the key
-  alias ARN are computable from config, so the two regions' workspaces do not depend on each other and a
-  failover (primary <-> secondary in config) only moves the replication configuration.
+  destination region's data key. It lives in the source region's ``-edge`` stack, applied after every core
+  stack, so both buckets exist; the destination is named (bucket name and key alias ARN are computable from
+  config) and the stack declares its dependency on the destination's core stack. A failover (primary <->
+  secondary in config) only moves the replication configuration.
   Replication Time Control is on with its metrics: S3 then publishes ``ReplicationLatency`` and
   ``OperationsPendingReplication`` and commits to 99.99 % of objects within 15 minutes. That is S3's SLA; the
   guide's 1-minute RPO is what RDS asynchronous replication typically achieves (its ReplicaLag alarm is at
@@ -25,7 +26,6 @@ from constructs import Construct
 
 from constructs_lib.common import AccountContext, assume_role_policy, policy_document
 from constructs_lib.providers import aws
-from constructs_lib.storage import SecureBucket
 
 #: AWS managed policy for DLM's snapshot role (service-role path).
 DLM_MANAGED_POLICY = "service-role/AWSDataLifecycleManagerServiceRole"
@@ -100,7 +100,9 @@ def data_key_alias_arn(partition: str, region: str, account_id: str, alias: str)
 class BucketReplicationProps:
     """Props of :class:`BucketReplication` (source in this stack, destination named)."""
 
-    source: SecureBucket
+    #: The source bucket (versioned, in the same region as this construct's provider).
+    source_bucket_name: str
+    source_bucket_arn: str
     source_region: str
     #: The data key encrypting the source bucket (the role decrypts with it, through S3 only).
     source_kms_key_arn: str
@@ -125,7 +127,7 @@ class BucketReplication(Construct):
             self,
             "role",
             name=props.role_name,
-            description=f"S3 replication of {props.source.name} to {props.destination_bucket_name}",
+            description=f"S3 replication of {props.source_bucket_name} to {props.destination_bucket_name}",
             assume_role_policy=assume_role_policy("s3.amazonaws.com", source_account=account.account_id),
         )
         aws.iam_role_policy.IamRolePolicy(
@@ -138,13 +140,13 @@ class BucketReplication(Construct):
                     "Sid": "ReadSourceConfiguration",
                     "Effect": "Allow",
                     "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                    "Resource": props.source.arn,
+                    "Resource": props.source_bucket_arn,
                 },
                 {
                     "Sid": "ReadSourceVersions",
                     "Effect": "Allow",
                     "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-                    "Resource": f"{props.source.arn}/*",
+                    "Resource": f"{props.source_bucket_arn}/*",
                 },
                 {
                     "Sid": "WriteReplicas",
@@ -161,7 +163,7 @@ class BucketReplication(Construct):
                         "StringEquals": {"kms:ViaService": f"s3.{props.source_region}.amazonaws.com"},
                         # With an S3 Bucket Key (SecureBucket enables it) the encryption context is the bucket
                         # ARN, not the object ARN: both forms, or replication of every object fails on KMS.
-                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [props.source.arn, f"{props.source.arn}/*"]},
+                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [props.source_bucket_arn, f"{props.source_bucket_arn}/*"]},
                     },
                 },
                 {
@@ -181,7 +183,7 @@ class BucketReplication(Construct):
         self.configuration = aws.s3_bucket_replication_configuration.S3BucketReplicationConfigurationA(
             self,
             "configuration",
-            bucket=props.source.bucket.id,
+            bucket=props.source_bucket_name,
             role=self.role.arn,
             rule=[{
                 "id": f"replicate-to-{props.destination_region}",
@@ -201,5 +203,4 @@ class BucketReplication(Construct):
                     "metrics": {"status": "Enabled", "event_threshold": {"minutes": S3_RTC_MINUTES}},
                 },
             }],
-            depends_on=[props.source.versioning],
         )

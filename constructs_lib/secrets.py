@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cdktf import TerraformStack
@@ -79,6 +79,8 @@ class SecretProps:
     ``value_wo``: a Terraform expression string (``${...}``) written through ``secret_string_wo`` with
     ``value_version``; empty (default): no version is created and operators put the value.
     ``policy_statements``: a resource policy (default: none; the account's IAM policies decide access).
+    ``replica_kms_key_arns``: region -> that region's key; Secrets Manager keeps a read-only replica of the
+    secret there, value and rotation included (default: none, the secret lives in one region).
     """
 
     name: str
@@ -88,6 +90,7 @@ class SecretProps:
     value_wo: str = ""
     value_version: int = 1
     policy_statements: tuple[Mapping[str, Any], ...] = ()
+    replica_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
 
 
 class Secret(Construct):
@@ -106,9 +109,11 @@ class Secret(Construct):
             description=props.description,
             kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.recovery_window_days,
+            replica=[{"region": region, "kms_key_id": key} for region, key in sorted(props.replica_kms_key_arns.items())] or None,
             lifecycle=protected(),
         )
         self.arn: str = self.secret.arn
+        self.replica_regions: tuple[str, ...] = tuple(sorted(props.replica_kms_key_arns))
         self.name: str = props.name
         self.version = None
         if props.value_wo:
@@ -137,10 +142,13 @@ class OperatorSecretsProps:
     api_keys_name: str
     kms_key_arn: str
     recovery_window_days: int
+    #: Replicas in the other regions, each with that region's key (default: none).
+    replica_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
 
 
 class OperatorSecrets(Construct):
-    """``jwt/keys`` and ``api/keys``: created empty, filled by an operator (docs/data-tier.md)."""
+    """``jwt/keys`` and ``api/keys``: created empty, filled by an operator once, in the origin region; Secrets
+    Manager replicates the value to every replica region (docs/data-tier.md)."""
 
     def __init__(self, scope: Construct, id: str, props: OperatorSecretsProps) -> None:
         super().__init__(scope, id)
@@ -149,10 +157,12 @@ class OperatorSecrets(Construct):
             description="JWT signing keys {private_key, public_key}; set by operators, never by Terraform",
             kms_key_arn=props.kms_key_arn,
             recovery_window_days=props.recovery_window_days,
+            replica_kms_key_arns=props.replica_kms_key_arns,
         ))
         self.api_keys = Secret(self, "api-keys", SecretProps(
             name=props.api_keys_name,
             description="Third-party API keys {stripe_key, plaid_key}; set by operators, never by Terraform",
             kms_key_arn=props.kms_key_arn,
             recovery_window_days=props.recovery_window_days,
+            replica_kms_key_arns=props.replica_kms_key_arns,
         ))

@@ -1,8 +1,9 @@
 """The GlobalPay services on Kubernetes: the guide's "Kubernetes Deployment Manifests", hardened.
 
 Per service: a Deployment (pinned image from the region's ECR, the guide's replicas, resources and probes,
-configuration from ``globalpay-config`` and credentials from the ``database-credentials`` Secret that
-external-secrets syncs from Secrets Manager), a ClusterIP Service, a PodDisruptionBudget and a topology
+configuration from ``globalpay-config``, trace export to the cluster's collector, and credentials from the
+``database-credentials`` Secret that external-secrets syncs from the region's replica of the Secrets Manager
+secret), a ClusterIP Service, a PodDisruptionBudget and a topology
 spread over the AZs. The api-gateway also gets the guide's ALB Ingress and HPA.
 
 Beyond the guide: every container drops all capabilities and runs the RuntimeDefault seccomp profile with a
@@ -21,6 +22,7 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib import irsa, versions
+from constructs_lib.cluster import OTLP_GRPC_PORT, OTLP_HTTP_PORT, TRACE_COLLECTOR_HOST, XRAY_DAEMON_PORT
 from constructs_lib.config import ServiceConfig
 from constructs_lib.providers import kubernetes
 
@@ -43,6 +45,38 @@ IMDS_CIDR = "169.254.169.254/32"
 
 #: TLS policy of the ALB listener: TLS 1.2+ only (PCI DSS 4.2.1), TLS 1.3 preferred.
 ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+#: Pod template annotation holding the ConfigMap's checksum (the Helm ``checksum/config`` pattern).
+CONFIG_CHECKSUM_ANNOTATION = "globalpay.com/config-sha256"
+
+#: Keys of the database credentials the pods get from Secrets Manager (through external-secrets). The
+#: writer's address is configuration (``DATABASE_HOST`` in the ConfigMap), not a secret: after a failover
+#: the new writer is a configuration change, not an edit of a replicated, read-only secret.
+DATABASE_SECRET_KEYS = ("username", "password")
+
+
+def trace_settings(environment_label: str, namespace: str) -> dict[str, str]:
+    """Environment that sends every service's traces to the cluster's collector, and from there to X-Ray.
+
+    OpenTelemetry SDKs (the AWS Distro for OpenTelemetry ones know the ``xray`` sampler and propagator):
+    OTLP over HTTP to the CloudWatch agent of the observability add-on, sampling decided by the region's X-Ray
+    sampling rule through the agent's proxy, X-Ray trace headers propagated next to W3C ones. X-Ray SDKs:
+    ``AWS_XRAY_DAEMON_ADDRESS``. ``OTEL_SERVICE_NAME`` is set per container (the service's name: the node in
+    the X-Ray service map). docs/compute.md, "Tracing", says what an application must do.
+    """
+    collector = f"http://{TRACE_COLLECTOR_HOST}"
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{collector}:{OTLP_HTTP_PORT}/v1/traces",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_PROPAGATORS": "tracecontext,baggage,xray",
+        "OTEL_TRACES_SAMPLER": "xray",
+        "OTEL_TRACES_SAMPLER_ARG": f"endpoint={collector}:{XRAY_DAEMON_PORT}",
+        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment={environment_label},service.namespace={namespace}",
+        "AWS_XRAY_DAEMON_ADDRESS": f"{TRACE_COLLECTOR_HOST}:{XRAY_DAEMON_PORT}",
+    }
 
 
 @dataclass(frozen=True)
@@ -94,8 +128,8 @@ class WorkloadsProps:
     extra_config: Mapping[str, str] = field(default_factory=dict)
     #: The guide's ``KAFKA_CLIENT_ID``.
     kafka_client_id: str = "globalpay-api"
-    #: Resources that must exist before anything here (the Helm releases: CRDs, webhooks).
-    depends_on: Sequence[Any] = ()
+    #: Send traces to the cluster's collector (``trace_settings``); default on.
+    tracing: bool = True
 
 
 def image_uri(account_id: str, region: str, service: ServiceConfig) -> str:
@@ -125,10 +159,8 @@ class GlobalPayWorkloads(Construct):
                     "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
                 },
             },
-            depends_on=list(props.depends_on),
         )
-        # Every object below names the namespace through this token, so it is created after the namespace
-        # (and therefore after the add-ons the namespace depends on).
+        # Every object below names the namespace through this token, so it is created after the namespace.
         self.ns: str = self.namespace.metadata.name
 
         public = by_name.get(props.public_service)
@@ -140,11 +172,14 @@ class GlobalPayWorkloads(Construct):
             # disabled, where a cluster-mode client fails ("cluster support disabled").
             "REDIS_CLUSTER_MODE": "false",
             "KAFKA_CLIENT_ID": props.kafka_client_id,
+            **(trace_settings(props.environment_label, ns) if props.tracing else {}),
             **props.extra_config,
         }
         self.config_map = kubernetes.config_map_v1.ConfigMapV1(
             self, "config", metadata={"name": "globalpay-config", "namespace": self.ns}, data=config
         )
+        #: sha256 of the ConfigMap's data, computed by Terraform (the values are remote-state tokens at synth).
+        self.config_checksum: str = "${sha256(jsonencode(" + self.config_map.fqn + ".data))}"
         self.service_account = kubernetes.service_account_v1.ServiceAccountV1(
             self,
             "service-account",
@@ -201,7 +236,7 @@ class GlobalPayWorkloads(Construct):
                     "target": {"name": DATABASE_SECRET, "creationPolicy": "Owner"},
                     "data": [
                         {"secretKey": key, "remoteRef": {"key": secret_name, "property": key}}
-                        for key in ("username", "password", "host")
+                        for key in DATABASE_SECRET_KEYS
                     ],
                 },
             },
@@ -232,9 +267,10 @@ class GlobalPayWorkloads(Construct):
             "port": [{"container_port": service.port, "name": "http", "protocol": "TCP"}],
             "env_from": [{"config_map_ref": {"name": self.config_map.metadata.name}}],
             "env": [
-                {"name": "DATABASE_USERNAME", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "username"}}},
-                {"name": "DATABASE_PASSWORD", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "password"}}},
-                {"name": "DATABASE_HOST", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": "host"}}},
+                *({"name": f"DATABASE_{key.upper()}", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": key}}}
+                  for key in DATABASE_SECRET_KEYS),
+                # The node of this service in the X-Ray service map.
+                *([{"name": "OTEL_SERVICE_NAME", "value": name}] if props.tracing else []),
             ],
             "resources": {
                 "requests": {"cpu": service.cpu_request, "memory": service.memory_request},
@@ -264,7 +300,9 @@ class GlobalPayWorkloads(Construct):
                 "selector": {"match_labels": selector},
                 "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": "25%", "max_unavailable": "0"}},
                 "template": {
-                    "metadata": {"labels": labels},
+                    # A change of the ConfigMap (a new writer after a failover, new endpoints) rolls the pods:
+                    # they read it only at start.
+                    "metadata": {"labels": labels, "annotations": {CONFIG_CHECKSUM_ANNOTATION: self.config_checksum}},
                     "spec": {
                         "service_account_name": self.service_account.metadata.name,
                         "automount_service_account_token": True,
@@ -370,7 +408,9 @@ class GlobalPayWorkloads(Construct):
                     {"http": {"path": [{"path": props.health_check_path, "path_type": "Exact", "backend": backend}]}},
                 ],
             },
-            wait_for_load_balancer=False,
+            # Terraform returns once the controller has provisioned the ALB: the stacks applied after this one
+            # (Shield protection and ALB alarm in -edge, Route 53 and the dashboard in global) find it by name.
+            wait_for_load_balancer=True,
         )
 
     # ---------------------------------------------------------------------------------------------
@@ -406,6 +446,17 @@ class GlobalPayWorkloads(Construct):
                 "ports": [{"port": "5432", "protocol": "TCP"}],
             })
         policy("allow-data-tier", all_pods, ["Egress"], egress=data_tier)
+        if props.tracing:
+            # The trace collector runs on the host network of every node (node IPs, inside this VPC).
+            policy("allow-trace-collector", all_pods, ["Egress"], egress=[{
+                "to": [{"ip_block": {"cidr": props.vpc_cidr}}],
+                "ports": [
+                    {"port": str(XRAY_DAEMON_PORT), "protocol": "UDP"},
+                    {"port": str(XRAY_DAEMON_PORT), "protocol": "TCP"},
+                    {"port": str(OTLP_GRPC_PORT), "protocol": "TCP"},
+                    {"port": str(OTLP_HTTP_PORT), "protocol": "TCP"},
+                ],
+            }])
         policy("allow-aws-apis", all_pods, ["Egress"], egress=[{
             "to": [{"ip_block": {"cidr": "0.0.0.0/0", "except_": [IMDS_CIDR]}}],
             "ports": [{"port": "443", "protocol": "TCP"}],

@@ -1,31 +1,65 @@
-"""EKS cluster, node group, OIDC provider and IRSA roles of a region (issue 4).
+"""A region's compute: EKS cluster, node group, OIDC provider, IRSA roles and managed add-ons.
 
-Runs first among the core stack's layers: the data tier admits the node security group, the edge layer
-alarms on the cluster. What other stacks need travels in ``Compute``; the ``-k8s`` stack reads it through
-cdktf cross-stack references (Terraform remote state), never by recomputing names.
+The core stack's first layer: the data tier admits the node security group, the operations layer alarms on
+the cluster. What later stacks need travels in ``Compute`` (Terraform tokens of the core stack): the
+add-ons and apps stacks read it through cdktf cross-stack references (remote state), never by recomputing
+names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+from constructs import Construct
 
 from constructs_lib import irsa
-from constructs_lib.cluster import ClusterProps, EksCluster, NodeGroup
-
-if TYPE_CHECKING:
-    from regions.core import RegionCoreStack
+from constructs_lib.cluster import ClusterProps, EksCluster, NodeGroup, observability_addon_configuration
+from constructs_lib.common import AccountContext
+from constructs_lib.config import ClusterConfig
+from constructs_lib.encryption import KeyPair
+from constructs_lib.naming import Naming
 
 #: The S3 prefix ``globalpay-sa`` may read and write in the region's data bucket.
 APP_BUCKET_PREFIX = irsa.APP_SERVICE_ACCOUNT_NAME
+
+
+@dataclass(frozen=True)
+class ComputeProps:
+    """What a region's compute is built from."""
+
+    naming: Naming
+    account: AccountContext
+    region: str
+    cluster: ClusterConfig
+    #: ``globalpay-<env>-cluster``.
+    cluster_name: str
+    vpc_id: str
+    vpc_cidr: str
+    private_subnet_ids: Sequence[str]
+    #: The worker security group (created by the core stack before the layers: the data tier admits it).
+    node_security_group_id: str
+    keys: KeyPair
+    #: Every region's VPC CIDR, in configuration order: Terraform runners there reach this API endpoint.
+    platform_vpc_cidrs: Sequence[str]
+    #: The other regions' VPC CIDRs: the database writer may live there (the origin's, or the promoted one
+    #: after a failover), reached on 5432 over the transit gateway.
+    peer_vpc_cidrs: Sequence[str]
+    #: Kubernetes labels of the nodes (the guide's ``environment`` and ``workload``).
+    node_labels: dict[str, str]
+    #: Namespace of the GlobalPay services (``globalpay-sa`` lives there).
+    workloads_namespace: str
+    #: The region's data bucket and the payment-events topic/queue name ``globalpay-sa`` may use.
+    app_bucket_name: str
+    events_name: str
+    #: X-Ray sampling: the agent of the observability add-on receives traces (default on).
+    collect_traces: bool = True
 
 
 @dataclass
 class Compute:
     """The compute layer's outputs (Terraform tokens of the core stack)."""
 
-    cluster: EksCluster
-    node_group: NodeGroup
     cluster_name: str
     cluster_arn: str
     endpoint: str
@@ -46,106 +80,104 @@ class Compute:
         return self.irsa_role_arns[f"{account.namespace}/{account.name}"]
 
 
-def add_compute(stack: RegionCoreStack) -> Compute:
-    config, naming, account, region = stack.config, stack.naming, stack.account, stack.region
-    k = config.cluster
-    keys, network = stack.keys, stack.network
+class ComputeLayer(Construct):
+    """``compute/``: the cluster (``compute/eks``), its nodes (``compute/eks-nodes``) and one IRSA role per
+    controller and for ``globalpay-sa`` (``compute/irsa-*``)."""
 
-    cluster = EksCluster(
-        stack,
-        "eks",
-        ClusterProps(
-            naming=naming,
-            account=account,
-            region=region,
-            cluster_name=stack.cluster_name,
-            vpc_id=network.vpc_id,
-            vpc_cidr=network.vpc_cidr,
-            private_subnet_ids=network.private_subnet_ids,
-            node_security_group_id=stack.node_security_group.id,
-            data_key_arn=keys.data_key_arn,
-            secrets_key_arn=keys.secrets_key_arn,
-            admin_role_name=k.admin_role_name,
-            node_group_name=k.node_group_name,
-            node_instance_types=k.node_instance_types,
-            node_min_size=k.node_min_size,
-            node_max_size=k.node_max_size,
-            node_desired_size=k.node_desired_size,
-            node_disk_gb=k.node_disk_gb,
-            endpoint_public_access=k.endpoint_public_access,
-            public_access_cidrs=k.public_access_cidrs,
-            api_access_cidrs=(*(r.vpc_cidr for r in stack.config.regions), *k.api_access_cidrs),
-            database_peer_cidrs=tuple(r.vpc_cidr for r in stack.config.regions if r.name != region),
-            log_retention_days=k.log_retention_days,
-        ),
-    )
-    issuer = irsa.OidcIssuer(provider_arn=cluster.oidc_provider_arn, host=cluster.oidc_issuer_host)
-
-    def role(ref: irsa.ServiceAccountRef, **kwargs) -> irsa.ServiceAccountRole:
-        return irsa.ServiceAccountRole(
-            stack,
-            f"irsa-{ref.role_suffix}",
-            name=naming.regional("irsa", ref.role_suffix),
-            issuer=issuer,
-            namespace=ref.namespace,
-            service_account=ref.name,
-            partition=account.partition,
-            **kwargs,
-        )
-
-    app_sa = irsa.app_service_account(config.workloads.namespace)
-    roles = [
-        role(irsa.LOAD_BALANCER_CONTROLLER, inline_policy=irsa.load_policy_file(irsa.LOAD_BALANCER_CONTROLLER_POLICY_FILE)),
-        role(irsa.CLUSTER_AUTOSCALER, inline_policy=irsa.cluster_autoscaler_policy(stack.cluster_name)),
-        role(
-            irsa.EBS_CSI_CONTROLLER,
-            managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
-            inline_policy=irsa.ebs_csi_kms_policy(keys.data_key_arn),
-        ),
-        role(irsa.EXTERNAL_SECRETS, inline_policy=irsa.external_secrets_policy(account, region, naming, keys.secrets_key_arn)),
-        role(
-            app_sa,
-            inline_policy=irsa.app_policy(
-                account,
-                region,
-                naming,
-                secrets_key_arn=keys.secrets_key_arn,
+    def __init__(self, scope: Construct, id: str, props: ComputeProps) -> None:
+        super().__init__(scope, id)
+        k, naming, account, region, keys = props.cluster, props.naming, props.account, props.region, props.keys
+        cluster = EksCluster(
+            self,
+            "eks",
+            ClusterProps(
+                naming=naming,
+                account=account,
+                region=region,
+                cluster_name=props.cluster_name,
+                vpc_id=props.vpc_id,
+                vpc_cidr=props.vpc_cidr,
+                private_subnet_ids=props.private_subnet_ids,
+                node_security_group_id=props.node_security_group_id,
                 data_key_arn=keys.data_key_arn,
-                bucket_name=naming.regional("data"),
-                prefix=APP_BUCKET_PREFIX,
-                events_name=naming.name("payment-events"),
+                secrets_key_arn=keys.secrets_key_arn,
+                admin_role_name=k.admin_role_name,
+                node_group_name=k.node_group_name,
+                node_instance_types=k.node_instance_types,
+                node_min_size=k.node_min_size,
+                node_max_size=k.node_max_size,
+                node_desired_size=k.node_desired_size,
+                node_disk_gb=k.node_disk_gb,
+                endpoint_public_access=k.endpoint_public_access,
+                public_access_cidrs=k.public_access_cidrs,
+                api_access_cidrs=(*props.platform_vpc_cidrs, *k.api_access_cidrs),
+                database_peer_cidrs=tuple(props.peer_vpc_cidrs),
+                log_retention_days=k.log_retention_days,
             ),
-            description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events",
-        ),
-    ]
-    addon_roles: dict[str, str] = {}
-    if "amazon-cloudwatch-observability" in cluster.props.addon_versions:
-        # Container Insights (issue 5) through the EKS add-on; its agent gets a role instead of the node role.
-        cloudwatch = role(irsa.CLOUDWATCH_AGENT, managed_policies=("CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"))
-        roles.append(cloudwatch)
-        addon_roles["amazon-cloudwatch-observability"] = cloudwatch.arn
+        )
+        issuer = irsa.OidcIssuer(provider_arn=cluster.oidc_provider_arn, host=cluster.oidc_issuer_host)
 
-    nodes = NodeGroup(
-        stack,
-        "eks-nodes",
-        cluster=cluster,
-        labels={"environment": config.environment_label, "workload": "payment-processing"},
-    )
-    cluster.add_addons(after_nodes=[nodes.node_group], service_account_role_arns=addon_roles)
+        def role(ref: irsa.ServiceAccountRef, **kwargs) -> irsa.ServiceAccountRole:
+            return irsa.ServiceAccountRole(
+                self,
+                f"irsa-{ref.role_suffix}",
+                name=naming.regional("irsa", ref.role_suffix),
+                issuer=issuer,
+                namespace=ref.namespace,
+                service_account=ref.name,
+                partition=account.partition,
+                **kwargs,
+            )
 
-    return Compute(
-        cluster=cluster,
-        node_group=nodes,
-        cluster_name=cluster.cluster_name,
-        cluster_arn=cluster.arn,
-        endpoint=cluster.endpoint,
-        certificate_authority_data=cluster.certificate_authority_data,
-        oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer_url=cluster.oidc_issuer_url,
-        cluster_security_group_id=cluster.cluster_security_group_id,
-        control_plane_security_group_id=cluster.security_group.id,
-        node_role_arn=nodes.role_arn,
-        node_security_group_id=stack.node_security_group.id,
-        irsa_role_arns={f"{r.namespace}/{r.service_account}": r.arn for r in roles},
-    )
+        app_sa = irsa.app_service_account(props.workloads_namespace)
+        roles = [
+            role(irsa.LOAD_BALANCER_CONTROLLER, inline_policy=irsa.load_policy_file(irsa.LOAD_BALANCER_CONTROLLER_POLICY_FILE)),
+            role(irsa.CLUSTER_AUTOSCALER, inline_policy=irsa.cluster_autoscaler_policy(props.cluster_name)),
+            role(
+                irsa.EBS_CSI_CONTROLLER,
+                managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+                inline_policy=irsa.ebs_csi_kms_policy(keys.data_key_arn),
+            ),
+            role(irsa.EXTERNAL_SECRETS, inline_policy=irsa.external_secrets_policy(account, region, naming, keys.secrets_key_arn)),
+            role(
+                app_sa,
+                inline_policy=irsa.app_policy(
+                    account,
+                    region,
+                    naming,
+                    secrets_key_arn=keys.secrets_key_arn,
+                    data_key_arn=keys.data_key_arn,
+                    bucket_name=props.app_bucket_name,
+                    prefix=APP_BUCKET_PREFIX,
+                    events_name=props.events_name,
+                ),
+                description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events",
+            ),
+        ]
+        addon_roles: dict[str, str] = {}
+        addon_configuration: dict[str, str] = {}
+        if "amazon-cloudwatch-observability" in cluster.props.addon_versions:
+            # Container Insights and the trace collector through the EKS add-on; its agent gets a role of its
+            # own instead of the node role (CloudWatch metrics and logs, X-Ray segments).
+            cloudwatch = role(irsa.CLOUDWATCH_AGENT, managed_policies=("CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"))
+            roles.append(cloudwatch)
+            addon_roles["amazon-cloudwatch-observability"] = cloudwatch.arn
+            addon_configuration["amazon-cloudwatch-observability"] = observability_addon_configuration(traces=props.collect_traces)
 
+        self.node_group = NodeGroup(self, "eks-nodes", cluster=cluster, labels=props.node_labels)
+        cluster.add_addons(after_nodes=[self.node_group.node_group], service_account_role_arns=addon_roles,
+                           configuration_values=addon_configuration)
+        self.cluster = cluster
+        self.outputs = Compute(
+            cluster_name=cluster.cluster_name,
+            cluster_arn=cluster.arn,
+            endpoint=cluster.endpoint,
+            certificate_authority_data=cluster.certificate_authority_data,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            control_plane_security_group_id=cluster.security_group.id,
+            node_role_arn=self.node_group.role_arn,
+            node_security_group_id=props.node_security_group_id,
+            irsa_role_arns={f"{r.namespace}/{r.service_account}": r.arn for r in roles},
+        )

@@ -1,16 +1,29 @@
-"""``globalpay-<env>-<region>``: one region's AWS footprint (network, keys, data, cluster, edge, alarms)."""
+"""``globalpay-<env>-<region>``: one region's AWS footprint: network, cluster, data tier, operations.
+
+Built from the region's keys (the ``-keys`` stack's outputs) in three layers, each a construct with typed
+props and outputs: compute (EKS), data (RDS, Redis, MSK, secrets, ECR), operations (WAF, alarms, X-Ray,
+backups, buckets, payment events). ``CoreOutputs`` is what the later stacks of the region read.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from constructs import Construct
 
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
-from constructs_lib.encryption import Encryption
+from constructs_lib.database import database_regions, database_topology
+from constructs_lib.encryption import KeyPair
 from constructs_lib.naming import Naming
-from constructs_lib.network import Network, NetworkProps
+from constructs_lib.network import Network, NetworkProps, subnet_cidr
+from constructs_lib.observability import DatabaseTarget
 from constructs_lib.providers import aws
 from regions.base import GlobalPayStack
+from regions.compute_layer import Compute, ComputeLayer, ComputeProps
+from regions.data_layer import DataLayer, DataProps, DataTier
+from regions.operations_layer import Operations, OperationsLayer, OperationsProps, data_bucket_name
 
 #: Private ASNs of the regional transit gateways, by position in the configuration (stable across failover).
 TRANSIT_GATEWAY_BASE_ASN = 64512
@@ -20,44 +33,162 @@ def core_stack_name(config: EnvironmentConfig, region: str) -> str:
     return Naming(config.name).stack(region)
 
 
+@dataclass(frozen=True)
+class NetworkOutputs:
+    vpc_id: str
+    vpc_cidr: str
+    private_subnet_ids: list[str]
+    transit_gateway_id: str
+    transit_gateway_route_table_id: str
+
+
+@dataclass(frozen=True)
+class CoreOutputs:
+    """What the region's later stacks (add-ons, apps, edge) and the global stack read from its core stack."""
+
+    region: str
+    stack_name: str
+    cluster_name: str
+    keys: KeyPair
+    network: NetworkOutputs
+    compute: Compute
+    data: DataTier
+    operations: Operations
+
+
+def peer_private_subnets(config: EnvironmentConfig, region: str) -> tuple[tuple[str, str], ...]:
+    """``(label, cidr)`` of every other region's private (EKS) subnets.
+
+    Pods of every region use the one PostgreSQL writer (docs/data-tier.md), reaching it over the transit
+    gateway mesh; a security group cannot reference another region's node group, so the database admits
+    exactly those subnets (nodes and pods live there with the VPC CNI), nothing wider.
+    """
+    return tuple(
+        (f"{r.name}-private-{i}", subnet_cidr(r.vpc_cidr, octet, r.subnet_prefix))
+        for r in config.regions if r.name != region
+        for i, octet in enumerate(r.private_subnet_octets)
+    )
+
+
+def database_targets(data: DataTier) -> tuple[DatabaseTarget, ...]:
+    """The RDS instances the data layer built (Aurora members are watched through their cluster's metrics)."""
+    database = data.database
+    if database is None or database.cluster_identifier:
+        return ()
+    replicas = set(database.replica_identifiers)
+    return tuple(sorted((DatabaseTarget(i, i in replicas) for i in database.instance_identifiers), key=lambda d: d.identifier))
+
+
 class RegionCoreStack(GlobalPayStack):
-    def __init__(self, scope: Construct, config: EnvironmentConfig, region: str, *, backend: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        config: EnvironmentConfig,
+        region: str,
+        *,
+        keys: KeyPair,
+        secret_replica_keys: Mapping[str, str],
+        backend: str,
+    ) -> None:
+        """``keys``: this region's (``-keys`` stack); ``secret_replica_keys``: the other regions' secrets keys,
+        where the origin region replicates the shared secrets to."""
         super().__init__(scope, core_stack_name(config, region), config=config, region=region, backend=backend)
         spec = config.region(region)
+        naming = self.naming
         self.role = config.role_of(region)
         self.account = AccountContext(self, "account")
-        self.encryption = Encryption(self, "encryption", naming=self.naming, region=region, account=self.account)
-        self.keys = self.encryption.keys
-        self.cluster_name = self.naming.name("cluster")
-        self.network = Network(
-            self,
-            "network",
-            NetworkProps(
-                region=spec,
-                naming=self.naming,
-                account=self.account,
-                log_kms_key_arn=self.keys.data_key_arn,
-                cluster_name=self.cluster_name,
-                single_nat_gateway=config.single_nat_gateway,
-                flow_log_retention_days=config.observability.log_retention_days,
-                transit_gateway_asn=TRANSIT_GATEWAY_BASE_ASN + config.region_names.index(region),
-                peer_cidrs=tuple(r.vpc_cidr for r in config.regions if r.name != region),
-            ),
-        )
+        self.cluster_name = naming.name("cluster")
+        peers = tuple(r.vpc_cidr for r in config.regions if r.name != region)
+        self.network = Network(self, "network", NetworkProps(
+            region=spec,
+            naming=naming,
+            account=self.account,
+            log_kms_key_arn=keys.data_key_arn,
+            cluster_name=self.cluster_name,
+            single_nat_gateway=config.single_nat_gateway,
+            flow_log_retention_days=config.observability.log_retention_days,
+            transit_gateway_asn=TRANSIT_GATEWAY_BASE_ASN + config.region_names.index(region),
+            peer_cidrs=peers,
+        ))
         # The security group of the EKS worker nodes. Created here, before the layers, because the data tier
         # admits it (RDS, Redis, MSK) and the compute layer attaches it to the nodes' launch template.
         self.node_security_group = aws.security_group.SecurityGroup(
             self,
             "node-security-group",
-            name=self.naming.name("eks-nodes"),
+            name=naming.name("eks-nodes"),
             description="EKS worker nodes of the payment-processing node group",
             vpc_id=self.network.vpc_id,
-            tags={"Name": self.naming.name("eks-nodes"), f"kubernetes.io/cluster/{self.cluster_name}": "owned"},
+            tags={"Name": naming.name("eks-nodes"), f"kubernetes.io/cluster/{self.cluster_name}": "owned"},
         )
 
-        # The layers, in dependency order. Each is a module of regions/ that composes constructs_lib.
-        from regions import compute_layer, data_layer, edge_layer
-
-        self.compute = compute_layer.add_compute(self)
-        self.data = data_layer.add_data_tier(self)
-        self.edge = edge_layer.add_edge_and_observability(self)
+        compute = ComputeLayer(self, "compute", ComputeProps(
+            naming=naming,
+            account=self.account,
+            region=region,
+            cluster=config.cluster,
+            cluster_name=self.cluster_name,
+            vpc_id=self.network.vpc_id,
+            vpc_cidr=self.network.vpc_cidr,
+            private_subnet_ids=self.network.private_subnet_ids,
+            node_security_group_id=self.node_security_group.id,
+            keys=keys,
+            platform_vpc_cidrs=tuple(r.vpc_cidr for r in config.regions),
+            peer_vpc_cidrs=peers,
+            node_labels={"environment": config.environment_label, "workload": "payment-processing"},
+            workloads_namespace=config.workloads.namespace,
+            app_bucket_name=data_bucket_name(config.name, region),
+            events_name=naming.name("payment-events"),
+        ))
+        origin = region == config.database.origin_region
+        data = DataLayer(self, "data", DataProps(
+            naming=naming,
+            account=self.account,
+            region=region,
+            database=config.database,
+            cache=config.cache,
+            kafka=config.kafka,
+            registry=config.registry,
+            vpc_id=self.network.vpc_id,
+            private_subnet_ids=self.network.private_subnet_ids,
+            database_subnet_ids=self.network.database_subnet_ids,
+            client_security_group_id=self.node_security_group.id,
+            keys=keys,
+            secrets_recovery_window_days=config.secrets.recovery_window_days,
+            log_retention_days=config.observability.log_retention_days,
+            database_instances=database_topology(config, region, self.account.account_id, spec.azs, self.account.partition)
+            if region in database_regions(config) else (),
+            peer_client_sources=peer_private_subnets(config, region),
+            origin=origin,
+            secret_replicas=dict(secret_replica_keys) if origin else {},
+            registry_replica_regions=tuple(r for r in config.region_names if r != region),
+        ))
+        operations = OperationsLayer(self, "operations", OperationsProps(
+            naming=naming,
+            account=self.account,
+            region=region,
+            edge=config.edge,
+            observability=config.observability,
+            keys=keys,
+            cluster_name=self.cluster_name,
+            databases=database_targets(data.outputs),
+            db_max_connections=config.database.max_connections,
+            db_allocated_storage_gb=config.database.allocated_storage_gb,
+            redis_groups={data.outputs.cache.replication_group_id: config.cache.num_cache_clusters},
+            kafka_clusters={data.outputs.kafka.cluster_name: config.kafka.broker_count},
+        ))
+        self.outputs = CoreOutputs(
+            region=region,
+            stack_name=self.stack_name,
+            cluster_name=self.cluster_name,
+            keys=keys,
+            network=NetworkOutputs(
+                vpc_id=self.network.vpc_id,
+                vpc_cidr=self.network.vpc_cidr,
+                private_subnet_ids=self.network.private_subnet_ids,
+                transit_gateway_id=self.network.transit_gateway_id,
+                transit_gateway_route_table_id=self.network.transit_gateway_route_table_id,
+            ),
+            compute=compute.outputs,
+            data=data.outputs,
+            operations=operations.outputs,
+        )

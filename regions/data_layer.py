@@ -1,12 +1,15 @@
-"""RDS, ElastiCache, MSK, Secrets Manager and ECR of a region (issue 3: data tier).
+"""A region's data tier: RDS, ElastiCache, MSK, Secrets Manager and ECR.
 
 What each region gets (docs/data-tier.md has the reasoning):
 
 * every region: Redis and MSK at the environment's size (each region runs the full service set and must
-  carry all traffic after a failover), the secrets its pods read, registry scanning;
+  carry all traffic after a failover), their own secrets, registry scanning;
 * the database regions (``database.origin_region`` and its DR region): PostgreSQL (see
   ``constructs_lib.database.database_topology``); the tertiary region has none and reaches the writer
   through the transit gateway;
+* the origin region: the secrets the pods of *every* region read (database credentials, JWT and API keys),
+  replicated by Secrets Manager into every other region, each replica encrypted with that region's secrets
+  key: rotation reaches every region and a failover needs no copy;
 * ``registry.home_region``: the ECR repositories and their replication; the other regions a repository
   creation template for the replicas.
 
@@ -16,21 +19,24 @@ Every placement is decided by region name and configuration, never by a role alo
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from cdktf import TerraformStack
 from constructs import Construct
 
 from constructs_lib.cache import CacheOutputs, CacheProps, RedisCache
+from constructs_lib.common import AccountContext
+from constructs_lib.config import CacheConfig, DatabaseConfig, KafkaConfig, RegistryConfig
 from constructs_lib.database import (
     DatabaseOutputs,
     DatabaseProps,
+    InstanceSpec,
     PostgresDatabase,
     credentials_secret_value,
-    database_regions,
-    database_topology,
 )
-from constructs_lib.network import subnet_cidr
+from constructs_lib.encryption import KeyPair
+from constructs_lib.naming import Naming
 from constructs_lib.registry import (
     ContainerRegistry,
     RegistryOutputs,
@@ -43,166 +49,185 @@ from constructs_lib.secrets import OperatorSecrets, OperatorSecretsProps, Secret
 from constructs_lib.streaming import KafkaCluster, KafkaOutputs, KafkaProps
 from constructs_lib.validation import RDS_INSTANCE_MEMORY_GIB
 
-if TYPE_CHECKING:
-    from regions.core import RegionCoreStack
-
 #: RDS refuses these in a master password ('/', '"', '@', space); quotes and backslash are excluded too so
 #: the value survives shells and connection strings.
 RDS_PASSWORD_EXCLUDED = "/\"@ '\\`"
 
 
-@dataclass
-class SecretArns:
-    """ARNs of the region's secrets (the workloads' external-secrets read them by name)."""
+@dataclass(frozen=True)
+class DataProps:
+    """What a region's data tier is built from."""
+
+    naming: Naming
+    account: AccountContext
+    region: str
+    database: DatabaseConfig
+    cache: CacheConfig
+    kafka: KafkaConfig
+    registry: RegistryConfig
+    vpc_id: str
+    private_subnet_ids: Sequence[str]
+    database_subnet_ids: Sequence[str]
+    #: The worker nodes' security group: the only client of RDS, Redis and MSK in this VPC.
+    client_security_group_id: str
+    keys: KeyPair
+    secrets_recovery_window_days: int
+    log_retention_days: int
+    #: The RDS instances of this region (``database_topology``); default none (no database here).
+    database_instances: tuple[InstanceSpec, ...] = ()
+    #: ``(label, cidr)`` of the other regions' private subnets, admitted to the database on 5432.
+    peer_client_sources: tuple[tuple[str, str], ...] = ()
+    #: This region is ``database.origin_region``: it creates the writer and the shared secrets.
+    origin: bool = False
+    #: Shared secrets' replicas: region -> that region's secrets key ARN (only read where ``origin``).
+    secret_replicas: Mapping[str, str] = field(default_factory=dict)
+    #: Where ECR replicates images (only read in ``registry.home_region``).
+    registry_replica_regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SharedSecrets:
+    """Secrets Manager names of the secrets every region's pods read (a replica in each region)."""
 
     database_credentials: str
-    redis_auth_token: str
     jwt_keys: str
     api_keys: str
-    kafka_scram: dict[str, str] = field(default_factory=dict)
+    #: Properties of the credentials' JSON value: what an ExternalSecret may ask for.
+    database_credentials_properties: tuple[str, ...] = ("username", "password", "engine", "host", "port", "dbname")
 
 
 @dataclass
 class DataTier:
-    """What later layers (alarms, workloads, DR) need from a region's data tier."""
+    """What later layers and stacks (alarms, workloads, DR) need from a region's data tier."""
 
     database: DatabaseOutputs | None
     cache: CacheOutputs
     kafka: KafkaOutputs
-    secrets: SecretArns
     registry: RegistryOutputs | None
+    shared_secrets: SharedSecrets
+    #: Replica regions of the shared secrets (origin region only; empty elsewhere).
+    secret_replica_regions: tuple[str, ...] = ()
     database_security_group_id: str = ""
 
 
-def peer_private_subnets(stack: RegionCoreStack) -> tuple[tuple[str, str], ...]:
-    """``(label, cidr)`` of every other region's private (EKS) subnets.
-
-    Pods of every region use the one PostgreSQL writer (docs/data-tier.md), reaching it over the transit
-    gateway mesh; a security group cannot reference another region's node group, so the database admits
-    exactly those subnets (nodes and pods live there with the VPC CNI), nothing wider.
-    """
-    return tuple(
-        (f"{r.name}-private-{i}", subnet_cidr(r.vpc_cidr, octet, r.subnet_prefix))
-        for r in stack.config.regions if r.name != stack.region
-        for i, octet in enumerate(r.private_subnet_octets)
+def shared_secret_names(naming: Naming) -> SharedSecrets:
+    """The guide's secret names: ``globalpay/<env>/database/credentials``, ``.../jwt/keys``, ``.../api/keys``."""
+    return SharedSecrets(
+        database_credentials=naming.path("database", "credentials"),
+        jwt_keys=naming.path("jwt", "keys"),
+        api_keys=naming.path("api", "keys"),
     )
 
 
-def add_data_tier(stack: RegionCoreStack) -> DataTier:
-    config, naming, keys, network = stack.config, stack.naming, stack.keys, stack.network
-    region = stack.region
-    scope = Construct(stack, "data")
-    recovery = config.secrets.recovery_window_days
-    log_retention = config.observability.log_retention_days
-    spec = config.region(region)
+class DataLayer(Construct):
+    """``data/``: ``data/database``, ``data/cache``, ``data/kafka``, the secrets and the registry."""
 
-    # -- PostgreSQL ------------------------------------------------------------------------------------
-    database = None
-    master_password = None
-    if region in database_regions(config):
-        creates_writer = region == config.database.origin_region
-        if creates_writer:
-            master_password = ephemeral_password(stack, "database_master_password", length=40,
-                                                 exclude_characters=RDS_PASSWORD_EXCLUDED)
-        database = PostgresDatabase(scope, "database", DatabaseProps(
-            config=config.database,
+    def __init__(self, scope: Construct, id: str, props: DataProps) -> None:
+        super().__init__(scope, id)
+        stack = TerraformStack.of(self)
+        naming, keys = props.naming, props.keys
+        recovery = props.secrets_recovery_window_days
+        names = shared_secret_names(naming)
+
+        # -- PostgreSQL ------------------------------------------------------------------------------------
+        database = None
+        master_password = None
+        if props.database_instances:
+            if props.origin:
+                master_password = ephemeral_password(stack, "database_master_password", length=40,
+                                                     exclude_characters=RDS_PASSWORD_EXCLUDED)
+            database = PostgresDatabase(self, "database", DatabaseProps(
+                config=props.database,
+                naming=naming,
+                account=props.account,
+                region=props.region,
+                vpc_id=props.vpc_id,
+                subnet_ids=props.database_subnet_ids,
+                client_security_group_id=props.client_security_group_id,
+                data_key_arn=keys.data_key_arn,
+                log_retention_days=props.log_retention_days,
+                instances=props.database_instances,
+                instance_memory_gib=dict(RDS_INSTANCE_MEMORY_GIB),
+                master_password=master_password,
+                aurora_origin=props.origin,
+                peer_client_sources=props.peer_client_sources,
+            ))
+
+        # -- Shared secrets (origin only), replicated to every other region ---------------------------------
+        replicas = dict(props.secret_replicas) if props.origin else {}
+        if props.origin:
+            if master_password is None or database is None:
+                raise ValueError(f"{props.region}: the origin region builds the writer whose password the credentials hold")
+            Secret(self, "database-credentials", SecretProps(
+                name=names.database_credentials,
+                description="PostgreSQL master credentials {username, password, engine, host, port, dbname}",
+                kms_key_arn=keys.secrets_key_arn,
+                recovery_window_days=recovery,
+                value_wo=credentials_secret_value(props.database, master_password, database.outputs.writer_fqn),
+                value_version=props.database.password_version,
+                replica_kms_key_arns=replicas,
+            ))
+            OperatorSecrets(self, "operator-secrets", OperatorSecretsProps(
+                jwt_keys_name=names.jwt_keys,
+                api_keys_name=names.api_keys,
+                kms_key_arn=keys.secrets_key_arn,
+                recovery_window_days=recovery,
+                replica_kms_key_arns=replicas,
+            ))
+
+        # -- Redis and Kafka: private subnets, the nodes as only client, the region's keys -------------------
+        placement = dict(
             naming=naming,
-            account=stack.account,
-            region=region,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.database_subnet_ids,
-            client_security_group_id=stack.node_security_group.id,
+            vpc_id=props.vpc_id,
+            subnet_ids=props.private_subnet_ids,
+            client_security_group_id=props.client_security_group_id,
             data_key_arn=keys.data_key_arn,
-            log_retention_days=log_retention,
-            instances=database_topology(config, region, stack.account.account_id, spec.azs, stack.account.partition),
-            instance_memory_gib=dict(RDS_INSTANCE_MEMORY_GIB),
-            master_password=master_password,
-            aurora_origin=creates_writer,
-            peer_client_sources=peer_private_subnets(stack),
+            secrets_key_arn=keys.secrets_key_arn,
+            recovery_window_days=recovery,
+            log_retention_days=props.log_retention_days,
+        )
+        cache = RedisCache(self, "cache", CacheProps(
+            config=props.cache,
+            **placement,
+            auth_token=ephemeral_password(stack, "redis_auth_token", length=props.cache.auth_token_length,
+                                          allowed_punctuation=props.cache.auth_token_special_characters),
+        ))
+        kafka = KafkaCluster(self, "kafka", KafkaProps(
+            config=props.kafka,
+            **placement,
+            scram_passwords={
+                user: ephemeral_password(stack, f"msk_scram_{user.replace('-', '_')}", length=32, allowed_punctuation="")
+                for user in props.kafka.scram_users
+            },
+            acls_enforced=props.kafka.acls_enforced,
         ))
 
-    # -- Secrets ---------------------------------------------------------------------------------------
-    # The credentials secret exists in every region (pods everywhere read it locally). Terraform writes it
-    # where it creates the writer; elsewhere an operator copies it (docs/data-tier.md).
-    credentials_value = ""
-    if master_password is not None and database is not None:
-        credentials_value = credentials_secret_value(config.database, master_password, database.outputs.writer_fqn)
-    credentials = Secret(scope, "database-credentials", SecretProps(
-        name=naming.path("database", "credentials"),
-        description="PostgreSQL master credentials {username, password, engine, host, port, dbname}",
-        kms_key_arn=keys.secrets_key_arn,
-        recovery_window_days=recovery,
-        value_wo=credentials_value,
-        value_version=config.database.password_version,
-    ))
-    operator = OperatorSecrets(scope, "operator-secrets", OperatorSecretsProps(
-        jwt_keys_name=naming.path("jwt", "keys"),
-        api_keys_name=naming.path("api", "keys"),
-        kms_key_arn=keys.secrets_key_arn,
-        recovery_window_days=recovery,
-    ))
+        # -- ECR -------------------------------------------------------------------------------------------
+        registry = None
+        RegistryScanning(self, "registry-scanning", scan_type=props.registry.scan_type)
+        if props.region == props.registry.home_region:
+            registry = ContainerRegistry(self, "registry", RegistryProps(
+                config=props.registry,
+                naming=naming,
+                account=props.account,
+                data_key_arn=keys.data_key_arn,
+                replica_regions=list(props.registry_replica_regions),
+            ))
+        else:
+            RegistryReplicaSettings(self, "registry-replica-settings", ReplicaSettingsProps(
+                config=props.registry,
+                naming=naming,
+                account=props.account,
+                region=props.region,
+                data_key_arn=keys.data_key_arn,
+            ))
 
-    # -- Redis -----------------------------------------------------------------------------------------
-    # Redis and Kafka share their placement: private subnets, the nodes as only client, the region's keys.
-    placement = dict(
-        naming=naming,
-        vpc_id=network.vpc_id,
-        subnet_ids=network.private_subnet_ids,
-        client_security_group_id=stack.node_security_group.id,
-        data_key_arn=keys.data_key_arn,
-        secrets_key_arn=keys.secrets_key_arn,
-        recovery_window_days=recovery,
-        log_retention_days=log_retention,
-    )
-    cache = RedisCache(scope, "cache", CacheProps(
-        config=config.cache,
-        **placement,
-        auth_token=ephemeral_password(stack, "redis_auth_token", length=config.cache.auth_token_length,
-                                      allowed_punctuation=config.cache.auth_token_special_characters),
-    ))
-
-    # -- Kafka -----------------------------------------------------------------------------------------
-    kafka = KafkaCluster(scope, "kafka", KafkaProps(
-        config=config.kafka,
-        **placement,
-        scram_passwords={
-            user: ephemeral_password(stack, f"msk_scram_{user.replace('-', '_')}", length=32, allowed_punctuation="")
-            for user in config.kafka.scram_users
-        },
-        acls_enforced=config.kafka.acls_enforced,
-    ))
-
-    # -- ECR -------------------------------------------------------------------------------------------
-    registry = None
-    RegistryScanning(scope, "registry-scanning", scan_type=config.registry.scan_type)
-    if region == config.registry.home_region:
-        registry = ContainerRegistry(scope, "registry", RegistryProps(
-            config=config.registry,
-            naming=naming,
-            account=stack.account,
-            data_key_arn=keys.data_key_arn,
-            replica_regions=[r for r in config.region_names if r != region],
-        ))
-    else:
-        RegistryReplicaSettings(scope, "registry-replica-settings", ReplicaSettingsProps(
-            config=config.registry,
-            naming=naming,
-            account=stack.account,
-            region=region,
-            data_key_arn=keys.data_key_arn,
-        ))
-
-    return DataTier(
-        database=database.outputs if database else None,
-        cache=cache.outputs,
-        kafka=kafka.outputs,
-        secrets=SecretArns(
-            database_credentials=credentials.arn,
-            redis_auth_token=cache.outputs.auth_token_secret_arn,
-            jwt_keys=operator.jwt_keys.arn,
-            api_keys=operator.api_keys.arn,
-            kafka_scram=kafka.outputs.scram_secret_arns,
-        ),
-        registry=registry.outputs if registry else None,
-        database_security_group_id=database.outputs.security_group_id if database else "",
-    )
+        self.outputs = DataTier(
+            database=database.outputs if database else None,
+            cache=cache.outputs,
+            kafka=kafka.outputs,
+            registry=registry.outputs if registry else None,
+            shared_secrets=names,
+            secret_replica_regions=tuple(sorted(replicas)),
+            database_security_group_id=database.outputs.security_group_id if database else "",
+        )

@@ -1,8 +1,12 @@
 """``globalpay-<env>-global``: what spans regions. Transit gateway peering between every pair of regions,
-Route 53 failover, the Shield Advanced subscription, the budget, the CloudWatch dashboard and the CloudFront
-edge live here; regional values arrive by deterministic name (bucket names, ALB names, topic names) or by
-data sources through the per-region provider aliases, never by references that would make the regional
-workspaces depend on this one."""
+Route 53 failover with its health checks, the Shield Advanced subscription, the budget, the CloudWatch
+dashboard and the CloudFront edge.
+
+Applied after every region's core stack (transit gateway ids by cross-stack reference) and apps stack (the
+load balancers Route 53 and the dashboard find by name, through the per-region provider aliases), and before
+the regions' ``-edge`` stacks (their Shield protections need this stack's subscription). Regional values
+arrive by cross-stack reference or deterministic name, never by references that would make a regional
+workspace depend on this one."""
 
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ from constructs_lib.observability import AlarmTopic, AlarmTopicProps, DashboardR
 from constructs_lib.providers import aws
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps
 from regions.base import GlobalPayStack
-from regions.core import RegionCoreStack
-from regions.edge_layer import access_log_bucket_name, alb_name
+from regions.core import CoreOutputs
+from regions.operations_layer import access_log_bucket_name, alb_name
 
 #: Global services (CloudFront, its WAF and certificates, Route 53 metrics, Shield, Budgets) live in us-east-1.
 GLOBAL_REGION = "us-east-1"
@@ -39,7 +43,7 @@ class GlobalStack(GlobalPayStack):
         self,
         scope: Construct,
         config: EnvironmentConfig,
-        cores: Mapping[str, RegionCoreStack],
+        cores: Mapping[str, CoreOutputs],
         *,
         backend: str,
     ) -> None:
@@ -79,7 +83,9 @@ class GlobalStack(GlobalPayStack):
         self.zone = aws.data_aws_route53_zone.DataAwsRoute53Zone(
             self, "hosted-zone", name=config.edge.hosted_zone_name, private_zone=False
         )
-        self.albs = {} if config.edge.initial_deploy else {
+        # The api-gateway ALB of each region, created by its load balancer controller from the apps stack's
+        # Ingress (which waits for it): this stack is applied after every apps stack.
+        self.albs = {
             region: aws.data_aws_lb.DataAwsLb(
                 self, f"alb-{region}", provider=self.regional_providers[region], name=alb_name(config.name)
             )
@@ -167,19 +173,19 @@ class GlobalStack(GlobalPayStack):
             notification=notifications,
         )
 
-    def _dashboard(self, cores: Mapping[str, RegionCoreStack]) -> None:
+    def _dashboard(self, cores: Mapping[str, CoreOutputs]) -> None:
         regions = []
         for region in self.config.region_names:
-            edge = getattr(cores[region], "edge", None)
+            ops = cores[region].operations
             lb = self.albs.get(region)
             regions.append(DashboardRegion(
                 region=region,
                 cluster_name=cores[region].cluster_name,
-                databases=[d.identifier for d in edge.databases] if edge else [],
-                redis_group=next(iter(edge.redis_groups), "") if edge else "",
-                redis_members=next(iter(edge.redis_groups.values()), 0) if edge else 0,
-                kafka_cluster=next(iter(edge.kafka_clusters), "") if edge else "",
-                kafka_brokers=next(iter(edge.kafka_clusters.values()), 0) if edge else 0,
+                databases=[d.identifier for d in ops.databases],
+                redis_group=next(iter(ops.redis_groups), ""),
+                redis_members=next(iter(ops.redis_groups.values()), 0),
+                kafka_cluster=next(iter(ops.kafka_clusters), ""),
+                kafka_brokers=next(iter(ops.kafka_clusters.values()), 0),
                 alb_arn_suffix=lb.arn_suffix if lb is not None else "",
             ))
         aws.cloudwatch_dashboard.CloudwatchDashboard(

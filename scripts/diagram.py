@@ -318,8 +318,9 @@ def build_model(items: list[Item]) -> Model:
         model.link(db_ids.get(ident), db_ids.get(db.config.get("identifier", db.name)), "RDS replica",
                    cross=src_region != db.region)
     for repl in by_type["aws_s3_bucket_replication_configuration"]:
+        # The source bucket by reference (same stack) or by name (the -edge stack names the core's bucket).
         src_name = _ref_name(repl.config.get("bucket"), "aws_s3_bucket")
-        src = bucket_by_resource.get((repl.stack, src_name)) if src_name else None
+        src = bucket_by_resource.get((repl.stack, src_name)) if src_name else bucket_ids.get(str(repl.config.get("bucket")))
         for rule in repl.config.get("rule") or []:
             dest = str((rule.get("destination") or {}).get("bucket", "")).rsplit(":", 1)[-1]
             model.link(src, bucket_ids.get(dest), "S3 replication", cross=True)

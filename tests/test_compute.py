@@ -1,6 +1,8 @@
-"""Issue 4: EKS clusters, IRSA, the -k8s stacks (Helm add-ons, workloads), read like a plan reviewer would.
+"""Issue 4: EKS clusters, IRSA, the -addons stacks (Helm add-ons) and the -apps stacks (workloads), read like a
+plan reviewer would.
 
-Uses the session's prod synthesis only (no extra synth): every assertion is on the synthesized JSON.
+Uses the session's prod synthesis (and, for the database writer after a failover, the flipped prod synthesis
+test_failover.py also uses, cached per session): every assertion is on the synthesized JSON.
 """
 
 from __future__ import annotations
@@ -8,16 +10,20 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from constructs_lib import versions
-from tests.synth import Synth, by_path, policy, resources
+from constructs_lib import versions, workloads
+from tests.synth import Synth, by_path, policy, resources, synth
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 CLUSTER = "globalpay-prod-cluster"
 SERVICES = ("api-gateway", "payment-processor", "reconciliation-engine")
 HELM_RELEASES = ("aws-load-balancer-controller", "cluster-autoscaler", "aws-ebs-csi-driver", "external-secrets", "metrics-server")
+VPC_CIDRS = {"us-east-1": "10.0.0.0/16", "eu-west-1": "10.1.0.0/16", "ap-southeast-2": "10.2.0.0/16"}
+#: The failover configuration of test_failover.py: the writer is eu-west-1's promoted replica.
+FLIPPED = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 
 #: Every IRSA role and the one service account it may serve.
 IRSA = {
@@ -34,8 +40,29 @@ def core(prod, region: str = "us-east-1") -> dict[str, Any]:
     return prod[f"globalpay-prod-{region}"]
 
 
-def k8s(prod, region: str = "us-east-1") -> dict[str, Any]:
-    return prod[f"globalpay-prod-{region}-k8s"]
+def addons(prod, region: str = "us-east-1") -> dict[str, Any]:
+    return prod[f"globalpay-prod-{region}-addons"]
+
+
+def apps(prod, region: str = "us-east-1") -> dict[str, Any]:
+    return prod[f"globalpay-prod-{region}-apps"]
+
+
+def remote_output(stack_name: str) -> str:
+    """Prefix of a cdktf cross-stack reference to an output of ``stack_name`` (read as remote state)."""
+    return f"data.terraform_remote_state.cross-stack-reference-input-{stack_name}.outputs."
+
+
+def assert_key_arn(prod, region: str, value: str, purpose: str) -> None:
+    """``value`` is the ARN of the region's ``purpose`` KMS key, read from the -keys stack that now holds it."""
+    keys_stack = f"globalpay-prod-{region}-keys"
+    prefix = "${" + remote_output(keys_stack)
+    assert value.startswith(prefix) and value.endswith("}"), value
+    output = prod[keys_stack]["output"][value[len(prefix):-1]]
+    key_id = re.fullmatch(r"\$\{aws_kms_key\.([^.]+)\.arn\}", output["value"])
+    assert key_id, output
+    key = resources(prod[keys_stack], "aws_kms_key")[key_id.group(1)]
+    assert key["//"]["metadata"]["path"].endswith(f"/encryption/{purpose}/key"), key["//"]["metadata"]["path"]
 
 
 def one(stack: dict[str, Any], rtype: str) -> dict[str, Any]:
@@ -53,6 +80,18 @@ def release_values(stack: dict[str, Any], chart: str) -> dict[str, Any]:
     return json.loads(release["values"][0])
 
 
+def config_data(stack: dict[str, Any]) -> dict[str, str]:
+    """``data`` of the one ConfigMap, ``globalpay-config``, every container reads through ``env_from``."""
+    config = one(stack, "kubernetes_config_map_v1")
+    assert config["metadata"]["name"] == "globalpay-config"
+    return config["data"]
+
+
+def network_policy(stack: dict[str, Any], name: str) -> dict[str, Any]:
+    [found] = [p["spec"] for p in resources(stack, "kubernetes_network_policy_v1").values() if p["metadata"]["name"] == name]
+    return found
+
+
 def irsa_roles(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         cfg["//"]["metadata"]["path"].split("/")[-2].removeprefix("irsa-"): cfg
@@ -67,29 +106,46 @@ def irsa_roles(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_every_region_has_a_cluster_and_a_k8s_stack_with_the_five_releases(prod, region):
+def test_every_region_has_a_cluster_an_addons_stack_with_the_five_releases_and_an_apps_stack(prod, region):
+    """The old -k8s stack is split: the Helm releases in -addons, every Kubernetes object in -apps, nothing of
+    either left in the core stack."""
     assert one(core(prod, region), "aws_eks_cluster")["name"] == CLUSTER
     assert one(core(prod, region), "aws_eks_node_group")["node_group_name"] == "payment-processing-nodes"
-    releases = resources(k8s(prod, region), "helm_release").values()
+    releases = resources(addons(prod, region), "helm_release").values()
     assert sorted(r["name"] for r in releases) == sorted(HELM_RELEASES)
-    assert len(resources(k8s(prod, region), "kubernetes_deployment_v1")) == len(SERVICES)
+    assert set(addons(prod, region)["resource"]) == {"helm_release"}
+    assert len(resources(apps(prod, region), "kubernetes_deployment_v1")) == len(SERVICES)
+    assert all(t.startswith("kubernetes_") for t in apps(prod, region)["resource"])
+    assert set(apps(prod, region)["data"]) == {"aws_caller_identity", "aws_acm_certificate", "terraform_remote_state"}
+    assert not any(t.startswith(("helm_", "kubernetes_")) for t in core(prod, region)["resource"])
+    assert f"globalpay-prod-{region}-k8s" not in prod
+    # The apps stack's SecretStore/ExternalSecret need the external-secrets CRDs at plan time and the Ingress
+    # the controller's webhook: the apps stack is deployed after its region's -addons stack.
+    manifest = json.loads((prod.outdir / "manifest.json").read_text())
+    assert f"globalpay-prod-{region}-addons" in manifest["stacks"][f"globalpay-prod-{region}-apps"]["dependencies"]
 
 
+@pytest.mark.parametrize(("layer", "provider"), [("addons", "helm"), ("apps", "kubernetes")])
 @pytest.mark.parametrize("region", REGIONS)
-def test_k8s_providers_come_from_the_core_stacks_remote_state_and_use_exec(prod, region):
-    stack = k8s(prod, region)
-    remote = f"data.terraform_remote_state.cross-stack-reference-input-globalpay-prod-{region}.outputs."
+def test_k8s_providers_come_from_the_core_stacks_remote_state_and_use_exec(prod, region, layer, provider):
+    stack = prod[f"globalpay-prod-{region}-{layer}"]
+    remote = remote_output(f"globalpay-prod-{region}")
     assert stack["data"]["terraform_remote_state"]
-    kube = stack["provider"]["kubernetes"][0]
-    helm = stack["provider"]["helm"][0]["kubernetes"]
-    for cfg, exec_ in ((kube, kube["exec"][0]), (helm, helm["exec"])):
-        assert cfg["host"] == "${" + remote + cfg["host"].split(".outputs.")[1]
-        assert cfg["cluster_ca_certificate"].startswith("${base64decode(" + remote)
-        assert exec_["command"] == "aws"
-        assert exec_["api_version"] == "client.authentication.k8s.io/v1beta1"
-        assert exec_["args"][:4] == ["eks", "get-token", "--cluster-name", CLUSTER]
-        assert exec_["args"][4:6] == ["--region", region]
-        assert "token" not in cfg
+    # Each stack configures only the provider its resources need (plus aws).
+    assert set(stack["provider"]) == {"aws", provider}
+    if provider == "kubernetes":
+        cfg = stack["provider"]["kubernetes"][0]
+        exec_ = cfg["exec"][0]
+    else:
+        cfg = stack["provider"]["helm"][0]["kubernetes"]
+        exec_ = cfg["exec"]
+    assert cfg["host"] == "${" + remote + cfg["host"].split(".outputs.")[1]
+    assert cfg["cluster_ca_certificate"].startswith("${base64decode(" + remote)
+    assert exec_["command"] == "aws"
+    assert exec_["api_version"] == "client.authentication.k8s.io/v1beta1"
+    assert exec_["args"][:4] == ["eks", "get-token", "--cluster-name", CLUSTER]
+    assert exec_["args"][4:6] == ["--region", region]
+    assert "token" not in cfg
     # Nothing the providers read is a resource of this stack's own state.
     provider_text = json.dumps(stack["provider"])
     own_types = set(stack.get("resource", {}))
@@ -113,6 +169,7 @@ def test_cluster_version_endpoint_encryption_logs_and_access(prod):
     assert all("private-subnet" in s for s in cluster["vpc_config"]["subnet_ids"])
     assert cluster["encryption_config"]["resources"] == ["secrets"]
     assert "encryption_secrets_key" in cluster["encryption_config"]["provider"]["key_arn"]
+    assert_key_arn(prod, "us-east-1", cluster["encryption_config"]["provider"]["key_arn"], "secrets")
     assert cluster["enabled_cluster_log_types"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert cluster["access_config"] == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
     assert cluster["lifecycle"]["prevent_destroy"] is True
@@ -122,7 +179,8 @@ def test_cluster_version_endpoint_encryption_logs_and_access(prod):
     assert log_group["name"] == f"/aws/eks/{CLUSTER}/cluster"
     assert log_group["retention_in_days"] == 365
     assert "encryption_data_key" in log_group["kms_key_id"]
-    assert any("aws_cloudwatch_log_group.eks_log-group" in d for d in cluster["depends_on"])
+    assert_key_arn(prod, "us-east-1", log_group["kms_key_id"], "data")
+    assert any("aws_cloudwatch_log_group.compute_eks_log-group" in d for d in cluster["depends_on"])
 
     entry = one(stack, "aws_eks_access_entry")
     assert entry["principal_arn"].endswith(":role/GlobalPayPlatformAdmin")
@@ -189,6 +247,7 @@ def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(prod):
     assert ebs["encrypted"] == "true"
     assert ebs["volume_type"] == "gp3"
     assert "encryption_data_key" in ebs["kms_key_id"]
+    assert_key_arn(prod, "us-east-1", ebs["kms_key_id"], "data")
     assert len(template["vpc_security_group_ids"]) == 1
     assert "node-security-group" in template["vpc_security_group_ids"][0]
 
@@ -213,7 +272,7 @@ def _rule_ref(rule: dict[str, Any]) -> str:
 def test_nodes_and_control_plane_reach_each_other_without_the_eks_cluster_security_group(prod):
     """The launch template attaches only the node group: every node <-> control plane path is an explicit rule."""
     stack = core(prod)
-    control_plane = "aws_security_group.eks_security-group"
+    control_plane = "aws_security_group.compute_eks_security-group"
     nodes = "aws_security_group.node-security-group"
 
     def rules(kind: str, owner: str, peer: str) -> set[tuple[str, Any, Any]]:
@@ -253,7 +312,7 @@ def test_node_group_uses_the_launch_template_for_disk_and_ami_type_for_al2023(pr
     group = one(stack, "aws_eks_node_group")
     template = one(stack, "aws_launch_template")
     assert group["ami_type"] == "AL2023_x86_64_STANDARD"
-    assert group["launch_template"]["id"].startswith("${aws_launch_template.eks-nodes_launch-template")
+    assert group["launch_template"]["id"].startswith("${aws_launch_template.compute_eks-nodes_launch-template")
     assert "latest_version" in group["launch_template"]["version"]
     # With a launch template, EKS rejects disk_size and remote_access on the group; no image_id keeps the
     # EKS-optimised AMI of ami_type (and its bootstrap).
@@ -262,7 +321,7 @@ def test_node_group_uses_the_launch_template_for_disk_and_ami_type_for_al2023(pr
     [root] = template["block_device_mappings"]
     assert root["device_name"] == "/dev/xvda"  # root device of the AL2023 EKS AMIs
     assert template["metadata_options"]["http_endpoint"] == "enabled"
-    assert group["version"].startswith("${aws_eks_cluster.eks_cluster")
+    assert group["version"].startswith("${aws_eks_cluster.compute_eks_cluster")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -345,7 +404,7 @@ def test_app_role_reads_only_its_secrets_and_its_bucket_prefix(prod):
 
 def test_every_helm_release_is_pinned_from_an_https_repository(prod):
     for region in REGIONS:
-        for release in resources(k8s(prod, region), "helm_release").values():
+        for release in resources(addons(prod, region), "helm_release").values():
             repository, version = versions.HELM_CHARTS[release["chart"]]
             assert release["version"] == version and re.fullmatch(r"\d+\.\d+\.\d+", version)
             assert release["repository"] == repository and repository.startswith("https://")
@@ -354,7 +413,7 @@ def test_every_helm_release_is_pinned_from_an_https_repository(prod):
 
 
 def test_helm_values_wire_cluster_region_vpc_and_irsa(prod):
-    stack = k8s(prod, "eu-west-1")
+    stack = addons(prod, "eu-west-1")
     lbc = release_values(stack, "aws-load-balancer-controller")
     assert (lbc["clusterName"], lbc["region"]) == (CLUSTER, "eu-west-1")
     assert "terraform_remote_state" in lbc["vpcId"]
@@ -374,6 +433,7 @@ def test_helm_values_wire_cluster_region_vpc_and_irsa(prod):
     assert storage_class["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
     assert storage_class["parameters"]["type"] == "gp3" and storage_class["parameters"]["encrypted"] == "true"
     assert "encryption_data_key" in storage_class["parameters"]["kmsKeyId"]
+    assert_key_arn(prod, "eu-west-1", storage_class["parameters"]["kmsKeyId"], "data")
 
     eso = release_values(stack, "external-secrets")
     assert eso["installCRDs"] is True
@@ -387,7 +447,7 @@ def test_helm_values_wire_cluster_region_vpc_and_irsa(prod):
 
 
 def test_namespace_configmap_and_service_account(prod):
-    stack = k8s(prod)
+    stack = apps(prod)
     namespace = one(stack, "kubernetes_namespace_v1")["metadata"]
     assert namespace["name"] == "globalpay"
     assert namespace["labels"]["name"] == "globalpay" and namespace["labels"]["environment"] == "production"
@@ -407,14 +467,16 @@ def test_namespace_configmap_and_service_account(prod):
 
 
 def test_secret_store_and_external_secret_use_the_served_api(prod):
-    manifests = {m["manifest"]["kind"]: m["manifest"] for m in resources(k8s(prod, "ap-southeast-2"), "kubernetes_manifest").values()}
+    manifests = {m["manifest"]["kind"]: m["manifest"] for m in resources(apps(prod, "ap-southeast-2"), "kubernetes_manifest").values()}
     store, secret = manifests["SecretStore"], manifests["ExternalSecret"]
     assert store["apiVersion"] == secret["apiVersion"] == "external-secrets.io/v1"
     aws = store["spec"]["provider"]["aws"]
     assert aws["region"] == "ap-southeast-2" and aws["service"] == "SecretsManager"
     assert aws["auth"] == {"jwt": {"serviceAccountRef": {"name": "globalpay-sa"}}}
     assert secret["metadata"]["name"] == "database-credentials"
-    assert {d["secretKey"] for d in secret["spec"]["data"]} == {"username", "password", "host"}
+    # Only the credentials are secret: the writer's address is configuration (DATABASE_HOST in the ConfigMap).
+    assert workloads.DATABASE_SECRET_KEYS == ("username", "password")
+    assert sorted(d["secretKey"] for d in secret["spec"]["data"]) == sorted(workloads.DATABASE_SECRET_KEYS)
     assert {d["remoteRef"]["key"] for d in secret["spec"]["data"]} == {"globalpay/prod/database/credentials"}
     assert all(d["remoteRef"]["property"] == d["secretKey"] for d in secret["spec"]["data"])
     assert secret["spec"]["refreshInterval"] == "1h"
@@ -424,7 +486,7 @@ def test_secret_store_and_external_secret_use_the_served_api(prod):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_deployments_follow_the_guide_and_are_hardened(prod, service):
-    stack = k8s(prod)
+    stack = apps(prod)
     spec = deployment(stack, service)["spec"]
     assert spec["replicas"] == "5"
     pod = spec["template"]["spec"]
@@ -440,10 +502,12 @@ def test_deployments_follow_the_guide_and_are_hardened(prod, service):
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert security["seccomp_profile"] == {"type": "RuntimeDefault"}
     assert container["env_from"][0]["config_map_ref"]["name"].startswith("${kubernetes_config_map_v1.")
-    secret_env = {e["name"]: e["value_from"]["secret_key_ref"] for e in container["env"]}
+    secret_env = {e["name"]: e["value_from"]["secret_key_ref"] for e in container["env"] if "value_from" in e}
     assert secret_env == {"DATABASE_USERNAME": {"name": "database-credentials", "key": "username"},
-                          "DATABASE_PASSWORD": {"name": "database-credentials", "key": "password"},
-                          "DATABASE_HOST": {"name": "database-credentials", "key": "host"}}
+                          "DATABASE_PASSWORD": {"name": "database-credentials", "key": "password"}}
+    # DATABASE_HOST comes from the ConfigMap (env_from): an env entry would shadow it.
+    assert "DATABASE_HOST" not in {e["name"] for e in container["env"]}
+    assert {e["name"]: e["value"] for e in container["env"] if "value_from" not in e} == {"OTEL_SERVICE_NAME": service}
     assert container["volume_mount"] == [{"name": "tmp", "mount_path": "/tmp"}]
     assert pod["volume"][0]["name"] == "tmp" and "empty_dir" in pod["volume"][0]
     assert "topology.kubernetes.io/zone" in [c["topology_key"] for c in pod["topology_spread_constraint"]]
@@ -462,7 +526,7 @@ def test_deployments_follow_the_guide_and_are_hardened(prod, service):
 
 
 def test_api_gateway_ingress_has_the_guides_annotations(prod):
-    stack = k8s(prod)
+    stack = apps(prod)
     ingress = one(stack, "kubernetes_ingress_v1")
     annotations = ingress["metadata"]["annotations"]
     assert ingress["spec"]["ingress_class_name"] == "alb"
@@ -486,8 +550,17 @@ def test_api_gateway_ingress_has_the_guides_annotations(prod):
     assert certificate["domain"] == "api.globalpay.com" and certificate["statuses"] == ["ISSUED"]
 
 
+@pytest.mark.parametrize("region", REGIONS)
+def test_ingress_waits_for_its_load_balancer(prod, region):
+    """The -edge stacks (Shield protection, ALB 5xx alarm) and the global stack (Route 53, dashboard) are applied
+    after the apps stack and look the ALB up by name: the apply returns only once the controller created it."""
+    ingress = one(apps(prod, region), "kubernetes_ingress_v1")
+    assert ingress["wait_for_load_balancer"] is True
+    assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"] == "globalpay-prod-api"
+
+
 def test_api_gateway_hpa_has_the_guides_metrics_and_behaviour(prod):
-    stack = k8s(prod)
+    stack = apps(prod)
     spec = one(stack, "kubernetes_horizontal_pod_autoscaler_v2")["spec"]
     assert (spec["min_replicas"], spec["max_replicas"]) == (5, 50)
     assert "api-gateway-deployment" in spec["scale_target_ref"]["name"]
@@ -503,21 +576,28 @@ def test_api_gateway_hpa_has_the_guides_metrics_and_behaviour(prod):
     assert deployment(stack, "api-gateway")["lifecycle"]["ignore_changes"] == ["spec[0].replicas"]
 
 
-def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod):
-    policies = {p["metadata"]["name"]: p["spec"] for p in resources(k8s(prod), "kubernetes_network_policy_v1").values()}
+@pytest.mark.parametrize("region", REGIONS)
+def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod, region):
+    found = resources(apps(prod, region), "kubernetes_network_policy_v1").values()
+    policies = {p["metadata"]["name"]: p["spec"] for p in found}
+    # Default deny, DNS, data tier, trace collector, AWS APIs, ALB -> api-gateway, api-gateway <-> payment-processor.
+    assert len(found) == len(policies) == 8
+    assert set(policies) == {"default-deny-all", "allow-dns", "allow-data-tier", "allow-trace-collector", "allow-aws-apis",
+                             "allow-api-gateway-from-alb", "allow-api-gateway-to-payment-processor",
+                             "allow-payment-processor-from-api-gateway"}
     assert policies["default-deny-all"] == {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}
     dns = policies["allow-dns"]["egress"][0]
     assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [("53", "TCP"), ("53", "UDP")]
     assert dns["to"] == [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
                           "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}}}]
     assert [p["port"] for p in policies["allow-data-tier"]["egress"][0]["ports"]] == ["5432", "6379", "9094", "9096"]
-    assert policies["allow-data-tier"]["egress"][0]["to"] == [{"ip_block": {"cidr": "10.0.0.0/16"}}]
+    assert policies["allow-data-tier"]["egress"][0]["to"] == [{"ip_block": {"cidr": VPC_CIDRS[region]}}]
     aws_apis = policies["allow-aws-apis"]["egress"][0]
     assert aws_apis["ports"] == [{"port": "443", "protocol": "TCP"}]
     assert aws_apis["to"][0]["ip_block"]["except"] == ["169.254.169.254/32"]
     from_alb = policies["allow-api-gateway-from-alb"]
     assert from_alb["pod_selector"] == {"match_labels": {"app": "api-gateway"}}
-    assert from_alb["ingress"][0]["from"] == [{"ip_block": {"cidr": "10.0.0.0/16"}}]
+    assert from_alb["ingress"][0]["from"] == [{"ip_block": {"cidr": VPC_CIDRS[region]}}]
     assert "allow-api-gateway-to-payment-processor" in policies and "allow-payment-processor-from-api-gateway" in policies
     # Nothing else may reach payment-processor or reconciliation-engine.
     ingress_targets = [p["pod_selector"].get("match_labels", {}).get("app") for p in policies.values() if "ingress" in p]
@@ -525,8 +605,8 @@ def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod):
 
 
 def test_private_api_endpoint_admits_terraform_runners_from_the_platform_vpcs_only(prod: Synth) -> None:
-    """The -k8s stacks are applied through the private endpoint: the control-plane group admits 443 from the
-    three VPCs (runners there or across the transit gateway) and from nothing public."""
+    """The -addons and -apps stacks are applied through the private endpoint: the control-plane group admits 443
+    from the three VPCs (runners there or across the transit gateway) and from nothing public."""
     stack = prod["globalpay-prod-us-east-1"]
     rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
              if "security-group-https-from-runners" in r["//"]["metadata"]["path"]]
@@ -551,14 +631,166 @@ def test_validator_refuses_an_api_endpoint_open_to_the_internet(cluster: dict, m
 def test_pods_reach_the_database_writer_in_the_other_regions_on_5432_only(prod: Synth, region: str) -> None:
     """The writer lives in the origin region (or in the secondary after a failover): every region's nodes and
     pods may open 5432 towards the other VPCs, and nothing else crosses regions."""
-    peers = sorted({"us-east-1": "10.0.0.0/16", "eu-west-1": "10.1.0.0/16", "ap-southeast-2": "10.2.0.0/16"}[r]
-                   for r in ("us-east-1", "eu-west-1", "ap-southeast-2") if r != region)
+    peers = sorted(cidr for r, cidr in VPC_CIDRS.items() if r != region)
     egress = [r for r in resources(prod[f"globalpay-prod-{region}"], "aws_vpc_security_group_egress_rule").values()
               if "sg-egress-database-peer" in r["//"]["metadata"]["path"]]
     assert sorted(r["cidr_ipv4"] for r in egress) == peers
     assert all((r["from_port"], r["to_port"]) == (5432, 5432) for r in egress)
-    [data_tier] = [p for p in resources(prod[f"globalpay-prod-{region}-k8s"], "kubernetes_network_policy_v1").values()
+    [data_tier] = [p for p in resources(apps(prod, region), "kubernetes_network_policy_v1").values()
                    if p["metadata"]["name"] == "allow-data-tier"]
     rules = data_tier["spec"]["egress"]
     cross = [r for r in rules if r["ports"] == [{"port": "5432", "protocol": "TCP"}]]
     assert [sorted(b["ip_block"]["cidr"] for b in r["to"]) for r in cross] == [peers]
+
+
+# ------------------------------------------------------------------------------------------------
+# Database address: configuration, from the writer's core stack
+# ------------------------------------------------------------------------------------------------
+
+
+def writer_of(synthesis: Synth, database_host: str) -> tuple[str, dict[str, Any]]:
+    """(region, ``aws_db_instance``) a ConfigMap's ``DATABASE_HOST`` resolves to: an output of a core stack,
+    read as remote state, that is that instance's address."""
+    ref = re.fullmatch(r"\$\{data\.terraform_remote_state\.cross-stack-reference-input-globalpay-prod-([a-z0-9-]+)"
+                       r"\.outputs\.([^.}]+)\}", database_host)
+    assert ref, database_host
+    region, output = ref.groups()
+    stack = synthesis[f"globalpay-prod-{region}"]
+    address = re.fullmatch(r"\$\{aws_db_instance\.([^.]+)\.address\}", stack["output"][output]["value"])
+    assert address, stack["output"][output]
+    return region, resources(stack, "aws_db_instance")[address.group(1)]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_region_reads_the_database_writers_address_from_the_origins_core_stack(prod, region):
+    """The credentials are the only secret: the writer's address, port and name are configuration, so a failover
+    is a configuration change (the secret is replicated and read-only in the other regions). Every region's
+    services write to the one writer: in prod the origin, us-east-1."""
+    config = config_data(apps(prod, region))
+    writer, instance = writer_of(prod, config["DATABASE_HOST"])
+    assert writer == "us-east-1"
+    assert "replicate_source_db" not in instance  # the writer, not a read replica
+    assert config["DATABASE_PORT"] == str(instance["port"]) == "5432"
+    assert config["DATABASE_NAME"] == instance["db_name"] == "globalpay"
+    # Redis and Kafka are the region's own.
+    for key in ("REDIS_HOST", "KAFKA_BROKERS"):
+        assert config[key].startswith("${" + remote_output(f"globalpay-prod-{region}")), key
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_after_a_failover_every_region_reads_the_promoted_writers_address(region):
+    """With eu-west-1 primary, its promoted replica is the writer: every apps stack, us-east-1's included, reads
+    its address from eu-west-1's core stack."""
+    flipped = synth("prod", FLIPPED)
+    config = config_data(flipped[f"globalpay-prod-{region}-apps"])
+    writer, instance = writer_of(flipped, config["DATABASE_HOST"])
+    assert writer == "eu-west-1"
+    assert "replicate_source_db" not in instance
+    assert config["DATABASE_PORT"] == str(instance["port"]) == "5432"
+    assert config["DATABASE_NAME"] == "globalpay"
+
+
+# ------------------------------------------------------------------------------------------------
+# Tracing: workloads -> CloudWatch agent (observability add-on) -> X-Ray
+# ------------------------------------------------------------------------------------------------
+
+
+def observability_addon(stack: dict[str, Any]) -> dict[str, Any]:
+    [addon] = [a for a in resources(stack, "aws_eks_addon").values() if a["addon_name"] == "amazon-cloudwatch-observability"]
+    return addon
+
+
+def collector_ports(addon: dict[str, Any]) -> dict[str, int]:
+    """The ports the agent listens on, read from the add-on's ``configuration_values`` (all addresses: the agent
+    is on the host network and the pods reach it on their node's IP)."""
+    received = json.loads(addon["configuration_values"])["agent"]["config"]["traces"]["traces_collected"]
+
+    def port(bind_address: str) -> int:
+        host, _, number = bind_address.rpartition(":")
+        assert host == "0.0.0.0", bind_address
+        return int(number)
+
+    return {
+        "xray_udp": port(received["xray"]["bind_address"]),
+        "xray_tcp": port(received["xray"]["tcp_proxy"]["bind_address"]),
+        "otlp_grpc": port(received["otlp"]["grpc_endpoint"]),
+        "otlp_http": port(received["otlp"]["http_endpoint"]),
+    }
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_observability_addon_receives_traces_and_its_role_may_write_them_to_xray(prod, region):
+    """``agent.config`` replaces the chart's default configuration as a whole: Container Insights (the alarms'
+    node and cluster metrics) must be in it next to the trace receivers."""
+    stack = core(prod, region)
+    addon = observability_addon(stack)
+    config = json.loads(addon["configuration_values"])["agent"]["config"]
+    assert config["logs"]["metrics_collected"]["kubernetes"]["enhanced_container_insights"] is True
+    assert config["traces"]["traces_collected"] == {
+        "xray": {"bind_address": "0.0.0.0:2000", "tcp_proxy": {"bind_address": "0.0.0.0:2000"}},
+        "otlp": {"grpc_endpoint": "0.0.0.0:4317", "http_endpoint": "0.0.0.0:4318"},
+    }
+    role_ref = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.arn\}", addon["service_account_role_arn"])
+    assert role_ref, addon["service_account_role_arn"]
+    assert irsa_roles(stack)["cloudwatch-agent"]["//"]["metadata"]["uniqueId"] == role_ref.group(1)
+    managed = sorted(a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment").values()
+                     if a["role"] == "${aws_iam_role." + role_ref.group(1) + ".name}")
+    assert [arn.split(":", 5)[-1] for arn in managed] == ["policy/AWSXrayWriteOnlyAccess", "policy/CloudWatchAgentServerPolicy"]
+    assert all(":iam::aws:policy/" in arn for arn in managed)  # AWS managed, not look-alikes of this account
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_service_exports_traces_to_the_clusters_collector(prod, region):
+    """The OTel SDKs read their exporter, sampler and propagators from the ConfigMap; each container names its
+    service (the node of the X-Ray service map)."""
+    stack = apps(prod, region)
+    config = config_data(stack)
+    expected = workloads.trace_settings("production", "globalpay")
+    assert {key: config.get(key) for key in expected} == expected
+    assert config["OTEL_TRACES_EXPORTER"] == "otlp"
+    assert config["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf"
+    assert config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "http://cloudwatch-agent.amazon-cloudwatch:4318/v1/traces"
+    assert config["OTEL_TRACES_SAMPLER"] == "xray"
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "endpoint=http://cloudwatch-agent.amazon-cloudwatch:2000"
+    assert {"tracecontext", "xray"} <= set(config["OTEL_PROPAGATORS"].split(","))
+    assert config["AWS_XRAY_DAEMON_ADDRESS"] == "cloudwatch-agent.amazon-cloudwatch:2000"
+    for service in SERVICES:
+        [container] = deployment(stack, service)["spec"]["template"]["spec"]["container"]
+        assert container["env_from"] == [{"config_map_ref": {"name": container["env_from"][0]["config_map_ref"]["name"]}}]
+        assert "kubernetes_config_map_v1." in container["env_from"][0]["config_map_ref"]["name"]
+        assert [e["value"] for e in container["env"] if e["name"] == "OTEL_SERVICE_NAME"] == [service]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_pods_may_reach_the_trace_collector_on_the_nodes(prod, region):
+    """Default deny covers egress: the agent is on the host network, so the pods reach it on node IPs (the VPC),
+    X-Ray segments on 2000/UDP, sampling rules on 2000/TCP, OTLP on 4317 and 4318."""
+    spec = network_policy(apps(prod, region), "allow-trace-collector")
+    assert spec["pod_selector"] == {} and spec["policy_types"] == ["Egress"]
+    [rule] = spec["egress"]
+    assert rule["to"] == [{"ip_block": {"cidr": VPC_CIDRS[region]}}]
+    assert sorted((p["port"], p["protocol"]) for p in rule["ports"]) == [
+        ("2000", "TCP"), ("2000", "UDP"), ("4317", "TCP"), ("4318", "TCP")]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_collector_listens_where_the_workloads_send_and_the_network_policy_opens(prod, region):
+    """Three places name the collector's ports: the add-on (core stack), the ConfigMap and the NetworkPolicy
+    (apps stack). Derived from the JSON, not from the constants they share: a mismatch drops traces silently."""
+    ports = collector_ports(observability_addon(core(prod, region)))
+    stack = apps(prod, region)
+    config = config_data(stack)
+    otlp = urlsplit(config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])
+    assert config["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf" and otlp.scheme == "http"
+    assert otlp.port == ports["otlp_http"]
+    sampler = urlsplit(config["OTEL_TRACES_SAMPLER_ARG"].removeprefix("endpoint="))
+    assert sampler.port == ports["xray_tcp"]  # sampling rules through the agent's TCP proxy
+    daemon_host, _, daemon_port = config["AWS_XRAY_DAEMON_ADDRESS"].rpartition(":")
+    assert int(daemon_port) == ports["xray_udp"] == ports["xray_tcp"]  # the X-Ray SDKs use one port for both
+    # One collector: the Service of the agent's service account (the add-on's IRSA subject).
+    namespace, account = IRSA["cloudwatch-agent"].split(":")[2:]
+    assert otlp.hostname == sampler.hostname == daemon_host == f"{account}.{namespace}"
+    [rule] = network_policy(stack, "allow-trace-collector")["egress"]
+    allowed = {(int(p["port"]), p["protocol"]) for p in rule["ports"]}
+    assert allowed == {(ports["xray_udp"], "UDP"), (ports["xray_tcp"], "TCP"), (ports["otlp_grpc"], "TCP"),
+                       (ports["otlp_http"], "TCP")}

@@ -161,7 +161,7 @@ def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
             "node_disk_gb": draw(st.integers(20, 500)),
             **draw(st.sampled_from([{}, {"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.0/24"]}])),
         },
-        "edge": {"shield_advanced": draw(st.booleans()), "initial_deploy": draw(st.booleans())},
+        "edge": {"shield_advanced": draw(st.booleans())},
         "observability": {"log_retention_days": draw(st.sampled_from([365, 400, 545, 731, 3653])),
                           "alarm_email": draw(st.sampled_from(["", "oncall@globalpay.com"]))},
         "cost": {"monthly_budget_usd": draw(st.integers(1, 100_000)),

@@ -1,8 +1,11 @@
 """Issue 3 (data tier): the synthesized JSON as a reviewer reads the plan, region by region.
 
-Fixtures: ``prod`` (shared session synthesis); two extra syntheses of our own: the failover configuration
-(primary_region and secondary_region swapped) and the Aurora variant. Validator refusals run ``main.py`` in a
-subprocess with an overrides file, as an operator would.
+Fixtures: ``prod`` and ``staging`` (shared session syntheses); two extra syntheses of our own: the failover
+configuration (primary_region and secondary_region swapped) and the Aurora variant. Validator refusals run
+``main.py`` in a subprocess with an overrides file, as an operator would.
+
+The KMS keys live in each region's ``-keys`` stack; the data tier (core stack) reaches them only through
+cdktf cross-stack references (``key_ref``).
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.synth import by_path, policy, resources, synth
+from constructs_lib.config import load_config
+from regions import REGION_SPECS
+from tests.synth import Synth, by_path, policy, resources, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 US, EU, AP = "globalpay-prod-us-east-1", "globalpay-prod-eu-west-1", "globalpay-prod-ap-southeast-2"
 CORES = (US, EU, AP)
 FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 AURORA = {"database": {"engine": "aurora-postgresql", "engine_version": "15.13"}}
+#: The secrets every region's pods read, by name suffix after ``globalpay/<env>/``, with their construct paths.
+SHARED_SECRETS = {
+    "database/credentials": "/data/database-credentials/secret",
+    "jwt/keys": "/data/operator-secrets/jwt-keys/secret",
+    "api/keys": "/data/operator-secrets/api-keys/secret",
+}
 
 
 def ref(stack: dict, rtype: str, path_suffix: str, attr: str) -> str:
@@ -31,6 +42,25 @@ def ref(stack: dict, rtype: str, path_suffix: str, attr: str) -> str:
         if cfg["//"]["metadata"]["path"].endswith(path_suffix):
             return f"${{{rtype}.{name}.{attr}}}"
     raise AssertionError(f"no {rtype} at {path_suffix}")
+
+
+def key_ref(synthesized: Synth, consumer: str, kind: str, owner: str | None = None) -> str:
+    """The expression ``consumer``'s resources use for the ARN of the ``kind`` key ("data" or "secrets") of
+    ``owner``'s region (default: the consumer's own region).
+
+    The keys are resources of ``<owner>-keys``; a core stack reads them through a cdktf cross-stack
+    reference: a ``terraform_remote_state`` of that stack's state and the output that exports exactly that
+    key's ARN. Checked here, so that an equality with this string proves which region's which key it is.
+    """
+    keys = f"{owner or consumer}-keys"
+    producer = synthesized[keys]
+    key = ref(producer, "aws_kms_key", f"encryption/{kind}/key", "arn")
+    (output,) = [name for name, out in producer["output"].items() if out["value"] == key]
+    state = f"cross-stack-reference-input-{keys}"
+    remote = synthesized[consumer]["data"]["terraform_remote_state"][state]
+    backend = producer["terraform"]["backend"]["s3"]
+    assert (remote["backend"], remote["config"]["bucket"], remote["config"]["key"]) == ("s3", backend["bucket"], backend["key"])
+    return f"${{data.terraform_remote_state.{state}.outputs.{output}}}"
 
 
 def data_resources(stack: dict) -> dict[str, dict[str, dict]]:
@@ -79,7 +109,7 @@ def test_primary_instance_has_the_guides_settings_with_corrections(prod):
         "password_wo_version": 1,
     }
     assert {k: db.get(k) for k in expected} == expected
-    data_key = ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    data_key = key_ref(prod, US, "data")
     assert db["kms_key_id"] == data_key
     assert db["performance_insights_kms_key_id"] == data_key
     assert db["monitoring_role_arn"] == ref(s, "aws_iam_role", "/data/database/monitoring-role", "arn")
@@ -147,7 +177,7 @@ def test_cross_region_replica_reads_the_primary_arn_with_eu_west_1s_own_key(prod
     )
     assert replica["identifier"] == "globalpay-prod-replica-eu"
     assert replica["instance_class"] == "db.r6g.xlarge"
-    assert replica["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert replica["kms_key_id"] == key_ref(prod, EU, "data")
     assert replica["db_subnet_group_name"] == ref(s, "aws_db_subnet_group", "/data/database/subnet-group", "name")
     subnet_group = by_path(s, "aws_db_subnet_group", "/data/database/subnet-group")
     assert subnet_group["subnet_ids"] == [ref(s, "aws_subnet", f"network/db-subnet-{i}", "id") for i in range(3)]
@@ -166,7 +196,7 @@ def test_rds_log_groups_are_encrypted_and_precreated(prod):
     s = prod[US]
     for name in ("/aws/rds/instance/globalpay-prod-primary/postgresql", "/aws/rds/instance/globalpay-prod-primary/upgrade", "RDSOSMetrics"):
         group = next(g for g in resources(s, "aws_cloudwatch_log_group").values() if g["name"] == name)
-        assert group["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+        assert group["kms_key_id"] == key_ref(prod, US, "data")
         assert group["retention_in_days"] >= 365
 
 
@@ -205,11 +235,11 @@ def test_aurora_variant_switches_the_same_construct_to_a_global_cluster():
     assert writer["engine"] == "aurora-postgresql"
     assert writer["master_username"] == "globalpay_admin"
     assert writer["master_password_wo"].startswith("${ephemeral.aws_secretsmanager_random_password.")
-    assert writer["kms_key_id"] == ref(us, "aws_kms_key", "encryption/data/key", "arn")
+    assert writer["kms_key_id"] == key_ref(aurora, US, "data")
     assert writer["lifecycle"] == {"prevent_destroy": True}
     secondary = by_path(eu, "aws_rds_cluster", "/data/database/cluster")
     assert secondary["global_cluster_identifier"] == "globalpay-prod-global"
-    assert secondary["kms_key_id"] == ref(eu, "aws_kms_key", "encryption/data/key", "arn")
+    assert secondary["kms_key_id"] == key_ref(aurora, EU, "data")
     assert "master_username" not in secondary
     instances = resources(us, "aws_rds_cluster_instance").values()
     assert len(instances) == 2 and all(i["instance_class"] == "db.r6g.2xlarge" and i["performance_insights_enabled"] for i in instances)
@@ -239,7 +269,7 @@ def test_redis_replication_group(prod, stack):
         "port": 6379,
     }
     assert {k: rg.get(k) for k in expected} == expected
-    assert rg["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert rg["kms_key_id"] == key_ref(prod, stack, "data")
     assert rg["auth_token"].startswith("${jsondecode(data.aws_secretsmanager_secret_version.")
     read_name = rg["auth_token"].split(".")[2]
     read = s["data"]["aws_secretsmanager_secret_version"][read_name]
@@ -252,7 +282,7 @@ def test_redis_replication_group(prod, stack):
     for cfg in rg["log_delivery_configuration"]:
         assert cfg["destination_type"] == "cloudwatch-logs"
         group = by_path(s, "aws_cloudwatch_log_group", f"/data/cache/{cfg['log_type']}-log-group")
-        assert group["kms_key_id"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+        assert group["kms_key_id"] == key_ref(prod, stack, "data")
     assert rg["lifecycle"] == {"prevent_destroy": True}
 
 
@@ -282,7 +312,7 @@ def test_msk_cluster(prod, stack):
     ebs = info["storage_info"]["ebs_storage_info"]
     assert ebs["volume_size"] == 1000 and "provisioned_throughput" not in ebs  # MSK refuses it on m5.2xlarge
     enc = cluster["encryption_info"]
-    assert enc["encryption_at_rest_kms_key_arn"] == ref(s, "aws_kms_key", "encryption/data/key", "arn")
+    assert enc["encryption_at_rest_kms_key_arn"] == key_ref(prod, stack, "data")
     assert enc["encryption_in_transit"] == {"client_broker": "TLS", "in_cluster": True}
     assert cluster["client_authentication"]["sasl"]["scram"] is True
     assert cluster["client_authentication"]["unauthenticated"] is False
@@ -308,7 +338,7 @@ def test_kafka_acls_can_be_enforced_once_they_exist():
 
 def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod):
     s = prod[US]
-    secrets_key = ref(s, "aws_kms_key", "encryption/secrets/key", "arn")
+    secrets_key = key_ref(prod, US, "secrets")
     association = by_path(s, "aws_msk_scram_secret_association", "/data/kafka/scram-association")
     assert association["cluster_arn"] == ref(s, "aws_msk_cluster", "/data/kafka/cluster", "arn")
     for user in ("payment-processor", "reconciliation-engine", "api-gateway"):
@@ -328,14 +358,86 @@ def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod)
 
 
 @pytest.mark.parametrize("stack", CORES)
-def test_application_secrets_exist_with_the_secrets_key(prod, stack):
+def test_region_secrets_exist_with_the_regions_own_secrets_key(prod, stack):
+    """Each region's Redis and MSK carry credentials of their own: those secrets stay in the region, with
+    its own secrets key and no replica (the shared ones are the next tests' subject)."""
     s = prod[stack]
     names = {cfg["name"]: cfg for cfg in resources(s, "aws_secretsmanager_secret").values()}
-    for name in ("globalpay/prod/database/credentials", "globalpay/prod/redis/auth-token",
-                 "globalpay/prod/jwt/keys", "globalpay/prod/api/keys"):
-        assert names[name]["kms_key_id"] == ref(s, "aws_kms_key", "encryption/secrets/key", "arn")
+    for name in ("globalpay/prod/redis/auth-token", "AmazonMSK_prod_payment-processor",
+                 "AmazonMSK_prod_reconciliation-engine", "AmazonMSK_prod_api-gateway"):
+        assert names[name]["kms_key_id"] == key_ref(prod, stack, "secrets")
         assert names[name]["recovery_window_in_days"] == 30
         assert names[name]["lifecycle"] == {"prevent_destroy": True}
+        assert "replica" not in names[name], name
+
+
+def shared_secrets_check(synthesized: Synth, env: str, overrides: dict | None = None) -> dict[str, tuple[str, str, dict]]:
+    """The shared secrets of one synthesis, checked: ``{name: (stack, address, config)}``.
+
+    Pods of every region read the same database credentials, JWT and API keys: Secrets Manager keeps them in
+    ``database.origin_region`` and replicates them (value and rotation) into every other region, each replica
+    encrypted with *that* region's secrets key, so no region holds a copy of its own that could drift.
+    """
+    config = load_config(env, REGION_SPECS, overrides)
+    origin = config.database.origin_region
+    origin_stack = f"globalpay-{env}-{origin}"
+    others = sorted(set(config.region_names) - {origin})
+    found: dict[str, tuple[str, str, dict]] = {}
+    for suffix, path in SHARED_SECRETS.items():
+        name = f"globalpay/{env}/{suffix}"
+        holders = [(stack, address, cfg) for stack in synthesized
+                   for address, cfg in resources(synthesized[stack], "aws_secretsmanager_secret").items() if cfg["name"] == name]
+        assert [h[0] for h in holders] == [origin_stack], (name, [h[0] for h in holders])
+        (found[name],) = holders
+        cfg = found[name][2]
+        assert cfg["//"]["metadata"]["path"].endswith(path)
+        assert cfg["kms_key_id"] == key_ref(synthesized, origin_stack, "secrets")
+        assert cfg["recovery_window_in_days"] == config.secrets.recovery_window_days
+        assert cfg["lifecycle"] == {"prevent_destroy": True}
+        assert [r["region"] for r in cfg["replica"]] == others, name
+        assert cfg["replica"] == [
+            {"region": region, "kms_key_id": key_ref(synthesized, origin_stack, "secrets", owner=f"globalpay-{env}-{region}")}
+            for region in others
+        ], name
+    return found
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_shared_secrets_live_only_in_the_origin_region_replicated_with_each_regions_secrets_key(request, env):
+    synthesized = request.getfixturevalue(env)
+    config = load_config(env, REGION_SPECS)
+    origin_stack = f"globalpay-{env}-{config.database.origin_region}"
+    found = shared_secrets_check(synthesized, env)
+    if env == "prod":
+        assert {stack for stack, _, _ in found.values()} == {US}
+    # Every replica's key is another region's -keys output: the origin's core stack deploys after all of them.
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text())
+    assert {f"globalpay-{env}-{r}-keys" for r in config.region_names} <= set(manifest["stacks"][origin_stack]["dependencies"])
+
+
+@pytest.mark.parametrize("stack", (EU, AP))
+def test_other_regions_read_the_replicas_and_create_no_copy(prod, stack):
+    """eu-west-1 and ap-southeast-2 hold neither the shared secrets nor their values: no secret of those
+    names, no credentials version, no master password generated there."""
+    s = prod[stack]
+    names = {cfg["name"] for cfg in resources(s, "aws_secretsmanager_secret").values()}
+    assert not names & {f"globalpay/prod/{suffix}" for suffix in SHARED_SECRETS}
+    paths = [cfg["//"]["metadata"]["path"] for cfg in resources(s, "aws_secretsmanager_secret_version").values()]
+    assert not [p for p in paths if "database-credentials" in p or "operator-secrets" in p]
+    assert "database_master_password" not in s.get("ephemeral", {}).get("aws_secretsmanager_random_password", {})
+
+
+def test_failover_keeps_the_shared_secrets_in_the_origin_region_with_the_same_replicas(prod, failover):
+    """A failover swaps primary and secondary, not database.origin_region: the shared secrets keep their
+    region, Terraform addresses and replicas (re-creating them would lose the operators' JWT and API keys)."""
+    before, after = shared_secrets_check(prod, "prod"), shared_secrets_check(failover, "prod", FAILOVER)
+    assert {n: (stack, address) for n, (stack, address, _) in after.items()} == {n: (stack, address) for n, (stack, address, _) in before.items()}
+    assert {stack for stack, _, _ in after.values()} == {US}
+    for name in before:
+        assert after[name][2]["replica"] == before[name][2]["replica"], name
+        assert after[name][2]["kms_key_id"] == before[name][2]["kms_key_id"], name
+    written = by_path(failover[US], "aws_secretsmanager_secret_version", "/data/database-credentials/value")
+    assert written == by_path(prod[US], "aws_secretsmanager_secret_version", "/data/database-credentials/value")
 
 
 def test_operator_secrets_are_created_empty(prod):
@@ -347,6 +449,8 @@ def test_operator_secrets_are_created_empty(prod):
 def test_database_credentials_are_written_write_only_where_the_writer_is_created(prod):
     s = prod[US]
     version = by_path(s, "aws_secretsmanager_secret_version", "/data/database-credentials/value")
+    assert version["secret_id"] == ref(s, "aws_secretsmanager_secret", "/data/database-credentials/secret", "id")
+    assert "secret_string" not in version  # Secrets Manager replicates the value; Terraform never holds it
     value = version["secret_string_wo"]
     assert "ephemeral.aws_secretsmanager_random_password.database_master_password.random_password" in value
     assert ref(s, "aws_db_instance", "/data/database/primary", "address")[2:-1] in value
@@ -382,7 +486,7 @@ def test_repositories_in_the_home_region_replicated_to_the_others(prod):
         assert repo["name"] == f"globalpay/{service}"
         assert repo["image_tag_mutability"] == "IMMUTABLE"
         assert repo["image_scanning_configuration"] == {"scan_on_push": True}
-        assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": ref(s, "aws_kms_key", "encryption/data/key", "arn")}]
+        assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": key_ref(prod, US, "data")}]
         assert repo["lifecycle"] == {"prevent_destroy": True}
         rules = json.loads(by_path(s, "aws_ecr_lifecycle_policy", f"/data/registry/{service}-lifecycle")["policy"])["rules"]
         assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "tagged"}
@@ -393,7 +497,7 @@ def test_repositories_in_the_home_region_replicated_to_the_others(prod):
         assert not resources(prod[stack], "aws_ecr_repository")
         template = by_path(prod[stack], "aws_ecr_repository_creation_template", "/data/registry-replica-settings/template")
         assert template["applied_for"] == ["REPLICATION"] and template["image_tag_mutability"] == "IMMUTABLE"
-        assert template["encryption_configuration"][0]["kms_key"] == ref(prod[stack], "aws_kms_key", "encryption/data/key", "arn")
+        assert template["encryption_configuration"][0]["kms_key"] == key_ref(prod, stack, "data")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -432,14 +536,24 @@ def test_data_stores_admit_only_the_node_security_group(prod, stack):
 
 @pytest.mark.parametrize("stack", CORES)
 def test_every_stateful_data_resource_is_protected(prod, stack):
+    """The region's data tier (core stack) and the keys that encrypt it (its -keys stack)."""
     stateful = ("aws_db_instance", "aws_db_parameter_group", "aws_elasticache_replication_group", "aws_msk_cluster",
                 "aws_secretsmanager_secret", "aws_ecr_repository", "aws_kms_key", "aws_rds_cluster")
-    found = 0
-    for rtype in stateful:
-        for cfg in resources(prod[stack], rtype).values():
-            found += 1
-            assert cfg.get("lifecycle", {}).get("prevent_destroy") is True, cfg["//"]["metadata"]["path"]
-    assert found >= 10
+    found: dict[str, int] = {}
+    for name in (stack, f"{stack}-keys"):
+        for rtype in stateful:
+            for cfg in resources(prod[name], rtype).values():
+                found[rtype] = found.get(rtype, 0) + 1
+                assert cfg.get("lifecycle", {}).get("prevent_destroy") is True, cfg["//"]["metadata"]["path"]
+    # Not vacuous: what every region has at least (its keys, Redis, MSK, Redis and SCRAM secrets) ...
+    minimum = {"aws_kms_key": 2, "aws_elasticache_replication_group": 1, "aws_msk_cluster": 1, "aws_secretsmanager_secret": 4}
+    # ... plus the database where there is one, and the shared secrets and repositories in the origin.
+    if stack != AP:
+        minimum.update(aws_db_instance=1, aws_db_parameter_group=1)
+    if stack == US:
+        minimum.update(aws_db_instance=2, aws_db_parameter_group=2, aws_secretsmanager_secret=7, aws_ecr_repository=3)
+    short = {rtype: (found.get(rtype, 0), n) for rtype, n in minimum.items() if found.get(rtype, 0) < n}
+    assert not short, f"(found, expected at least): {short}"
 
 
 # ------------------------------------------------------------------------------------------------------

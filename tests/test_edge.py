@@ -1,9 +1,17 @@
 """Issue 5: WAF, Shield, alarms, dashboard, tracing, DR, budget, CloudFront and payment events, as a plan
-reviewer reads them in the synthesized JSON."""
+reviewer reads them in the synthesized JSON.
+
+Where they live (regions/app.py): the region's KMS keys in ``<region>-keys`` (read by cross-stack reference),
+WAF, alarm topic, regional alarms, X-Ray, DLM, buckets and payment events in the core stack ``<region>``
+(``operations/``), and what reads the ingress ALB or another region's bucket (Shield protection, ALB 5xx alarm,
+S3 replication) in ``<region>-edge``, applied after the apps stacks' Ingress created the ALB and after the
+global stack's Shield subscription.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -15,11 +23,69 @@ from tests.synth import Synth, by_path, policy, resources, synth, where
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 CORE = [f"globalpay-prod-{r}" for r in REGIONS]
 GLOBAL = "globalpay-prod-global"
+#: Every workspace of prod, in deploy order (regions/app.py).
+ALL_STACKS = [
+    "globalpay-prod-bootstrap",
+    *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-addons", "-apps")),
+    GLOBAL,
+    *(f"globalpay-prod-{r}-edge" for r in REGIONS),
+]
 STATEFUL_LOGS = ("aws_cloudwatch_log_group",)
+#: A reference to a KMS key this project manages: in the same stack, or another stack's (``-keys``, bootstrap)
+#: through a cdktf cross-stack output of an ``aws_kms_key``. Never an AWS managed key or a literal ARN.
+OUR_KEY = re.compile(r"\$\{(aws_kms_key\.|data\.terraform_remote_state\.[^.}]+\.outputs\.cross-stack-output-aws_kms_key)")
 
 
 def _core(prod: Synth, region: str) -> dict:
     return prod[f"globalpay-prod-{region}"]
+
+
+def _edge(prod: Synth, region: str) -> dict:
+    return prod[f"globalpay-prod-{region}-edge"]
+
+
+def _region(stack_name: str) -> str:
+    return next(r for r in REGIONS if r in stack_name)
+
+
+def _address(stack: dict, rtype: str, path_suffix: str) -> str:
+    """``<rtype>.<logical id>`` of the one resource whose construct path ends with ``path_suffix``: what another
+    attribute of the same stack references it by."""
+    found = [
+        key for key, cfg in resources(stack, rtype).items()
+        if cfg.get("//", {}).get("metadata", {}).get("path", "").endswith(path_suffix)
+    ]
+    assert len(found) == 1, f"{len(found)} {rtype} with path ending {path_suffix!r}"
+    return f"{rtype}.{found[0]}"
+
+
+def _cross(s: Synth, producer: str, rtype: str, path_suffix: str, attr: str = "arn") -> str:
+    """How another stack reads ``attr`` of the resource at ``path_suffix`` in stack ``producer``: a cdktf
+    cross-stack reference, i.e. the producer's output of that very attribute, through its remote state."""
+    address = _address(s[producer], rtype, path_suffix)
+    output = f"cross-stack-output-{address.replace('.', '')}{attr}"
+    assert s[producer]["output"][output]["value"] == f"${{{address}.{attr}}}", output
+    return f"${{data.terraform_remote_state.cross-stack-reference-input-{producer}.outputs.{output}}}"
+
+
+def _data_key(s: Synth, region: str, env: str = "prod") -> str:
+    """The region's data key (``encryption_data_key``), created by its ``-keys`` stack."""
+    return _cross(s, f"globalpay-{env}-{region}-keys", "aws_kms_key", "/encryption/data/key")
+
+
+def _alarm_topic(s: Synth, region: str) -> str:
+    """The region's on-call topic, created by its core stack (``operations/alarm-topic``)."""
+    return _cross(s, f"globalpay-prod-{region}", "aws_sns_topic", "/alarm-topic/topic")
+
+
+def _alarm_names(stack: dict) -> set[str]:
+    return {a["alarm_name"] for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
+
+
+def _dependencies(s: Synth) -> dict[str, set[str]]:
+    """``cdktf deploy`` applies a stack after every stack of its manifest ``dependencies``."""
+    manifest = json.loads((s.outdir / "manifest.json").read_text())
+    return {name: set(stack["dependencies"]) for name, stack in manifest["stacks"].items()}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -53,43 +119,78 @@ def test_waf_logs_are_kms_encrypted_named_for_waf_and_redact_authorization(prod:
     s = prod[stack]
     group = by_path(s, "aws_cloudwatch_log_group", "/waf/log-group")
     assert group["name"] == "aws-waf-logs-globalpay-prod"
-    assert "aws_kms_key.encryption_data_key" in group["kms_key_id"]
+    assert group["kms_key_id"] == _data_key(prod, _region(stack))
     assert group["retention_in_days"] >= 365
     (logging,) = resources(s, "aws_wafv2_web_acl_logging_configuration").values()
     assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
-    assert "aws_cloudwatch_log_group.waf_log-group" in logging["log_destination_configs"][0]
+    assert logging["log_destination_configs"] == [f"${{{_address(s, 'aws_cloudwatch_log_group', '/waf/log-group')}.arn}}"]
     statement = policy(by_path(s, "aws_cloudwatch_log_resource_policy", "/waf/log-delivery-policy"), "policy_document")["Statement"][0]
     assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
 
 
 def test_shield_advanced_protects_each_region_alb_found_by_name(prod: Synth, staging: Synth) -> None:
+    """The protection reads the ALB the load balancer controller creates from the apps stack's Ingress, and
+    needs the global stack's subscription: it lives in the region's ``-edge`` stack, applied after both."""
     for region in REGIONS:
-        s = _core(prod, region)
+        s = _edge(prod, region)
         (lb,) = s["data"]["aws_lb"].values()
         assert lb["name"] == "globalpay-prod-api"
         (protection,) = resources(s, "aws_shield_protection").values()
-        assert "data.aws_lb.ingress-alb.arn" in protection["resource_arn"]
+        assert protection["resource_arn"] == "${data.aws_lb.ingress-alb.arn}"
+    assert {name for name in prod if resources(prod[name], "aws_shield_protection")} == {
+        f"globalpay-prod-{r}-edge" for r in REGIONS
+    }
     (subscription,) = resources(prod[GLOBAL], "aws_shield_subscription").values()
     assert subscription["auto_renew"] == "ENABLED" and subscription["skip_destroy"] is True
     assert subscription["lifecycle"]["prevent_destroy"] is True
-    # Staging: no USD 3,000/month commitment.
+    # Staging: no USD 3,000/month commitment, and so nothing to protect with it.
     assert not resources(staging["globalpay-staging-global"], "aws_shield_subscription")
-    for region in REGIONS:
-        assert not resources(staging[f"globalpay-staging-{region}"], "aws_shield_protection")
+    for name in staging:
+        assert not resources(staging[name], "aws_shield_protection"), name
 
 
-def test_initial_deploy_leaves_out_everything_that_reads_the_alb_or_the_peer_bucket() -> None:
-    first = synth("prod", {"edge": {"initial_deploy": True}})
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_only_the_edge_and_global_stacks_read_the_alb(env: str) -> None:
+    """The ALB does not exist until the load balancer controller has reconciled the apps stack's Ingress, and a
+    data source that finds nothing fails the plan. With no two-phase deploy any more, only the stacks applied
+    after every apps stack may read it: the regions' ``-edge`` stacks and the global stack (Route 53 health
+    checks, failover records, dashboard)."""
+    s = synth(env)
+    readers = set()
+    for name in s:
+        stack = s[name]
+        lb_sources = [t for t in stack.get("data", {}) if t.startswith(("aws_lb", "aws_alb"))]
+        if lb_sources or "data.aws_lb" in json.dumps(stack) or "data.aws_alb" in json.dumps(stack):
+            readers.add(name)
+    assert readers == {f"globalpay-{env}-global", *(f"globalpay-{env}-{r}-edge" for r in REGIONS)}
     for region in REGIONS:
-        s = first[f"globalpay-prod-{region}"]
-        assert "aws_lb" not in s.get("data", {})
-        assert not resources(s, "aws_shield_protection")
-        assert not where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-api-5xx-errors")
-        assert not resources(s, "aws_s3_bucket_replication_configuration")
-        assert resources(s, "aws_wafv2_web_acl")  # the ingress needs the ACL in phase 1
-    g = first["globalpay-prod-global"]
-    assert "aws_lb" not in g.get("data", {})
-    assert not resources(g, "aws_route53_health_check") and not where(g, "aws_route53_record", type="A", name="api.globalpay.com")
+        edge = s[f"globalpay-{env}-{region}-edge"]
+        assert {k: lb["name"] for k, lb in edge["data"]["aws_lb"].items()} == {"ingress-alb": f"globalpay-{env}-api"}
+    assert {lb["name"] for lb in s[f"globalpay-{env}-global"]["data"]["aws_lb"].values()} == {f"globalpay-{env}-api"}
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_the_alb_and_the_shield_subscription_exist_before_a_stack_reads_them(env: str) -> None:
+    """``cdktf deploy '*'`` applies a brand-new environment in one pass only if the manifest orders it: each
+    ``-edge`` stack after its region's apps stack (the Ingress and so the ALB) and after the global stack (the
+    Shield Advanced subscription a protection needs), the global stack after every apps stack. The ``-edge``
+    stacks come last: nothing waits for them."""
+    s = synth(env)
+    deps = _dependencies(s)
+    global_stack = f"globalpay-{env}-global"
+    apps = {f"globalpay-{env}-{r}-apps" for r in REGIONS}
+    edges = {f"globalpay-{env}-{r}-edge" for r in REGIONS}
+    assert set(deps) == set(s)
+    assert apps <= deps[global_stack], apps - deps[global_stack]
+    for region in REGIONS:
+        edge = f"globalpay-{env}-{region}-edge"
+        assert {f"globalpay-{env}-{region}-apps", global_stack} <= deps[edge], deps[edge]
+        # Applying the apps stack is what makes the ALB exist: its Ingress names the ALB the readers look up,
+        # and Terraform waits until the controller reports it.
+        (ingress,) = resources(s[f"globalpay-{env}-{region}-apps"], "kubernetes_ingress_v1").values()
+        assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-name"] == f"globalpay-{env}-api"
+        assert ingress["wait_for_load_balancer"] is True
+    assert not any(edges & needs for needs in deps.values())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -100,7 +201,7 @@ def test_initial_deploy_leaves_out_everything_that_reads_the_alb_or_the_peer_buc
 @pytest.mark.parametrize("stack", CORE)
 def test_alarm_topic_is_encrypted_with_the_data_key(prod: Synth, stack: str) -> None:
     (topic,) = where(prod[stack], "aws_sns_topic", name="globalpay-prod-alarms")
-    assert "aws_kms_key.encryption_data_key" in topic["kms_master_key_id"]
+    assert topic["kms_master_key_id"] == _data_key(prod, _region(stack))
     doc = policy(by_path(prod[stack], "aws_sns_topic_policy", "/alarm-topic/policy"))
     publish = next(s for s in doc["Statement"] if s["Sid"] == "CloudWatchAlarmsOfThisAccount")
     assert "cloudwatch.amazonaws.com" in publish["Principal"]["Service"]
@@ -126,7 +227,8 @@ def test_the_guide_alarms_with_metrics_that_exist(prod: Synth) -> None:
     assert cpu["dimensions"] == {"ClusterName": "globalpay-prod-cluster"}
     assert (cpu["threshold"], cpu["period"], cpu["evaluation_periods"]) == (80, 300, 2)
     assert cpu["comparison_operator"] == "GreaterThanThreshold"
-    (api,) = where(s, "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-api-5xx-errors")
+    # The ALB 5xx alarm reads the ALB: the edge stack's (test_edge_stack_alb_5xx_alarm_pages_the_region_on_call).
+    (api,) = where(_edge(prod, "us-east-1"), "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-api-5xx-errors")
     assert (api["namespace"], api["metric_name"], api["statistic"]) == ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum")
     assert (api["threshold"], api["period"], api["evaluation_periods"]) == (50, 300, 1)
     assert "data.aws_lb.ingress-alb.arn_suffix" in api["dimensions"]["LoadBalancer"]
@@ -136,15 +238,34 @@ def test_the_guide_alarms_with_metrics_that_exist(prod: Synth) -> None:
     assert db["threshold"] == 800  # 80 % of max_connections 1000
 
 
+@pytest.mark.parametrize("region", REGIONS)
+def test_edge_stack_alb_5xx_alarm_pages_the_region_on_call(prod: Synth, region: str) -> None:
+    """The guide's ALB 5xx alarm finds the region's ALB by its fixed name and notifies the same topic as the
+    region's other alarms: the core stack's, by cross-stack reference (no second topic to subscribe to)."""
+    s = _edge(prod, region)
+    assert s["data"]["aws_lb"]["ingress-alb"]["name"] == "globalpay-prod-api"
+    api = by_path(s, "aws_cloudwatch_metric_alarm", f"{region}-edge/api-5xx")
+    assert api["alarm_name"] == "globalpay-prod-api-5xx-errors"
+    assert api["dimensions"] == {"LoadBalancer": "${data.aws_lb.ingress-alb.arn_suffix}"}
+    assert api["alarm_actions"] == api["ok_actions"] == [_alarm_topic(prod, region)]
+    assert not where(_core(prod, region), "aws_cloudwatch_metric_alarm", alarm_name="globalpay-prod-api-5xx-errors")
+
+
 def test_on_call_alarms_follow_what_each_region_runs(prod: Synth) -> None:
-    names = {r: {a["alarm_name"] for a in resources(_core(prod, r), "aws_cloudwatch_metric_alarm").values()} for r in REGIONS}
+    core = {r: _alarm_names(_core(prod, r)) for r in REGIONS}
+    edge = {r: _alarm_names(_edge(prod, r)) for r in REGIONS}
+    names = {r: core[r] | edge[r] for r in REGIONS}
     common = {"globalpay-prod-high-cpu", "globalpay-prod-eks-failed-nodes", "globalpay-prod-api-5xx-errors",
               "globalpay-prod-payment-events-dlq"}
     for region in REGIONS:
         assert common <= names[region]
+        # What reads the ALB or the peer bucket is the edge stack's; the rest, the core stack's.
+        assert "globalpay-prod-api-5xx-errors" in edge[region] and "globalpay-prod-api-5xx-errors" not in core[region]
     assert {"globalpay-prod-replica-1-replica-lag", "globalpay-prod-primary-free-storage"} <= names["us-east-1"]
     assert "globalpay-prod-replica-eu-replica-lag" in names["eu-west-1"]
-    assert {"globalpay-prod-data-replication-failed", "globalpay-prod-data-replication-latency"} <= names["us-east-1"]
+    replication = {"globalpay-prod-data-replication-failed", "globalpay-prod-data-replication-latency"}
+    assert replication <= edge["us-east-1"]
+    assert not replication & (edge["eu-west-1"] | edge["ap-southeast-2"] | set().union(*core.values()))
     # An alarm for every database, Redis group and Kafka cluster that exists in the stack, and none for others.
     for region in REGIONS:
         s = _core(prod, region)
@@ -189,8 +310,8 @@ def test_dashboard_is_named_for_the_environment_and_shows_every_region(prod: Syn
         cells |= mine
     (staging_dash,) = resources(staging["globalpay-staging-global"], "aws_cloudwatch_dashboard").values()
     assert staging_dash["dashboard_name"] == "GlobalPay-Staging"
-    for region in REGIONS:  # dashboards are account-global: none in the regional stacks
-        assert not resources(_core(prod, region), "aws_cloudwatch_dashboard")
+    for name in prod:  # dashboards are account-global: none in the regional stacks
+        assert name == GLOBAL or not resources(prod[name], "aws_cloudwatch_dashboard"), name
 
 
 @pytest.mark.parametrize("stack", CORE)
@@ -198,7 +319,7 @@ def test_container_insights_addon_and_xray_in_every_region(prod: Synth, stack: s
     s = prod[stack]
     assert where(s, "aws_eks_addon", addon_name="amazon-cloudwatch-observability")
     (xray,) = resources(s, "aws_xray_encryption_config").values()
-    assert xray["type"] == "KMS" and "aws_kms_key.encryption_data_key" in xray["key_id"]
+    assert xray["type"] == "KMS" and xray["key_id"] == _data_key(prod, _region(stack))
     (rule,) = resources(s, "aws_xray_sampling_rule").values()
     assert len(rule["rule_name"]) <= 32 and rule["fixed_rate"] == 0.05 and rule["reservoir_size"] == 1
 
@@ -218,7 +339,7 @@ def test_dlm_snapshots_cluster_volumes_daily_with_its_own_role(prod: Synth, regi
     (schedule,) = details["schedule"]
     assert schedule["create_rule"]["interval"] == 24 and schedule["retain_rule"]["count"] == 14
     assert schedule["copy_tags"] is True
-    assert "aws_iam_role.ebs-snapshots_role" in dlm["execution_role_arn"]
+    assert dlm["execution_role_arn"] == f"${{{_address(s, 'aws_iam_role', '/ebs-snapshots/role')}.arn}}"
     assert "ACCOUNT_ID" not in json.dumps(dlm)
     role = by_path(s, "aws_iam_role", "/ebs-snapshots/role")
     trust = policy(role, "assume_role_policy")["Statement"][0]
@@ -237,25 +358,32 @@ def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: st
     assert bucket["lifecycle"]["prevent_destroy"] is True
     enc = by_path(s, "aws_s3_bucket_server_side_encryption_configuration", "/data-bucket/encryption")
     rule = enc["rule"][0]["apply_server_side_encryption_by_default"]
-    assert rule["sse_algorithm"] == "aws:kms" and "aws_kms_key.encryption_data_key" in rule["kms_master_key_id"]
+    assert rule["sse_algorithm"] == "aws:kms" and rule["kms_master_key_id"] == _data_key(prod, region)
     assert by_path(s, "aws_s3_bucket_versioning", "/data-bucket/versioning")["versioning_configuration"]["status"] == "Enabled"
     pab = by_path(s, "aws_s3_bucket_public_access_block", "/data-bucket/public-access-block")
     assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     lifecycle = by_path(s, "aws_s3_bucket_lifecycle_configuration", "/data-bucket/lifecycle")["rule"][0]
     assert [t["storage_class"] for t in lifecycle["transition"]] == ["STANDARD_IA", "GLACIER_IR"]
     logging = by_path(s, "aws_s3_bucket_logging", "/data-bucket/access-logging")
-    assert "access-log-bucket" in logging["target_bucket"]
-    (_log_bucket,) = where(s, "aws_s3_bucket", bucket=f"globalpay-prod-access-logs-{region}")
+    (log_bucket,) = [k for k, b in resources(s, "aws_s3_bucket").items() if b["bucket"] == f"globalpay-prod-access-logs-{region}"]
+    assert logging["target_bucket"].startswith(f"${{aws_s3_bucket.{log_bucket}.")
     doc = policy(by_path(s, "aws_s3_bucket_policy", "/access-log-bucket/policy"))
     writer = next(st for st in doc["Statement"] if st["Sid"] == "S3ServerAccessLogs")
     assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
 
 
 def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(prod: Synth) -> None:
-    assert not resources(_core(prod, "eu-west-1"), "aws_s3_bucket_replication_configuration")
-    assert not resources(_core(prod, "ap-southeast-2"), "aws_s3_bucket_replication_configuration")
-    s = _core(prod, "us-east-1")
+    """The replication writes into another region's bucket: it lives in the primary's ``-edge`` stack, applied
+    after both regions' core stacks, so the versioned source and the destination bucket exist. The source
+    bucket is named literally (no reference orders it): the manifest dependency on the core stack does."""
+    assert {name for name in prod if resources(prod[name], "aws_s3_bucket_replication_configuration")} == {
+        "globalpay-prod-us-east-1-edge"
+    }
+    s = _edge(prod, "us-east-1")
+    assert {"globalpay-prod-us-east-1", "globalpay-prod-eu-west-1"} <= _dependencies(prod)["globalpay-prod-us-east-1-edge"]
     (repl,) = resources(s, "aws_s3_bucket_replication_configuration").values()
+    assert repl["bucket"] == "globalpay-prod-data-us-east-1"
+    assert repl["role"] == f"${{{_address(s, 'aws_iam_role', '/data-replication/role')}.arn}}"
     (rule,) = repl["rule"]
     dest = rule["destination"]
     assert dest["bucket"].endswith(":s3:::globalpay-prod-data-eu-west-1")
@@ -265,18 +393,29 @@ def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(p
     assert rule["delete_marker_replication"] == {"status": "Enabled"}
     assert rule["source_selection_criteria"]["sse_kms_encrypted_objects"] == {"status": "Enabled"}
     doc = policy(by_path(s, "aws_iam_role_policy", "/data-replication/policy"))
-    encrypt = next(st for st in doc["Statement"] if st["Sid"] == "EncryptReplicasWithDestinationDataKey")
+    statements = {st["Sid"]: st for st in doc["Statement"]}
+    source_arn = _cross(prod, "globalpay-prod-us-east-1", "aws_s3_bucket", "/data-bucket/bucket")
+    assert statements["ReadSourceConfiguration"]["Resource"] == source_arn
+    assert statements["ReadSourceVersions"]["Resource"] == f"{source_arn}/*"
+    encrypt = statements["EncryptReplicasWithDestinationDataKey"]
     assert encrypt["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/globalpay-prod-data"}
     # Both buckets use S3 Bucket Keys, whose KMS encryption context is the bucket ARN, not the object ARN: a
     # condition on "<bucket>/*" alone denies every Decrypt/Encrypt and no object ever replicates.
-    decrypt = next(st for st in doc["Statement"] if st["Sid"] == "DecryptSourceThroughS3")
-    source_context = decrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
-    assert "aws_s3_bucket.data-bucket" in source_context[0] and source_context == [source_context[0], f"{source_context[0]}/*"]
+    decrypt = statements["DecryptSourceThroughS3"]
+    assert decrypt["Resource"] == _data_key(prod, "us-east-1")
+    assert decrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [source_arn, f"{source_arn}/*"]
     dest_context = encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
     assert [c.rsplit(":", 1)[-1] for c in dest_context] == ["globalpay-prod-data-eu-west-1", "globalpay-prod-data-eu-west-1/*"]
-    enc = by_path(s, "aws_s3_bucket_server_side_encryption_configuration", "/data-bucket/encryption")
+    enc = by_path(_core(prod, "us-east-1"), "aws_s3_bucket_server_side_encryption_configuration", "/data-bucket/encryption")
     assert enc["rule"][0]["bucket_key_enabled"] is True
     assert "*" not in [st["Resource"] for st in doc["Statement"]]
+    # Its alarms page the primary's on-call topic, like every other alarm of the region.
+    for cid in ("replication-failed", "replication-latency"):
+        alarm = by_path(s, "aws_cloudwatch_metric_alarm", f"/data-replication/{cid}")
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == [_alarm_topic(prod, "us-east-1")]
+        assert alarm["dimensions"] == {"SourceBucket": "globalpay-prod-data-us-east-1",
+                                       "DestinationBucket": "globalpay-prod-data-eu-west-1",
+                                       "RuleId": "replicate-to-eu-west-1"}
 
 
 def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> None:
@@ -303,7 +442,8 @@ def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> Non
 def test_route53_health_checks_reach_the_api_gateway_through_the_ingress(prod: Synth, region: str) -> None:
     """Route 53 sends the checked FQDN (the ALB's DNS name) as Host; the ALB's listener rules come from the
     Ingress. A rule without ``host`` for the health check path is what lets the probe reach the service."""
-    ingresses = resources(prod[f"globalpay-prod-{region}-k8s"], "kubernetes_ingress_v1").values()
+    ingresses = resources(prod[f"globalpay-prod-{region}-apps"], "kubernetes_ingress_v1").values()
+    assert ingresses
     path = load_config("prod", REGION_SPECS).edge.health_check_path
     assert any(
         "host" not in rule and any(p["path"] in ("/", path) for p in rule["http"]["path"])
@@ -329,8 +469,9 @@ def test_budget_alerts_at_80_and_100_percent_actual_and_forecast(prod: Synth, st
     assert staging_budget["limit_amount"] == "5500"
 
 
-@pytest.mark.parametrize("stack", [*CORE, GLOBAL])
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_cost_allocation_tags_on_every_provider(prod: Synth, stack: str) -> None:
+    assert prod[stack]["provider"]["aws"]
     for provider in prod[stack]["provider"]["aws"]:
         tags = provider["default_tags"][0]["tags"]
         assert {"Environment", "Project", "CostCenter"} <= set(tags)
@@ -377,17 +518,21 @@ def test_payment_events_fan_out_to_an_encrypted_queue_with_a_dlq(prod: Synth, st
     assert queue["message_retention_seconds"] == 4 * 86400 and dlq["message_retention_seconds"] == 14 * 86400
     assert queue["visibility_timeout_seconds"] > 60
     redrive = json.loads(queue["redrive_policy"])
-    assert "aws_sqs_queue.payment-events_dlq" in redrive["deadLetterTargetArn"] and redrive["maxReceiveCount"] == 5
+    dlq_address = _address(s, "aws_sqs_queue", "/payment-events/dlq")
+    assert redrive["deadLetterTargetArn"] == f"${{{dlq_address}.arn}}" and redrive["maxReceiveCount"] == 5
+    data_key = _data_key(prod, _region(stack))
     for q in (queue, dlq):
-        assert "aws_kms_key.encryption_data_key" in q["kms_master_key_id"]
+        assert q["kms_master_key_id"] == data_key
     (topic,) = where(s, "aws_sns_topic", name="globalpay-prod-payment-events")
-    assert "aws_kms_key.encryption_data_key" in topic["kms_master_key_id"]
+    assert topic["kms_master_key_id"] == data_key
+    topic_address = _address(s, "aws_sns_topic", "/payment-events/topic")
     (sub,) = where(s, "aws_sns_topic_subscription", protocol="sqs")
-    assert "payment-events_topic" in sub["topic_arn"] and "payment-events_queue" in sub["endpoint"]
+    assert sub["topic_arn"] == f"${{{topic_address}.arn}}"
+    assert sub["endpoint"] == f"${{{_address(s, 'aws_sqs_queue', '/payment-events/queue')}.arn}}"
     doc = policy(by_path(s, "aws_sqs_queue_policy", "/payment-events/queue-policy"))
     allow = next(st for st in doc["Statement"] if st["Effect"] == "Allow")
     assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
-    assert "aws_sns_topic.payment-events_topic" in allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert f"{topic_address}.arn" in allow["Condition"]["ArnEquals"]["aws:SourceArn"]
 
 
 @pytest.mark.parametrize("env", ["prod", "staging"])
@@ -396,18 +541,18 @@ def test_every_topic_queue_bucket_and_log_group_is_encrypted_with_our_keys(env: 
     for name in s:
         stack = s[name]
         for topic in resources(stack, "aws_sns_topic").values():
-            assert "aws_kms_key." in topic.get("kms_master_key_id", ""), (name, topic["name"])
+            assert OUR_KEY.match(topic.get("kms_master_key_id", "")), (name, topic["name"])
         for queue in resources(stack, "aws_sqs_queue").values():
-            assert "aws_kms_key." in queue.get("kms_master_key_id", ""), (name, queue["name"])
+            assert OUR_KEY.match(queue.get("kms_master_key_id", "")), (name, queue["name"])
         for group in resources(stack, "aws_cloudwatch_log_group").values():
-            assert "aws_kms_key." in group.get("kms_key_id", ""), (name, group["name"])
+            assert OUR_KEY.match(group.get("kms_key_id", "")), (name, group["name"])
         for enc in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values():
             default = enc["rule"][0]["apply_server_side_encryption_by_default"]
             path = enc["//"]["metadata"]["path"]
             if "access-log" in path:  # S3 server access logging only delivers to SSE-S3 buckets
                 assert default["sse_algorithm"] == "AES256"
             else:
-                assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key." in default["kms_master_key_id"], path
+                assert default["sse_algorithm"] == "aws:kms" and OUR_KEY.match(default["kms_master_key_id"]), path
 
 
 def test_no_lambda_or_fargate_resource_exists_without_a_job(prod: Synth) -> None:

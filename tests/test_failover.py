@@ -2,11 +2,14 @@
 
 Synthesize prod and the failed-over configuration (primary eu-west-1, secondary us-east-1) and compare them
 the way a reviewer compares two plans: the eu-west-1 database becomes a primary, Route 53 roles swap, S3
-replication follows the primary, and no stateful resource changes its Terraform address or identity.
+replication follows the primary (from one ``-edge`` stack to the other), and no stateful resource in any
+workspace (bootstrap, ``-keys``, core, ``-addons``, ``-apps``, global, ``-edge``) changes its Terraform address
+or identity.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +17,13 @@ import pytest
 from tests.synth import Synth, resources, synth, where
 
 FLIPPED = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+#: Every workspace of prod (regions/app.py): a failover must neither add nor drop one.
+ALL_STACKS = {
+    "globalpay-prod-bootstrap",
+    "globalpay-prod-global",
+    *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-addons", "-apps", "-edge")),
+}
 
 #: Resource types whose replacement or destruction loses data or identity.
 STATEFUL_TYPES = (
@@ -67,22 +77,30 @@ def test_eu_database_is_promoted(prod: Synth, flipped: Synth) -> None:
 
 
 def test_s3_replication_follows_the_primary(prod: Synth, flipped: Synth) -> None:
-    def destinations(s: Synth, region: str) -> list[str]:
-        return [
-            rule["destination"]["bucket"]
-            for cfg in resources(s[f"globalpay-prod-{region}"], "aws_s3_bucket_replication_configuration").values()
-            for rule in cfg["rule"]
-        ]
+    """The replication lives in the primary's ``-edge`` stack: a failover destroys it in us-east-1's and creates
+    it in eu-west-1's, which then waits for the new destination's core stack (us-east-1, its bucket)."""
 
-    assert [d.rsplit(":", 1)[-1] for d in destinations(prod, "us-east-1")] == ["globalpay-prod-data-eu-west-1"]
-    assert destinations(prod, "eu-west-1") == []
-    assert destinations(flipped, "us-east-1") == []
-    assert [d.rsplit(":", 1)[-1] for d in destinations(flipped, "eu-west-1")] == ["globalpay-prod-data-us-east-1"]
+    def replicated(s: Synth) -> dict[str, list[tuple[str, str]]]:
+        """Stack -> (source bucket, destination bucket name) of every replication rule it holds."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for name in s:
+            for cfg in resources(s[name], "aws_s3_bucket_replication_configuration").values():
+                found.setdefault(name, []).extend(
+                    (cfg["bucket"], rule["destination"]["bucket"].rsplit(":", 1)[-1]) for rule in cfg["rule"]
+                )
+        return found
+
+    assert replicated(prod) == {"globalpay-prod-us-east-1-edge": [("globalpay-prod-data-us-east-1", "globalpay-prod-data-eu-west-1")]}
+    assert replicated(flipped) == {"globalpay-prod-eu-west-1-edge": [("globalpay-prod-data-eu-west-1", "globalpay-prod-data-us-east-1")]}
+    flipped_deps = _dependencies(flipped)["globalpay-prod-eu-west-1-edge"]
+    assert {"globalpay-prod-eu-west-1", "globalpay-prod-us-east-1"} <= flipped_deps, flipped_deps
 
 
 def test_every_stateful_address_and_identity_is_kept(prod: Synth, flipped: Synth) -> None:
-    assert set(prod) == set(flipped)
+    """In every workspace, not only the core stacks: the KMS keys now live in the ``-keys`` stacks."""
+    assert set(prod) == set(flipped) == ALL_STACKS
     checked = 0
+    holders = set()
     for stack in prod:
         for rtype in STATEFUL_TYPES:
             before, after = resources(prod[stack], rtype), resources(flipped[stack], rtype)
@@ -91,11 +109,26 @@ def test_every_stateful_address_and_identity_is_kept(prod: Synth, flipped: Synth
                 for attr in IDENTITY_ATTRIBUTES:
                     assert cfg.get(attr) == after[address].get(attr), f"{stack}: {rtype}.{address}.{attr} changes"
                 checked += 1
+                holders.add(stack)
     assert checked >= 30
+    # The comparison reached the workspaces that hold state: bootstrap, every region's keys and core, global.
+    assert {"globalpay-prod-bootstrap", "globalpay-prod-global",
+            *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", ""))} <= holders
 
 
-def test_only_the_flipped_roles_differ_in_the_failover_configuration(prod: Synth, flipped: Synth) -> None:
-    """Nothing else moves: the tertiary region's stack is byte-for-byte the same resources."""
-    assert prod["globalpay-prod-ap-southeast-2"]["resource"].keys() == flipped["globalpay-prod-ap-southeast-2"]["resource"].keys()
-    for rtype, items in prod["globalpay-prod-ap-southeast-2"]["resource"].items():
-        assert set(items) == set(flipped["globalpay-prod-ap-southeast-2"]["resource"][rtype]), rtype
+@pytest.mark.parametrize("kind", ["-keys", "", "-addons", "-apps", "-edge"])
+def test_only_the_flipped_roles_differ_in_the_failover_configuration(prod: Synth, flipped: Synth, kind: str) -> None:
+    """Nothing else moves: each of the tertiary region's stacks has the same resources (its apps may read the
+    database writer from another core stack, but create and destroy nothing)."""
+    name = f"globalpay-prod-ap-southeast-2{kind}"
+    before, after = prod[name].get("resource", {}), flipped[name].get("resource", {})
+    assert before, name
+    assert before.keys() == after.keys()
+    for rtype, items in before.items():
+        assert set(items) == set(after[rtype]), rtype
+
+
+def _dependencies(s: Synth) -> dict[str, set[str]]:
+    """``cdktf deploy`` applies a stack after every stack of its manifest ``dependencies``."""
+    manifest = json.loads((s.outdir / "manifest.json").read_text())
+    return {name: set(stack["dependencies"]) for name, stack in manifest["stacks"].items()}

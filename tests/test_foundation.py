@@ -6,10 +6,13 @@ import filecmp
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,10 @@ from tests.synth import Synth, by_path, policy, resources, synth, where
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 CORE = [f"globalpay-prod-{r}" for r in REGIONS]
+KEYS = [f"{c}-keys" for c in CORE]
+#: How a core stack names one of the -keys stacks' key ARNs: a cdktf cross-stack reference (remote state).
+KEY_REFERENCE = re.compile(
+    r"data\.terraform_remote_state\.cross-stack-reference-input-(?P<keys>[a-z0-9-]+-keys)\.outputs\.(?P<output>cross-stack-output-[A-Za-z0-9_]+)")
 
 
 def run_main(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -34,7 +41,10 @@ def run_main(*args: str, env: dict[str, str] | None = None, timeout: int = 300) 
 
 
 def test_every_workspace_is_synthesized(prod: Synth) -> None:
-    assert {"globalpay-prod-bootstrap", "globalpay-prod-global", *CORE} <= set(prod)
+    """The stack graph of regions/app.py: the state bucket, then per region its keys, core, add-ons, apps and
+    edge workspaces, and the global one."""
+    per_region = {f"{core}{suffix}" for core in CORE for suffix in ("-keys", "", "-addons", "-apps", "-edge")}
+    assert set(prod) == {"globalpay-prod-bootstrap", "globalpay-prod-global", *per_region}
 
 
 def test_remote_state_is_s3_encrypted_locked_and_one_key_per_workspace(prod: Synth) -> None:
@@ -157,7 +167,8 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_group_kept_a_year(prod: S
     assert flow["traffic_type"] == "ALL" and flow["log_destination_type"] == "cloud-watch-logs"
     group = by_path(stack, "aws_cloudwatch_log_group", "network/flow-log-group")
     assert group["retention_in_days"] >= 365
-    assert "aws_kms_key.encryption_data_key" in group["kms_key_id"]
+    # the network stays in the core stack; its key is the region's data key, read from the -keys stack
+    assert group["kms_key_id"] == _key_ref(prod, stack_name, "data")
 
 
 @pytest.mark.parametrize("stack_name", CORE)
@@ -199,12 +210,17 @@ def test_transit_gateways_are_peered_in_a_full_mesh_with_routes(prod: Synth) -> 
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack_name", CORE)
+@pytest.mark.parametrize("stack_name", KEYS)
 def test_data_and_secrets_keys_rotate_with_explicit_policies(prod: Synth, stack_name: str) -> None:
+    """The region's two keys live in its -keys stack (applied before every core stack), under the Terraform
+    addresses they had in the core stack, so moving their state is a ``terraform state mv`` and no new key."""
     stack = prod[stack_name]
-    aliases = {a["name"] for a in resources(stack, "aws_kms_alias").values()}
-    assert {"alias/globalpay-prod-data", "alias/globalpay-prod-secrets"} <= aliases
-    for key in resources(stack, "aws_kms_key").values():
+    keys = resources(stack, "aws_kms_key")
+    assert set(keys) == {"encryption_data_key_B417BE32", "encryption_secrets_key_72B64542"}
+    aliases = {a["name"]: a["target_key_id"] for a in resources(stack, "aws_kms_alias").values()}
+    assert aliases == {"alias/globalpay-prod-data": "${aws_kms_key.encryption_data_key_B417BE32.key_id}",
+                       "alias/globalpay-prod-secrets": "${aws_kms_key.encryption_secrets_key_72B64542.key_id}"}
+    for key in keys.values():
         assert key["enable_key_rotation"] is True
         assert key["lifecycle"]["prevent_destroy"] is True
         statements = policy(key)["Statement"]
@@ -213,6 +229,55 @@ def test_data_and_secrets_keys_rotate_with_explicit_policies(prod: Synth, stack_
     data_key = by_path(stack, "aws_kms_key", "encryption/data/key")
     services = [s for s in policy(data_key)["Statement"] if str(s.get("Principal", {}).get("Service", "")).startswith("logs.")]
     assert services, "CloudWatch Logs may use the data key (flow logs, cluster logs)"
+
+
+def _strings(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """``(location, string)`` of every string in a stack's JSON, cdktf's ``//`` metadata left out."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key != "//":
+                yield from _strings(value, f"{where}.{key}" if where else key)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _strings(value, f"{where}[{i}]")
+    elif isinstance(node, str):
+        yield where, node
+
+
+def _key_ref(prod: Synth, consumer: str, kind: str) -> str:
+    """The expression ``consumer`` uses for its own region's ``kind`` key ARN ("data" or "secrets"): the
+    remote state of its -keys stack and the output that exports exactly that key's ARN."""
+    keys = f"{consumer}-keys"
+    key = next(name for name, cfg in resources(prod[keys], "aws_kms_key").items() if cfg["//"]["metadata"]["path"].endswith(f"encryption/{kind}/key"))
+    (output,) = [name for name, out in prod[keys]["output"].items() if out["value"] == f"${{aws_kms_key.{key}.arn}}"]
+    remote = prod[consumer]["data"]["terraform_remote_state"][f"cross-stack-reference-input-{keys}"]
+    assert remote["config"]["key"] == prod[keys]["terraform"]["backend"]["s3"]["key"] == f"{keys}/terraform.tfstate"
+    return f"${{data.terraform_remote_state.cross-stack-reference-input-{keys}.outputs.{output}}}"
+
+
+@pytest.mark.parametrize("stack_name", CORE)
+def test_core_stack_has_no_key_and_reads_its_regions_keys_through_remote_state(prod: Synth, stack_name: str) -> None:
+    """No aws_kms_key (or alias) is left in a core stack: a second key there would encrypt new resources with
+    a key outside the -keys state. Every key its resources use is its own region's, through remote state; the
+    one exception is the origin region's shared secrets, whose replicas use each other region's secrets key."""
+    stack = prod[stack_name]
+    assert not resources(stack, "aws_kms_key") and not resources(stack, "aws_kms_alias")
+    own = {_key_ref(prod, stack_name, kind)[2:-1]: kind for kind in ("data", "secrets")}
+    used = {kind: 0 for kind in own.values()}
+    reviewed = {**stack, "data": {t: v for t, v in stack.get("data", {}).items() if t != "terraform_remote_state"}}
+    for location, text in _strings(reviewed):
+        assert not re.search(r"\baws_kms_key\.", text), (location, text)
+        for match in KEY_REFERENCE.finditer(text):
+            if not match.group("output").startswith("cross-stack-output-aws_kms_key"):
+                continue
+            if match.group(0) in own:
+                used[own[match.group(0)]] += 1
+                continue
+            # another region's key: only as a replica's key of the origin's shared secrets
+            assert stack_name == "globalpay-prod-us-east-1", (location, text)
+            assert re.fullmatch(r"resource\.aws_secretsmanager_secret\.[^.]+\.replica\[\d+\]\.kms_key_id", location), location
+            assert "encryption_secrets_key" in match.group("output"), location
+    assert all(used.values()), used
 
 
 def test_every_aws_provider_carries_the_cost_tags(prod: Synth, staging: Synth) -> None:
@@ -310,5 +375,7 @@ def test_terraform_itself_parses_every_stack(prod: Synth, tmp_path: Path) -> Non
                               env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"})
         assert proc.returncode == 0, f"{name}: {proc.stderr}"
         assert "hashicorp/aws] 6.25.0" in proc.stdout, proc.stdout
-        if name.endswith("-k8s"):
-            assert "hashicorp/helm] 3.1.1" in proc.stdout and "hashicorp/kubernetes]" in proc.stdout
+        if name.endswith("-addons"):  # the Helm add-ons
+            assert "hashicorp/helm] 3.1.1" in proc.stdout
+        if name.endswith("-apps"):  # the workloads' Kubernetes objects
+            assert "hashicorp/kubernetes]" in proc.stdout

@@ -167,7 +167,10 @@ def test_inventory_covers_every_stateful_type_of_the_data_tier() -> None:
         assert list(addresses) == sorted(addresses), f"{stack} is not sorted: run scripts/inventory.py --update"
     core = data["stacks"]["globalpay-prod-us-east-1"]
     types = {a.split(".")[0] for a in core}
-    assert {"aws_kms_key", "aws_s3_bucket"} <= types
+    assert {"aws_db_instance", "aws_eks_cluster", "aws_s3_bucket", "aws_secretsmanager_secret"} <= types
+    # The keys live in their own workspace per region (docs/safe-change.md, "Where each stateful resource lives").
+    for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
+        assert {a.split(".")[0] for a in data["stacks"][f"globalpay-prod-{region}-keys"]} == {"aws_kms_key"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -182,7 +185,7 @@ def _synth_prod_with_writer_renamed(outdir: Path, monkeypatch: pytest.MonkeyPatc
 
     from constructs_lib import database
     from constructs_lib.config import load_config
-    from regions import REGION_SPECS, data_layer
+    from regions import REGION_SPECS, core
     from regions.app import build_app
 
     original = database.database_topology
@@ -191,7 +194,7 @@ def _synth_prod_with_writer_renamed(outdir: Path, monkeypatch: pytest.MonkeyPatc
         return tuple(dataclasses.replace(s, construct_id="writer") if s.construct_id == "primary" else s
                      for s in original(*args, **kwargs))
 
-    monkeypatch.setattr(data_layer, "database_topology", renamed)
+    monkeypatch.setattr(core, "database_topology", renamed)
     spaces = build_app(load_config("prod", REGION_SPECS), str(outdir))
     if declare_move:
         # the line a developer adds next to the rename: the new construct takes over the old address

@@ -1,0 +1,82 @@
+"""``globalpay-<env>-<region>-edge``: what needs the region's load balancer or another region's bucket.
+
+* Shield Advanced protection of the api-gateway ALB (prod), and the guide's ALB 5xx alarm: both find the ALB
+  that the AWS Load Balancer Controller created from the ``-apps`` stack's Ingress (by its fixed name);
+* in the primary region, S3 replication of the data bucket into the secondary region's, with its alarms.
+
+Applied last (after the global stack, which holds the Shield Advanced subscription a protection needs): by
+then the Ingress has its load balancer (the apps stack waits for it) and every region's data bucket and
+keys exist. A failover (primary <-> secondary in config) moves the replication configuration to the new
+primary's edge stack; nothing stateful lives here.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from constructs_lib.common import AccountContext
+from constructs_lib.config import EnvironmentConfig
+from constructs_lib.edge import ShieldAdvancedProtection
+from constructs_lib.naming import Naming
+from constructs_lib.observability import AlarmSpec, alb_5xx_alarm_spec, metric_alarm
+from constructs_lib.providers import aws
+from constructs_lib.resilience import S3_RTC_MINUTES, BucketReplication, BucketReplicationProps
+from regions.base import GlobalPayStack
+from regions.core import CoreOutputs
+from regions.operations_layer import alb_name, data_bucket_name
+
+
+def edge_stack_name(config: EnvironmentConfig, region: str) -> str:
+    return Naming(config.name).stack(region, "edge")
+
+
+class RegionEdgeStack(GlobalPayStack):
+    def __init__(self, scope: Construct, config: EnvironmentConfig, core: CoreOutputs, *, backend: str) -> None:
+        region = core.region
+        super().__init__(scope, edge_stack_name(config, region), config=config, region=region, backend=backend)
+        naming, env = self.naming, config.name
+        account = AccountContext(self, "account")
+        topic_arn = core.operations.alarm_topic_arn
+
+        # --- The ingress ALB, created by the load balancer controller from the apps stack's Ingress ------
+        self.alb = aws.data_aws_lb.DataAwsLb(self, "ingress-alb", name=alb_name(env))
+        if config.edge.shield_advanced:
+            ShieldAdvancedProtection(self, "shield-alb", name=naming.name("alb-protection"), resource_arn=self.alb.arn)
+        api_5xx = alb_5xx_alarm_spec(naming.name(), self.alb.arn_suffix, config.observability.alb_5xx_alarm_threshold)
+        metric_alarm(self, "api-5xx", api_5xx, topic_arn)
+        self.alarm_names = [api_5xx.name]
+
+        # --- DR: the primary's data bucket replicates into the secondary's ----------------------------------
+        if region == config.primary_region and config.secondary_region in config.region_names:
+            destination = config.secondary_region
+            source_bucket = data_bucket_name(env, region)
+            replication = BucketReplication(self, "data-replication", BucketReplicationProps(
+                source_bucket_name=source_bucket,
+                source_bucket_arn=core.operations.data_bucket_arn,
+                source_region=region,
+                source_kms_key_arn=core.keys.data_key_arn,
+                destination_bucket_name=data_bucket_name(env, destination),
+                destination_region=destination,
+                destination_kms_alias=naming.alias("data"),
+                account=account,
+                role_name=naming.regional("s3-replication"),
+            ))
+            rule_id = f"replicate-to-{destination}"
+            dims = {"SourceBucket": source_bucket, "DestinationBucket": data_bucket_name(env, destination), "RuleId": rule_id}
+            for cid, spec in {
+                "replication-failed": AlarmSpec(
+                    name=naming.name("data-replication-failed"),
+                    description=f"Objects of {source_bucket} failed to replicate to {destination}",
+                    namespace="AWS/S3", metric="OperationsFailedReplication", dimensions=dims,
+                    statistic="Sum", threshold=0, period=300, treat_missing_data="notBreaching",
+                ),
+                "replication-latency": AlarmSpec(
+                    name=naming.name("data-replication-latency"),
+                    description=f"Replication to {destination} is slower than S3 RTC's {S3_RTC_MINUTES} minutes",
+                    namespace="AWS/S3", metric="ReplicationLatency", dimensions=dims,
+                    statistic="Maximum", threshold=S3_RTC_MINUTES * 60, period=300, evaluation_periods=2,
+                    treat_missing_data="notBreaching",
+                ),
+            }.items():
+                metric_alarm(replication, cid, spec, topic_arn)
+                self.alarm_names.append(spec.name)
