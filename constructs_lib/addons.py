@@ -44,7 +44,7 @@ class AddonsProps:
     cluster_autoscaler_role_arn: str
     ebs_csi_role_arn: str
     external_secrets_role_arn: str
-    #: The Helm provider of the -k8s stack.
+    #: The Helm provider of the -addons stack.
     provider: Any
     #: Chart repository and version per release; default the pinned ``versions.HELM_CHARTS``.
     charts: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(versions.HELM_CHARTS))

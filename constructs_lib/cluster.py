@@ -207,7 +207,7 @@ class EksCluster(Construct):
             self, "security-group-https-from-nodes", security_group_id=self.security_group.id,
             description="Kubernetes API from the worker nodes", ports=443, peer_group_id=props.node_security_group_id,
         ))
-        # Where Terraform applies the -k8s stack from: without this the private endpoint admits only the nodes.
+        # Where Terraform applies the -addons and -apps stacks from: without this the private endpoint admits only the nodes.
         for i, cidr in enumerate(props.api_access_cidrs):
             security_group_rule(
                 self, f"security-group-https-from-runners-{i}", security_group_id=self.security_group.id,

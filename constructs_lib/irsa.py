@@ -244,7 +244,7 @@ def app_policy(
 
 
 # --------------------------------------------------------------------------------------------------
-# The service accounts that get a role, shared by the core stack (roles) and the -k8s stack (Helm values)
+# The service accounts that get a role, shared by the core stack (roles) and the -addons stack (Helm values)
 # --------------------------------------------------------------------------------------------------
 
 

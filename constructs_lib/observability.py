@@ -175,7 +175,7 @@ class RegionalAlarmsProps:
     redis_groups: Mapping[str, int] = field(default_factory=dict)
     #: MSK clusters: name -> broker count (broker ids 1..n).
     kafka_clusters: Mapping[str, int] = field(default_factory=dict)
-    #: ``app/<name>/<id>`` of the ingress ALB; empty: no ALB alarm (phase 1 of a new environment).
+    #: ``app/<name>/<id>`` of the ingress ALB; empty: no ALB alarm here (the -edge stack alarms on the ALB).
     alb_arn_suffix: str = ""
     cpu_threshold_percent: int = 80
     alb_5xx_threshold: int = 50

@@ -91,14 +91,14 @@ class HpaSettings:
 
 @dataclass(frozen=True)
 class WorkloadsProps:
-    """Everything the workloads need; tokens of the -k8s stack (account) or the core stack (role ARN)."""
+    """Everything the workloads need; tokens of the -apps stack (account) or the core stacks (role ARN, endpoints, writer)."""
 
     #: ``prod`` / ``staging`` (secret paths ``globalpay/<env>/...``).
     env: str
     #: The guide's ``environment`` label value (``production``).
     environment_label: str
     region: str
-    #: Account id from the -k8s stack's caller identity (never a literal).
+    #: Account id from the -apps stack's caller identity (never a literal).
     account_id: str
     #: IRSA role of ``globalpay-sa``.
     app_role_arn: str
