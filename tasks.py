@@ -3,12 +3,15 @@
 
     python3 tasks.py synth [main.py options]   install what is missing, synthesize every workspace (prod)
     python3 tasks.py test  [pytest options]    install what is missing, run the test suite (checkov included)
-    python3 tasks.py install                   only install: .venv (Pipfile.lock), .venv-checkov, .venv-moto, node_modules
+    python3 tasks.py install                   only install: .venv (Pipfile.lock) and its derived provider bindings,
+                                               .venv-checkov, .venv-moto, node_modules
     python3 tasks.py rehearse [--env prod]     terraform init/validate/plan of every AWS stack against moto (offline)
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
-``npm ci``) and are skipped when the lock file has not changed since the last install.
+``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
+install, ``scripts/lazy_bindings.py build`` derives the provider bindings' lazy JavaScript from the locked
+tarballs (docs/benchmark.md).
 """
 
 from __future__ import annotations
@@ -55,6 +58,15 @@ def install() -> None:
             run(TOOLS_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
         run(pipenv, "sync", "--dev", "--python", sys.executable)
         stamp.touch()
+    # The provider bindings' JavaScript with lazy exports, derived from the locked tarballs just installed
+    # (scripts/lazy_bindings.py; constructs_lib/providers.py verifies them before every use).
+    bindings = VENV / ".globalpay-bindings" / ".built"
+    if not _fresh(bindings, stamp, ROOT / "scripts" / "lazy_bindings.py"):
+        try:
+            run(VENV / "bin" / "python", ROOT / "scripts" / "lazy_bindings.py", "build")
+            bindings.touch()
+        except subprocess.CalledProcessError:
+            print("derived provider bindings not built: synths use the stock bindings (slower, same output)", file=sys.stderr)
     # checkov's and moto's own pins clash with cdktf/jsii's: each gets a virtual environment of its own.
     for venv, requirements in ((CHECKOV_VENV, ROOT / "checkov" / "requirements.txt"),
                                (MOTO_VENV, ROOT / "emulator" / "requirements.txt")):

@@ -12,17 +12,31 @@ Python skips the package ``__init__``, then import a resource module the first t
 for it. The jsii assembly is still loaded in full by each module's ``from .._jsii import *``, so every
 type check jsii does is unchanged and the synthesized JSON is byte-identical to an eager import
 (``GLOBALPAY_EAGER_PROVIDERS=1`` restores the eager import; the benchmark and a test compare both).
+
+The node side has the same problem: jsii ``require``s a package's ``lib/index.js``, which for the AWS
+provider ``require``s all of its ~2,200 resource modules (~300 MB of JavaScript compiled, ~90 used). So the
+first time a construct asks for a provider, ``load_derived_bindings`` hands the jsii kernel a *derived*
+tarball of each provider package instead: the stock one with a lazy ``lib/index.js`` (same exports, each
+module required on first access), built at install time by ``scripts/lazy_bindings.py`` into
+``<venv>/.globalpay-bindings/<sha256 of the stock tarball>/``. Before use we hash the installed stock tarball
+(which selects the artifact), and check the manifest's format, the generator's sha256 and the derived
+tarball's sha256; the kernel loads a package once, so the bindings' own load of the stock tarball that
+follows is a no-op. Anything that does not match: the stock bindings and one notice line on stderr (same
+JSON, slower synth). ``GLOBALPAY_STOCK_BINDINGS=1`` asks for the stock bindings (tests compare both).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
+import json
 import os
 import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 AWS_PACKAGE = "cdktf_cdktf_provider_aws"
@@ -32,6 +46,14 @@ HELM_PACKAGE = "cdktf_cdktf_provider_helm"
 #: Terraform provider versions the prebuilt bindings were generated from (see each package's README).
 #: They are written into ``required_providers`` by the bindings themselves.
 PROVIDER_PACKAGES = (AWS_PACKAGE, KUBERNETES_PACKAGE, HELM_PACKAGE)
+
+#: ``1``: load the stock provider JavaScript (every module at start) instead of the derived bindings.
+STOCK_BINDINGS_ENV = "GLOBALPAY_STOCK_BINDINGS"
+#: Folder of the derived bindings; default ``<venv>/.globalpay-bindings`` (scripts/lazy_bindings.py).
+BINDINGS_DIR_ENV = "GLOBALPAY_BINDINGS_DIR"
+#: Manifest layout this module reads (scripts/lazy_bindings.py: MANIFEST_FORMAT).
+DERIVED_FORMAT = 1
+_GENERATOR = Path(__file__).resolve().parent.parent / "scripts" / "lazy_bindings.py"
 
 
 def _register_bare_package(name: str) -> None:
@@ -51,6 +73,115 @@ def _register_bare_package(name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Derived (lazy) provider JavaScript, verified before use.
+# --------------------------------------------------------------------------------------------------
+
+
+class DerivedMismatch(Exception):
+    """Why the derived bindings of a package cannot be used (the reason is printed in the notice)."""
+
+
+def bindings_root() -> Path:
+    configured = os.environ.get(BINDINGS_DIR_ENV)
+    return Path(configured) if configured else Path(sys.prefix) / ".globalpay-bindings"
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def stock_tarball(package: str) -> Path:
+    """The jsii tarball the bindings of ``package`` load (``<package>/_jsii/*.jsii.tgz``)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"provider bindings {package!r} are not installed (run the README's install step)")
+    found = sorted(Path(next(iter(spec.submodule_search_locations)), "_jsii").glob("*.jsii.tgz"))
+    if len(found) != 1:
+        raise DerivedMismatch(f"{len(found)} jsii tarballs in {package}/_jsii")
+    return found[0]
+
+
+def verify_derived(package: str, root: Path, generator_sha256: str) -> tuple[Path, str, str]:
+    """(derived tarball, jsii name, jsii version) of ``package``, or DerivedMismatch saying what differs."""
+    stock = stock_tarball(package)
+    digest = _sha256(stock)
+    folder = root / digest
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise DerivedMismatch("no derived artifact for the installed tarball") from None
+    except (OSError, ValueError) as error:
+        raise DerivedMismatch(f"unreadable manifest ({type(error).__name__})") from None
+    try:
+        if manifest["format"] != DERIVED_FORMAT:
+            raise DerivedMismatch(f"manifest format {manifest['format']!r}, expected {DERIVED_FORMAT}")
+        if manifest["package"] != package or manifest["input"]["sha256"] != digest:
+            raise DerivedMismatch("manifest names another input")
+        if manifest["generator"]["sha256"] != generator_sha256:
+            raise DerivedMismatch("made by another version of scripts/lazy_bindings.py")
+        name, version, file = manifest["jsii"]["name"], manifest["jsii"]["version"], manifest["output"]["file"]
+        expected = manifest["output"]["sha256"]
+    except (KeyError, TypeError):
+        raise DerivedMismatch("incomplete manifest") from None
+    if not isinstance(file, str) or Path(file).name != file:
+        raise DerivedMismatch("manifest output is not a file of the artifact folder")
+    output = folder / file
+    try:
+        actual = _sha256(output)
+    except OSError:
+        raise DerivedMismatch("derived tarball missing") from None
+    if actual != expected:
+        raise DerivedMismatch("derived tarball checksum mismatch")
+    return output, name, version
+
+
+#: package -> "derived <tarball>" or "stock: <reason>", once the first provider was asked for.
+_SOURCES: dict[str, str] = {}
+
+
+def load_derived_bindings() -> dict[str, str]:
+    """Load the verified derived JavaScript of every provider package into the jsii kernel (once).
+
+    Returns what each package runs: ``derived <tarball>`` or ``stock: <reason>``. A package whose derived
+    artifact does not verify keeps the stock bindings; all such packages share one notice line on stderr.
+    """
+    if _SOURCES:
+        return dict(_SOURCES)
+    if os.environ.get(STOCK_BINDINGS_ENV) == "1":
+        _SOURCES.update({package: f"stock: {STOCK_BINDINGS_ENV}=1" for package in PROVIDER_PACKAGES})
+        return dict(_SOURCES)
+    root = bindings_root()
+    try:
+        generator = _sha256(_GENERATOR)
+    except OSError:
+        generator = "missing"
+    verified: dict[str, tuple[Path, str, str]] = {}
+    for package in PROVIDER_PACKAGES:
+        try:
+            if f"{package}._jsii" in sys.modules:
+                raise DerivedMismatch("its stock assembly was loaded first")
+            verified[package] = verify_derived(package, root, generator)
+        except DerivedMismatch as mismatch:
+            _SOURCES[package] = f"stock: {mismatch}"
+    if verified:
+        import cdktf._jsii  # noqa: F401  (the providers' dependencies load first, as in their own _jsii)
+        import constructs._jsii  # noqa: F401
+        import jsii
+
+        for package, (tarball, name, version) in verified.items():
+            jsii.load(name, version, str(tarball))
+            _SOURCES[package] = f"derived {tarball}"
+    stock = [f"{package} ({source.removeprefix('stock: ')})" for package, source in _SOURCES.items()
+             if source.startswith("stock")]
+    if stock:
+        print(f"notice: stock provider bindings (every JavaScript module loaded) for {', '.join(stock)}: "
+              f"same output, slower synth; python3 tasks.py install rebuilds them in {root}",
+              file=sys.stderr, flush=True)
+    return dict(_SOURCES)
+
+
+# --------------------------------------------------------------------------------------------------
 # Nested blocks as plain dicts, type-checked all the way down.
 #
 # The bindings turn a dict into its struct only one level deep; a dict inside a list (every Terraform
@@ -64,6 +195,7 @@ def _register_bare_package(name: str) -> None:
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls.__init__)
+
 
 
 def _struct_in(hint: Any) -> type | None:
@@ -131,6 +263,8 @@ class _Bindings:
     def __getattr__(self, module: str) -> Any:
         if module.startswith("_"):
             raise AttributeError(module)
+        if not _SOURCES:
+            load_derived_bindings()
         loaded = _Module(importlib.import_module(f"{self._package}.{module}"))
         setattr(self, module, loaded)
         return loaded
@@ -140,6 +274,7 @@ class _Bindings:
 
 
 if os.environ.get("GLOBALPAY_EAGER_PROVIDERS") == "1":
+    load_derived_bindings()
     for _name in PROVIDER_PACKAGES:
         importlib.import_module(_name)
 else:
@@ -150,4 +285,4 @@ aws = _Bindings(AWS_PACKAGE)
 kubernetes = _Bindings(KUBERNETES_PACKAGE)
 helm = _Bindings(HELM_PACKAGE)
 
-__all__ = ["PROVIDER_PACKAGES", "aws", "helm", "kubernetes"]
+__all__ = ["PROVIDER_PACKAGES", "aws", "helm", "kubernetes", "load_derived_bindings"]
