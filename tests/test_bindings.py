@@ -312,3 +312,31 @@ def test_a_mismatching_artifact_falls_back_to_the_stock_bindings_with_one_notice
                             (providers.HELM_PACKAGE, "another version of scripts/lazy_bindings.py")):
         assert f"{package} (" in notices[0] and reason in notices[0]
     assert _files(out) == _files(staging.outdir)
+
+
+# --------------------------------------------------------------------------------------------------
+# The kernel without jsii's runtime wrapper (scripts/jsii-node, scripts/jsii-kernel-io.js)
+# --------------------------------------------------------------------------------------------------
+
+_KERNEL_PROBE = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import constructs_lib  # points JSII_NODE at scripts/jsii-node
+import cdktf
+print(cdktf.Token.is_unresolved(cdktf.Fn.upper("kernel")), cdktf.Token.is_unresolved("kernel"))
+children = [p for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+print([open(f"/proc/{p}/cmdline").read().split(chr(0))[-2].rsplit("/", 2)[-2:] for p in children])
+"""
+
+
+@pytest.mark.parametrize("wrapper", ["0", "1"])
+def test_the_kernel_answers_and_prints_the_same_with_or_without_jsiis_wrapper(wrapper: str) -> None:
+    """jsii-node starts the kernel directly (one node process); GLOBALPAY_JSII_WRAPPER=1 keeps jsii's wrapper.
+    Either way the kernel's own output (here its JSII_DEBUG trace on stderr) reaches Python's stderr as text."""
+    proc = subprocess.run([sys.executable, "-c", _KERNEL_PROBE, str(ROOT)], cwd=ROOT, capture_output=True, text=True,
+                          env=_env(GLOBALPAY_JSII_WRAPPER=wrapper, JSII_DEBUG="1"), timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answer, children = proc.stdout.splitlines()[-2:]
+    assert answer == "True False"
+    assert children == str([["bin", "jsii-runtime.js"]] if wrapper == "1" else [["lib", "program.js"]])
+    assert "[@jsii/kernel] load {" in proc.stderr.splitlines() and "b'" not in proc.stderr
