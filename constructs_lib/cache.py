@@ -1,40 +1,43 @@
-"""ElastiCache Redis of one region (guide section 4): a Multi-AZ replication group with AUTH and TLS.
+"""ElastiCache Redis of one region (guide section 4): a Multi-AZ replication group with TLS and role-based access
+control, where the services authenticate with IAM.
 
-The AUTH token: ``aws_elasticache_replication_group.auth_token`` has no write-only variant in the AWS
-provider (6.25), and Terraform refuses an ephemeral value in an ordinary argument. The least bad option that
-keeps the guide's contract (applications read ``globalpay/<env>/redis/auth-token``):
+No static credential exists, so none can leak into Terraform state, the JSON or a repository: the guide's
+AUTH token is replaced by ElastiCache RBAC (Redis OSS 7.0+):
 
-1. an ephemeral Secrets Manager password, restricted to the characters ElastiCache accepts, is written
-   write-only into the secret (never in JSON, plan or state by that path);
-2. the replication group reads it back with the ``aws_secretsmanager_secret_version`` data source.
-
-The token therefore sits in the region's Terraform state (KMS-encrypted S3 object, access-restricted), the
-same exposure as the ``random_password`` resource the issue suggested, but never in the repository or the
-synthesized JSON, and the random provider is not needed. docs/data-tier.md explains the alternative (RBAC
-users with IAM authentication: no static secret at all, at the price of IAM-token support in every client).
+* a user group holding exactly two users: the ``default`` user every group must contain, switched **off**
+  (``off -@all``: unauthenticated connections get nothing), and the services' user ``globalpay-<env>-app``
+  with authentication mode ``iam`` (user id = user name, as IAM authentication requires);
+* the replication group requires TLS (IAM authentication only works over TLS) and uses that user group;
+* the services' IRSA role (``globalpay-sa``) may ``elasticache:Connect`` to exactly this replication group as
+  exactly this user (``irsa.cache_connect_statement``). A service signs a short-lived token (SigV4, valid 15
+  minutes) with its role and sends it as the password of that user; connections live up to 12 hours
+  (docs/data-tier.md, "Redis: IAM authentication").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
 from constructs import Construct
 
 from constructs_lib import versions
 from constructs_lib.common import protected
 from constructs_lib.config import CacheConfig
-from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup, json_expression
+from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup
 from constructs_lib.providers import aws
-from constructs_lib.secrets import EphemeralPassword, Secret, SecretProps
+
+#: What the services may do: every key and command except the dangerous ones (FLUSHALL, CONFIG, DEBUG, KEYS,
+#: ...). One user for the service set, as they share one IAM role (``globalpay-sa``).
+APP_ACCESS_STRING = "on ~* &* +@all -@dangerous"
+#: The ``default`` user every user group must contain, disabled.
+DEFAULT_USER_ACCESS_STRING = "off -@all"
 
 
 @dataclass(frozen=True)
 class CacheProps(DataStorePlacement):
-    """Inputs of a region's Redis: its placement, the cache settings and the apply-time AUTH token."""
+    """Inputs of a region's Redis: its placement and the cache settings."""
 
     config: CacheConfig
-    auth_token: EphemeralPassword
 
 
 @dataclass
@@ -42,8 +45,14 @@ class CacheOutputs:
     replication_group_id: str
     primary_endpoint: str
     port: int
-    auth_token_secret_arn: str
+    #: The IAM-authenticated ElastiCache user of the services (user id = user name).
+    app_user: str
     security_group_id: str
+
+
+def app_user_name(env: str) -> str:
+    """``globalpay-<env>-app``: lower case, as IAM authentication requires user id = user name."""
+    return f"globalpay-{env}-app"
 
 
 class RedisCache(Construct):
@@ -67,19 +76,32 @@ class RedisCache(Construct):
             client_security_group_id=props.client_security_group_id,
             ports=[(c.port, "Redis (TLS)")],
         )
-        self.auth_token_secret = Secret(self, "auth-token", SecretProps(
-            name=naming.path("redis", "auth-token"),
-            description="Redis AUTH token {auth_token}, generated at apply time",
-            kms_key_arn=props.secrets_key_arn,
-            recovery_window_days=props.recovery_window_days,
-            value_wo=json_expression({"auth_token": props.auth_token.ref}),
-            value_version=c.auth_token_version,
-        ))
-        stored = aws.data_aws_secretsmanager_secret_version.DataAwsSecretsmanagerSecretVersion(
+        # RBAC: the required "default" user, switched off, and the services' IAM-authenticated user. User ids
+        # are unique per account and region, hence the environment in them.
+        self.default_user = aws.elasticache_user.ElasticacheUser(
             self,
-            "auth-token-read",
-            secret_id=self.auth_token_secret.secret.id,
-            depends_on=[self.auth_token_secret.version],
+            "default-user",
+            user_id=naming.name("redis-default"),
+            user_name="default",
+            engine="redis",
+            access_string=DEFAULT_USER_ACCESS_STRING,
+            authentication_mode={"type": "no-password-required"},
+        )
+        self.app_user = aws.elasticache_user.ElasticacheUser(
+            self,
+            "app-user",
+            user_id=app_user_name(naming.env),
+            user_name=app_user_name(naming.env),
+            engine="redis",
+            access_string=APP_ACCESS_STRING,
+            authentication_mode={"type": "iam"},
+        )
+        self.user_group = aws.elasticache_user_group.ElasticacheUserGroup(
+            self,
+            "user-group",
+            user_group_id=naming.name("redis-users"),
+            engine="redis",
+            user_ids=[self.default_user.user_id, self.app_user.user_id],
         )
         logs = {
             kind: aws.cloudwatch_log_group.CloudwatchLogGroup(
@@ -88,6 +110,7 @@ class RedisCache(Construct):
                 name=f"/aws/elasticache/{group_id}/{kind}",
                 kms_key_id=props.data_key_arn,
                 retention_in_days=props.log_retention_days,
+                lifecycle=protected(),
             )
             for kind in ("slow-log", "engine-log")
         }
@@ -111,8 +134,7 @@ class RedisCache(Construct):
             kms_key_id=props.data_key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=Fn.lookup(Fn.jsondecode(stored.secret_string), "auth_token"),
-            auth_token_update_strategy="ROTATE",
+            user_group_ids=[self.user_group.user_group_id],
             snapshot_retention_limit=c.snapshot_retention_days,
             snapshot_window=c.snapshot_window,
             maintenance_window=c.maintenance_window,
@@ -134,6 +156,6 @@ class RedisCache(Construct):
             replication_group_id=group_id,
             primary_endpoint=self.replication_group.primary_endpoint_address,
             port=c.port,
-            auth_token_secret_arn=self.auth_token_secret.arn,
+            app_user=app_user_name(naming.env),
             security_group_id=self.security_group.id,
         )

@@ -105,7 +105,7 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class CacheConfig:
-    """ElastiCache Redis (guide section 4)."""
+    """ElastiCache Redis (guide section 4). Access: RBAC with IAM authentication (no AUTH token)."""
 
     engine: str = "redis"
     engine_version: str = "7.1"
@@ -115,11 +115,6 @@ class CacheConfig:
     snapshot_retention_days: int = 7
     snapshot_window: str = "03:00-05:00"
     maintenance_window: str = "mon:05:00-mon:07:00"
-    auth_token_length: int = 64
-    # ElastiCache AUTH tokens: 16-128 printable characters; the only special characters it accepts are these.
-    auth_token_special_characters: str = "!&#$^<>-"
-    # Bump to rotate the AUTH token (new secret version, ElastiCache ROTATE strategy). Default 1.
-    auth_token_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -294,6 +289,12 @@ class StateConfig:
     region: str = "us-east-1"
     # Backend selection: "s3" (every workspace but bootstrap) or "local" (try one stack without the bucket).
     backend: str = "s3"
+    # The state bucket replicates (S3 CRR with RTC, its own KMS key) to a bucket in this region, so state
+    # survives an outage of `region` (docs/runbooks/failover.md). Never the same region.
+    replica_region: str = "eu-west-1"
+    # Break glass, while `region` is down: every workspace reads and writes its state (and its remote-state
+    # inputs) in the replica bucket. Copy the changed state back before turning it off again (runbook).
+    use_replica: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,16 @@ class EnvironmentConfig:
     @property
     def state_key_alias(self) -> str:
         return f"alias/{PROJECT}-{self.name}-terraform-state"
+
+    @property
+    def state_replica_bucket(self) -> str:
+        """The state bucket's copy in ``state.replica_region`` (same key alias name there)."""
+        return f"{self.state_bucket}-{self.state.replica_region}"
+
+    @property
+    def state_replica_log_bucket(self) -> str:
+        """Server access logs of the replica (S3 bucket names end at 63 characters: no ``-access-logs`` suffix)."""
+        return f"{PROJECT}-{self.name}-state-logs-{self.aws_account_id}-{self.state.replica_region}"
 
 
 def _staging_overrides() -> dict[str, Any]:

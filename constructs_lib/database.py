@@ -272,6 +272,7 @@ class PostgresDatabase(Construct):
             name="RDSOSMetrics",
             kms_key_id=props.data_key_arn,
             retention_in_days=props.log_retention_days,
+            lifecycle=protected(),
         )
         if d.engine == "aurora-postgresql":
             self.outputs = self._aurora()
@@ -315,6 +316,7 @@ class PostgresDatabase(Construct):
                 name=f"/aws/rds/{kind}/{identifier}/{log}",
                 kms_key_id=self.props.data_key_arn,
                 retention_in_days=self.props.log_retention_days,
+                lifecycle=protected(),  # PCI DSS 10.5: database audit logs (connections, DDL)
             )
             for log in self.props.config.log_exports
         ]

@@ -47,8 +47,11 @@ class ManagedKey(Construct):
         via_services: Sequence[str],
         service_principals: Sequence[str] = (),
         logs_service: bool = False,
+        provider: object = None,
     ) -> None:
+        """``provider``: the AWS provider of ``region`` when it is not the stack's default one."""
         super().__init__(scope, id)
+        on = {"provider": provider} if provider is not None else {}
         statements: list[dict] = [
             {
                 "Sid": "AccountAdministration",
@@ -101,8 +104,9 @@ class ManagedKey(Construct):
             deletion_window_in_days=30,
             policy=policy_document(statements),
             lifecycle=protected(),
+            **on,
         )
-        self.alias = aws.kms_alias.KmsAlias(self, "alias", name=alias, target_key_id=self.key.key_id)
+        self.alias = aws.kms_alias.KmsAlias(self, "alias", name=alias, target_key_id=self.key.key_id, **on)
         self.arn: str = self.key.arn
         self.key_id: str = self.key.key_id
 

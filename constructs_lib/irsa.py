@@ -27,9 +27,15 @@ from constructs_lib.providers import aws
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
-#: The upstream AWS Load Balancer Controller policy (kubernetes-sigs/aws-load-balancer-controller
-#: ``docs/install/iam_policy.json``; unchanged from v2.13.4 to v3.4.x, the pinned chart's app version).
+#: The upstream AWS Load Balancer Controller policy, kept verbatim so an upgrade shows the diff
+#: (kubernetes-sigs/aws-load-balancer-controller ``docs/install/iam_policy.json``; unchanged from v2.13.4 to
+#: v3.4.x, the pinned chart's app version). The role gets ``load_balancer_controller_policy``: this file
+#: narrowed to the cluster's VPC and tag (docs/compute.md, "Load balancer controller policy").
 LOAD_BALANCER_CONTROLLER_POLICY_FILE = POLICY_DIR / "aws-load-balancer-controller.json"
+LOAD_BALANCER_CONTROLLER_UPSTREAM_VERSION = "v3.4.2"
+#: The tag the controller puts on every security group, load balancer and target group it creates, with
+#: the cluster name as value.
+LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
 
 @cache
@@ -39,6 +45,61 @@ def load_policy_file(path: Path) -> str:
     if document.get("Version") != "2012-10-17" or not document.get("Statement"):
         raise ValueError(f"{path.name} is not an IAM policy document")
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _actions(statement: dict[str, Any]) -> frozenset[str]:
+    actions = statement["Action"]
+    return frozenset([actions] if isinstance(actions, str) else actions)
+
+
+def load_balancer_controller_policy(account: AccountContext, region: str, *, vpc_id: str, cluster_name: str) -> str:
+    """The upstream policy, narrowed below upstream where upstream trusts any resource or any tag value.
+
+    Upstream checks only that the controller's tag *exists* (``Null``: false), so a controller of any cluster in
+    the account may change any other cluster's load balancers and security groups; and it lets the controller
+    create security groups in any VPC and change the ingress rules of any security group at all. Here:
+
+    * tag conditions require the tag's value to be this cluster's name (``StringEquals``);
+    * ``CreateSecurityGroup`` only in this cluster's VPC, only with the cluster tag in the request;
+    * ingress changes on groups it did not create (the nodes' group, in ip target mode) only in this VPC and
+      only on groups tagged ``kubernetes.io/cluster/<cluster>`` = ``owned``.
+
+    Every other statement is upstream's, unchanged. ``tests/test_compute.py`` compares both documents and
+    docs/compute.md lists each difference.
+    """
+    upstream = json.loads(load_policy_file(LOAD_BALANCER_CONTROLLER_POLICY_FILE))
+    security_groups = account.arn("ec2", region, "security-group/*")
+    vpc_arn = account.arn("ec2", region, f"vpc/{vpc_id}")
+    ours: list[dict[str, Any]] = []
+    for statement in upstream["Statement"]:
+        s = json.loads(json.dumps(statement))
+        actions = _actions(s)
+        condition = s.get("Condition", {})
+        if actions == {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"} and not condition:
+            s.update(Sid="IngressRulesOnThisClustersNodeGroups", Resource=security_groups, Condition={
+                "StringEquals": {"ec2:Vpc": vpc_arn, f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"},
+            })
+        elif actions == {"ec2:CreateSecurityGroup"} and not condition:
+            ours.append({"Sid": "CreateSecurityGroupsInThisClustersVpc", "Effect": "Allow",
+                         "Action": "ec2:CreateSecurityGroup", "Resource": vpc_arn})
+            s.update(Sid="CreateSecurityGroupsTaggedForThisCluster", Resource=security_groups,
+                     Condition={"StringEquals": {f"aws:RequestTag/{LBC_CLUSTER_TAG}": cluster_name}})
+        else:
+            null = dict(condition.get("Null", {}))
+            pinned = {key: cluster_name for key, value in null.items()
+                      if key.endswith(f"/{LBC_CLUSTER_TAG}") and value == "false"}
+            if pinned:
+                for key in pinned:
+                    del null[key]
+                rest = {k: v for k, v in condition.items() if k not in ("Null", "StringEquals")}
+                equals = {**condition.get("StringEquals", {}), **pinned}
+                if any(k.startswith("aws:ResourceTag/") for k in pinned) and s["Resource"] == "*" and any(
+                        a.startswith("ec2:") for a in actions):
+                    equals["ec2:Vpc"] = vpc_arn
+                    s["Resource"] = security_groups
+                s["Condition"] = {**rest, "StringEquals": equals, **({"Null": null} if null else {})}
+        ours.append(s)
+    return policy_document(ours)
 
 
 @dataclass(frozen=True)
@@ -199,9 +260,12 @@ def app_policy(
     bucket_name: str,
     prefix: str,
     events_name: str,
+    cache_replication_group: str,
+    cache_user: str,
 ) -> str:
     """``globalpay-sa``: its secrets (read), its bucket prefix (read/write), the payment-events topic
-    (publish) and queue (consume), and the data key only through S3, SNS and SQS.
+    (publish) and queue (consume), Redis as its IAM-authenticated user, and the data key only through S3, SNS
+    and SQS.
 
     The topic and queue are built later in the stack (edge layer); their ARNs follow from the name, so the
     role does not wait for them and no wildcard is needed."""
@@ -232,6 +296,16 @@ def app_policy(
             "Effect": "Allow",
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
             "Resource": account.arn("sqs", region, events_name),
+        },
+        {
+            # IAM authentication to the region's Redis: this replication group, as this ElastiCache user only.
+            "Sid": "ConnectToRedisAsTheAppUser",
+            "Effect": "Allow",
+            "Action": "elasticache:Connect",
+            "Resource": [
+                account.arn("elasticache", region, f"replicationgroup:{cache_replication_group}"),
+                account.arn("elasticache", region, f"user:{cache_user}"),
+            ],
         },
         {
             "Sid": "DataKeyThroughS3SnsSqs",

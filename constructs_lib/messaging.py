@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, policy_document
+from constructs_lib.common import AccountContext, policy_document, protected
 from constructs_lib.providers import aws
 
 FOUR_DAYS = 4 * 24 * 3600
@@ -65,6 +65,7 @@ class PaymentEvents(Construct):
             message_retention_seconds=props.dlq_retention_seconds,
             kms_master_key_id=props.kms_key_arn,
             kms_data_key_reuse_period_seconds=300,
+            lifecycle=protected(),  # failed payment events wait here for a redrive
         )
         self.queue = aws.sqs_queue.SqsQueue(
             self,
@@ -76,6 +77,7 @@ class PaymentEvents(Construct):
             kms_master_key_id=props.kms_key_arn,
             kms_data_key_reuse_period_seconds=300,
             redrive_policy=json.dumps({"deadLetterTargetArn": self.dlq.arn, "maxReceiveCount": props.max_receive_count}),
+            lifecycle=protected(),  # payment events in flight
         )
         # Only the payment-events queue may use this DLQ (a DLQ shared by accident mixes failures).
         aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy(
@@ -84,7 +86,8 @@ class PaymentEvents(Construct):
             queue_url=self.dlq.url,
             redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}),
         )
-        self.topic = aws.sns_topic.SnsTopic(self, "topic", name=props.name, kms_master_key_id=props.kms_key_arn)
+        self.topic = aws.sns_topic.SnsTopic(self, "topic", name=props.name, kms_master_key_id=props.kms_key_arn,
+                                            lifecycle=protected())
         aws.sns_topic_policy.SnsTopicPolicy(
             self,
             "topic-policy",

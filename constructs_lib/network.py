@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, assume_role_policy, policy_document, security_group_rule
+from constructs_lib.common import AccountContext, assume_role_policy, policy_document, protected, security_group_rule
 from constructs_lib.config import RegionSpec
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
@@ -178,6 +178,7 @@ class Network(Construct):
             name=f"/aws/vpc/{naming.name('flow-logs')}",
             retention_in_days=props.flow_log_retention_days,
             kms_key_id=props.log_kms_key_arn,
+            lifecycle=protected(),  # PCI DSS 10.5: network audit trail
         )
         role = aws.iam_role.IamRole(
             self,

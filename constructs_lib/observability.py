@@ -25,7 +25,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, policy_document
+from constructs_lib.common import AccountContext, policy_document, protected
 from constructs_lib.providers import aws
 
 GIB = 1024**3
@@ -50,7 +50,9 @@ class AlarmTopic(Construct):
 
     def __init__(self, scope: Construct, id: str, props: AlarmTopicProps) -> None:
         super().__init__(scope, id)
-        self.topic = aws.sns_topic.SnsTopic(self, "topic", name=props.name, kms_master_key_id=props.kms_key_arn)
+        # Protected: the on-call tool's subscription (confirmed out of band) dies with the topic.
+        self.topic = aws.sns_topic.SnsTopic(self, "topic", name=props.name, kms_master_key_id=props.kms_key_arn,
+                                            lifecycle=protected())
         self.arn: str = self.topic.arn
         aws.sns_topic_policy.SnsTopicPolicy(
             self,

@@ -36,8 +36,9 @@ GP005    cost allocation tags: every AWS provider has ``default_tags`` with Envi
 GP006    no literal secret: password / auth token / secret string / private key attributes (write-only
          ``*_wo`` ones included) must hold a reference or an ephemeral value, and no string anywhere looks
          like an AWS access key, a PEM private key or one of the guide's ``<SECURE_PASSWORD>`` placeholders.
-GP007    stateful resources (``STATEFUL_TYPES``) carry ``lifecycle.prevent_destroy`` and, where the type has
-         it, ``deletion_protection``; buckets and repositories are not ``force_destroy`` / ``force_delete``.
+GP007    stateful resources and audit trails (``STATEFUL_TYPES``: data stores, keys, secrets, clusters, log groups,
+         SNS topics, SQS queues) carry ``lifecycle.prevent_destroy`` and, where the type has it,
+         ``deletion_protection``; buckets and repositories are not ``force_destroy`` / ``force_delete``.
 =======  =====================================================================================================
 
 Suppressing one rule for one construct (and everything below it) needs a reason:
@@ -95,6 +96,10 @@ STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
     "aws_ecr_repository": ("name",),
     "aws_eks_cluster": ("name",),
     "aws_db_parameter_group": ("name",),
+    # Audit trails and messages in flight (PCI DSS 10.5): a plan never destroys a log, a topic or a queue.
+    "aws_cloudwatch_log_group": ("name",),
+    "aws_sns_topic": ("name",),
+    "aws_sqs_queue": ("name",),
 }
 
 #: Stateful types that also have an AWS-side ``deletion_protection`` switch (AWS provider 6.x).

@@ -113,6 +113,8 @@ class BucketReplicationProps:
     account: AccountContext
     #: IAM role name (global namespace), e.g. ``globalpay-prod-s3-replication-us-east-1``.
     role_name: str
+    #: Resources the replication configuration waits for (the versioning of buckets in the same stack).
+    depends_on: tuple = ()
 
 
 class BucketReplication(Construct):
@@ -203,4 +205,5 @@ class BucketReplication(Construct):
                     "metrics": {"status": "Enabled", "event_threshold": {"minutes": S3_RTC_MINUTES}},
                 },
             }],
+            depends_on=list(props.depends_on) or None,
         )

@@ -54,14 +54,18 @@ class SecureBucketProps:
     access_log_prefix: str = ""
     #: Terraform refuses to destroy the bucket (default: True; every bucket here holds data or evidence).
     prevent_destroy: bool = True
+    #: AWS provider of the bucket's region; default: the stack's default provider.
+    provider: Any = None
 
 
 class SecureBucket(Construct):
     def __init__(self, scope: Construct, id: str, props: SecureBucketProps) -> None:
         super().__init__(scope, id)
+        on = {"provider": props.provider} if props.provider is not None else {}
         self.bucket = aws.s3_bucket.S3Bucket(
             self,
             "bucket",
+            **on,
             bucket=props.bucket_name,
             force_destroy=False,
             lifecycle=protected() if props.prevent_destroy else None,
@@ -70,11 +74,12 @@ class SecureBucket(Construct):
         self.arn: str = self.bucket.arn
         bucket_id = self.bucket.id
         self.versioning = aws.s3_bucket_versioning.S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}
+            self, "versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, **on
         )
         aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
             self,
             "encryption",
+            **on,
             bucket=bucket_id,
             rule=[{
                 "apply_server_side_encryption_by_default": (
@@ -88,6 +93,7 @@ class SecureBucket(Construct):
         self.public_access_block = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
             self,
             "public-access-block",
+            **on,
             bucket=bucket_id,
             block_public_acls=True,
             block_public_policy=True,
@@ -95,7 +101,7 @@ class SecureBucket(Construct):
             restrict_public_buckets=True,
         )
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}
+            self, "ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, **on
         )
         statements = [
             {
@@ -112,6 +118,7 @@ class SecureBucket(Construct):
         self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "policy",
+            **on,
             bucket=bucket_id,
             policy=policy_document(statements),
             depends_on=[self.public_access_block],
@@ -120,6 +127,7 @@ class SecureBucket(Construct):
             aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
                 self,
                 "lifecycle",
+                **on,
                 bucket=bucket_id,
                 rule=[_lifecycle_rule(r) for r in props.lifecycle_rules],
                 depends_on=[self.versioning],
@@ -128,6 +136,7 @@ class SecureBucket(Construct):
             aws.s3_bucket_logging.S3BucketLoggingA(
                 self,
                 "access-logging",
+                **on,
                 bucket=bucket_id,
                 target_bucket=props.access_log_bucket,
                 target_prefix=props.access_log_prefix or f"{props.bucket_name}/",
@@ -167,3 +176,40 @@ def log_delivery_statement(log_bucket: str, source_buckets: Sequence[str], accou
             "StringEquals": {"aws:SourceAccount": account_id},
         },
     }
+
+
+#: Elastic Load Balancing's log-delivery account per region, for regions opened before August 2022 (ELB user
+#: guide, "Enable access logs for your Application Load Balancer", step "Attach a policy to your S3 bucket");
+#: newer regions only know the service principal below.
+ELB_LOG_DELIVERY_ACCOUNTS = {
+    # The platform's regions (regions/); add a region's account here together with its network data.
+    "us-east-1": "127311923021",
+    "eu-west-1": "156460612806",
+    "ap-southeast-2": "783225319266",
+}
+ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def elb_log_delivery_statements(log_bucket: str, prefix: str, region: str, account_id: str) -> list[dict[str, Any]]:
+    """Bucket-policy statements letting the region's load balancers write access logs under
+    ``<prefix>/AWSLogs/<account>/``: the regional ELB account where the region has one, and the log-delivery
+    service principal (scoped to this account). ELB log delivery needs an SSE-S3 bucket in the same region."""
+    resource = f"arn:aws:s3:::{log_bucket}/{prefix}/AWSLogs/{account_id}/*"
+    statements: list[dict[str, Any]] = []
+    if region in ELB_LOG_DELIVERY_ACCOUNTS:
+        statements.append({
+            "Sid": "ElbAccessLogsRegionalAccount",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ELB_LOG_DELIVERY_ACCOUNTS[region]}:root"},
+            "Action": "s3:PutObject",
+            "Resource": resource,
+        })
+    statements.append({
+        "Sid": "ElbAccessLogsDeliveryService",
+        "Effect": "Allow",
+        "Principal": {"Service": ELB_LOG_DELIVERY_SERVICE},
+        "Action": "s3:PutObject",
+        "Resource": resource,
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    })
+    return statements

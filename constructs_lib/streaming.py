@@ -103,6 +103,7 @@ class KafkaCluster(Construct):
             name=f"/aws/msk/{name}",
             kms_key_id=props.data_key_arn,
             retention_in_days=props.log_retention_days,
+            lifecycle=protected(),
         )
         ebs: dict = {"volume_size": k.ebs_volume_gb}
         if k.provisioned_throughput_enabled:

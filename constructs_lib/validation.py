@@ -59,7 +59,6 @@ CACHE_NODE_MEMORY_GIB = {
     "cache.r7g.large": 13.07, "cache.r7g.xlarge": 26.32, "cache.r7g.2xlarge": 52.82, "cache.r7g.4xlarge": 105.81,
 }
 #: ElastiCache AUTH: 16-128 printable characters; no spaces, '/', '"' or '@'; these specials only.
-CACHE_AUTH_ALLOWED_SPECIALS = set("!&#$^<>-")
 
 #: MSK broker types, and the highest provisioned storage throughput (MiB/s) where MSK offers it at all
 #: (kafka.m5.4xlarge and larger, kafka.m7g.2xlarge and larger).
@@ -189,6 +188,14 @@ def _state(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("state.backend", f"{c.state.backend!r} is not a backend; use 's3' or 'local'")
     if c.state.region not in c.region_names:
         yield ConfigError("state.region", f"{c.state.region!r} is not one of the configured regions")
+    if c.state.replica_region == c.state.region:
+        yield ConfigError("state.replica_region", "must differ from state.region: the copy exists to survive that region's outage")
+    elif not AWS_REGION_PATTERN.match(c.state.replica_region):
+        yield ConfigError("state.replica_region", f"{c.state.replica_region!r} is not an AWS region name")
+    else:
+        for bucket in (c.state_bucket, c.state_replica_bucket, c.state_replica_log_bucket):
+            if len(bucket) > 63:
+                yield ConfigError("state.replica_region", f"the state bucket name {bucket!r} would be {len(bucket)} characters; S3 allows 63")
 
 
 def _window_minutes(window: str) -> tuple[int, int]:
@@ -330,18 +337,11 @@ def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.node_type", f"{k.node_type!r} is not an ElastiCache node type we support ({', '.join(sorted(CACHE_NODE_MEMORY_GIB))})")
     if not 2 <= k.num_cache_clusters <= 6:
         yield ConfigError(f"{p}.num_cache_clusters", "automatic failover and Multi-AZ need 2-6 nodes (one primary, 1-5 replicas)")
-    if not 16 <= k.auth_token_length <= 128:
-        yield ConfigError(f"{p}.auth_token_length", f"ElastiCache AUTH tokens are 16-128 characters, got {k.auth_token_length}")
-    bad = sorted(set(k.auth_token_special_characters) - CACHE_AUTH_ALLOWED_SPECIALS)
-    if bad:
-        yield ConfigError(f"{p}.auth_token_special_characters", f"ElastiCache AUTH tokens accept only the specials !&#$^<>-, not {''.join(bad)!r}")
     if not 0 <= k.snapshot_retention_days <= 35:
         yield ConfigError(f"{p}.snapshot_retention_days", "must be 0-35 days")
     if k.snapshot_retention_days < 1:
         yield ConfigError(f"{p}.snapshot_retention_days", "at least one day of snapshots is required for a payments cache")
     yield from _windows(p, k.snapshot_window, k.maintenance_window, "snapshot_window", 60)
-    if k.auth_token_version < 1:
-        yield ConfigError(f"{p}.auth_token_version", "must be 1 or more (bump it to rotate the AUTH token)")
 
 
 def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:

@@ -87,7 +87,8 @@ POSTGRES_MIN_CREATABLE_MINOR = {15: 13, 16: 9, 17: 5}
 #: Apache Kafka versions MSK supports for new provisioned clusters (3.5.1 to 3.8.x are past end of support).
 MSK_KAFKA_VERSIONS = ("3.9.x", "3.9.x.kraft", "4.0.x.kraft", "4.1.x.kraft")
 
-#: ElastiCache engines and versions, with their parameter group family.
+#: ElastiCache engines and versions, with their parameter group family. Every one supports IAM authentication
+#: (Redis OSS 7.0+, Valkey 7.2+), the services' only way in (constructs_lib/cache.py).
 CACHE_ENGINE_FAMILIES = {
     ("redis", "7.1"): "redis7",
     ("valkey", "7.2"): "valkey7",

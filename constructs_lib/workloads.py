@@ -22,7 +22,13 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib import irsa, versions
-from constructs_lib.cluster import OTLP_GRPC_PORT, OTLP_HTTP_PORT, TRACE_COLLECTOR_HOST, XRAY_DAEMON_PORT
+from constructs_lib.cluster import (
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    TRACE_COLLECTOR_HOST,
+    TRACE_COLLECTOR_NAMESPACE,
+    XRAY_DAEMON_PORT,
+)
 from constructs_lib.config import ServiceConfig
 from constructs_lib.providers import kubernetes
 
@@ -128,6 +134,9 @@ class WorkloadsProps:
     extra_config: Mapping[str, str] = field(default_factory=dict)
     #: The guide's ``KAFKA_CLIENT_ID``.
     kafka_client_id: str = "globalpay-api"
+    #: S3 bucket (SSE-S3, same region, ELB delivery policy) and prefix of the ALB's access logs; empty: none.
+    alb_access_log_bucket: str = ""
+    alb_access_log_prefix: str = "alb"
     #: Send traces to the cluster's collector (``trace_settings``); default on.
     tracing: bool = True
 
@@ -319,9 +328,13 @@ class GlobalPayWorkloads(Construct):
                     },
                 },
             },
-            # The pods read database-credentials: created once external-secrets is told to sync it, so the
-            # rollout Terraform waits for is not spent in CreateContainerConfigError.
+            # The pods read database-credentials: created once external-secrets is told to sync it.
             depends_on=[self.database_secret],
+            # Terraform does not wait for the rollout: on a new environment the images are pushed by the release
+            # pipeline after the registry exists (the core stack makes it), so waiting would fail the one-pass
+            # deploy. Releases watch their own rollout (`kubectl rollout status`); the ALB and Route 53 health
+            # checks and the alarms watch the running services.
+            wait_for_rollout=False,
             # With an HPA the replica count is the autoscaler's after the first apply.
             lifecycle={"ignore_changes": ["spec[0].replicas"]} if with_hpa else None,
         )
@@ -390,6 +403,9 @@ class GlobalPayWorkloads(Construct):
             "alb.ingress.kubernetes.io/load-balancer-attributes": ",".join((
                 "deletion_protection.enabled=true",
                 "routing.http.drop_invalid_header_fields.enabled=true",
+                # Every request in the access logs (PCI DSS 10.2), in the region's access-log bucket.
+                *(("access_logs.s3.enabled=true", f"access_logs.s3.bucket={props.alb_access_log_bucket}",
+                   f"access_logs.s3.prefix={props.alb_access_log_prefix}") if props.alb_access_log_bucket else ()),
             )),
         }
         backend = {"service": {"name": service.name, "port": {"number": 80}}}
@@ -447,9 +463,12 @@ class GlobalPayWorkloads(Construct):
             })
         policy("allow-data-tier", all_pods, ["Egress"], egress=data_tier)
         if props.tracing:
-            # The trace collector runs on the host network of every node (node IPs, inside this VPC).
+            # The trace collector: the pods send to its Service (ClusterIP). The VPC CNI's policy agent resolves a
+            # Service's ClusterIP only for selector peers, so the namespace selector admits the Service; the agent
+            # itself runs on the host network, so after DNAT the traffic goes to node IPs inside this VPC.
             policy("allow-trace-collector", all_pods, ["Egress"], egress=[{
-                "to": [{"ip_block": {"cidr": props.vpc_cidr}}],
+                "to": [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": TRACE_COLLECTOR_NAMESPACE}}},
+                       {"ip_block": {"cidr": props.vpc_cidr}}],
                 "ports": [
                     {"port": str(XRAY_DAEMON_PORT), "protocol": "UDP"},
                     {"port": str(XRAY_DAEMON_PORT), "protocol": "TCP"},

@@ -6,7 +6,8 @@ an explicit ``add_dependency``), so ``npx cdktf deploy '*'`` applies a brand-new
     bootstrap
       -> <region>-keys            (every region)
       -> <region>                 (core: origin region after every -keys stack, the DR region after the origin)
-      -> <region>-addons -> <region>-apps   (apps also after the writer's core stack)
+      -> mesh                     (transit gateway peering: after every core stack)
+      -> <region>-addons -> <region>-apps   (apps also after the mesh and the writer's core stack)
       -> global                   (after every core and apps stack)
       -> <region>-edge            (after global, its region's apps, the replication destination's core)
 """
@@ -24,10 +25,11 @@ from constructs_lib.database import database_regions
 from regions.addons import AddonsStack
 from regions.apps import AppsStack
 from regions.bootstrap import BootstrapStack
-from regions.core import RegionCoreStack
+from regions.core import RegionCoreStack, replication_destination
 from regions.edge import RegionEdgeStack
 from regions.global_stack import GlobalStack
 from regions.keys import RegionKeysStack
+from regions.mesh import MeshStack
 
 Progress = Callable[[str], None] | None
 
@@ -37,6 +39,7 @@ class Workspaces:
     app: App
     stacks: list[TerraformStack] = field(default_factory=list)
     keys: dict[str, RegionKeysStack] = field(default_factory=dict)
+    mesh: MeshStack | None = None
     cores: dict[str, RegionCoreStack] = field(default_factory=dict)
     addons: dict[str, AddonsStack] = field(default_factory=dict)
     apps: dict[str, AppsStack] = field(default_factory=dict)
@@ -89,13 +92,17 @@ def build_app(config: EnvironmentConfig, outdir: str, *, backend: str | None = N
             # The cross-region read replica's source is the origin's writer (named by ARN).
             core.add_dependency(spaces.cores[origin])
         spaces.cores[region] = core
+    # The transit gateway mesh, before any service starts: pods outside the writer's region reach it through it.
+    spaces.mesh = timed(lambda: MeshStack(app, config, {r: s.outputs for r, s in spaces.cores.items()}, backend=backend))
     writer = spaces.cores[writer_region(config)].outputs  # primary and secondary are always synthesized
     for region in regions:
         core = spaces.cores[region].outputs
         addons = spaces.addons[region] = timed(lambda c=core: AddonsStack(app, config, c, backend=backend))
         apps = timed(lambda c=core: AppsStack(app, config, c, writer, backend=backend))
-        # CRDs (external-secrets) and the load balancer controller's webhook exist before the apps are planned.
+        # CRDs (external-secrets) and the load balancer controller's webhook exist before the apps are planned;
+        # the mesh routes them to the database writer in another region.
         apps.add_dependency(addons)
+        apps.add_dependency(spaces.mesh)
         spaces.apps[region] = apps
     spaces.global_stack = timed(lambda: GlobalStack(app, config, {r: s.outputs for r, s in spaces.cores.items()}, backend=backend))
     for apps in spaces.apps.values():
@@ -105,8 +112,9 @@ def build_app(config: EnvironmentConfig, outdir: str, *, backend: str | None = N
         edge = timed(lambda r=region: RegionEdgeStack(app, config, spaces.cores[r].outputs, backend=backend))
         edge.add_dependency(spaces.apps[region])  # the load balancer exists
         edge.add_dependency(spaces.global_stack)  # the Shield Advanced subscription exists
-        if region == config.primary_region and config.secondary_region in spaces.cores:
-            edge.add_dependency(spaces.cores[config.secondary_region])  # the replication destination's bucket
+        target = replication_destination(config, region)
+        if target is not None and target[0] in spaces.cores:
+            edge.add_dependency(spaces.cores[target[0]])  # the replication destination's bucket and key
         spaces.edges[region] = edge
     # Synth-time policy (cdk-nag style): refuses unencrypted, public, unprotected, untagged or secret-bearing
     # resources before any stack's JSON is written.

@@ -19,7 +19,7 @@ from constructs_lib.workloads import GlobalPayWorkloads, HpaSettings, WorkloadsP
 from regions.base import GlobalPayStack
 from regions.cluster_access import kubernetes_provider
 from regions.core import CoreOutputs
-from regions.operations_layer import alb_name
+from regions.operations_layer import ALB_ACCESS_LOG_PREFIX, alb_name
 
 
 def apps_stack_name(config: EnvironmentConfig, region: str) -> str:
@@ -50,6 +50,8 @@ class AppsStack(GlobalPayStack):
             api_hostname=config.edge.api_hostname,
             health_check_path=config.edge.health_check_path,
             load_balancer_name=alb_name(config.name),
+            alb_access_log_bucket=core.operations.access_log_bucket_name,
+            alb_access_log_prefix=ALB_ACCESS_LOG_PREFIX,
             services=w.services,
             database_peer_cidrs=tuple(r.vpc_cidr for r in config.regions if r.name != region),
             # Where the services find the data tier: Redis and Kafka of their region, the one writer.
@@ -60,6 +62,10 @@ class AppsStack(GlobalPayStack):
                 "REDIS_HOST": data.cache.primary_endpoint,
                 "REDIS_PORT": str(data.cache.port),
                 "REDIS_TLS": "true",
+                # IAM authentication: the user, and the replication group id the token is signed for.
+                "REDIS_AUTH_MODE": "iam",
+                "REDIS_USER": data.cache.app_user,
+                "REDIS_REPLICATION_GROUP_ID": data.cache.replication_group_id,
                 "KAFKA_BROKERS": data.kafka.bootstrap_brokers_sasl_scram,
                 "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
             },

@@ -33,13 +33,17 @@ class GlobalPayStack(TerraformStack):
         self.provider = self.aws_provider(region)
         self.add_override("terraform.required_version", versions.TERRAFORM_REQUIRED_VERSION)
         if backend == "s3":
+            # state.use_replica (break glass while state.region is down): the replica bucket, its region and its
+            # key; cross-stack references read their producers' state from the same place.
+            bucket, state_region = ((config.state_replica_bucket, config.state.replica_region) if config.state.use_replica
+                                    else (config.state_bucket, config.state.region))
             S3Backend(
                 self,
-                bucket=config.state_bucket,
+                bucket=bucket,
                 key=state_key(name),
-                region=config.state.region,
+                region=state_region,
                 encrypt=True,
-                kms_key_id=f"arn:aws:kms:{config.state.region}:{config.aws_account_id}:{config.state_key_alias}",
+                kms_key_id=f"arn:aws:kms:{state_region}:{config.aws_account_id}:{config.state_key_alias}",
             )
             # S3-native locking (Terraform >= 1.11); cdktf 0.21's S3Backend has no field for it yet.
             self.add_override("terraform.backend.s3.use_lockfile", True)

@@ -1,7 +1,12 @@
-"""``globalpay-<env>-bootstrap``: the Terraform state bucket and its key, kept in local state.
+"""``globalpay-<env>-bootstrap``: the Terraform state bucket, its key, and their copy in a second region.
 
-Applied once per environment, before any other workspace (README, "Deploy order"). Its own state file is
-small and holds no secret; commit-free storage of it is the operator's (docs/runbooks/deploy.md).
+Applied once per environment, before any other workspace (every stack depends on it). Its own state file is
+small, holds no secret and stays local (backed up into the bucket it creates: docs/runbooks/deploy.md).
+
+The state bucket (``state.region``) replicates every object version, with S3 Replication Time Control and
+replication metrics, into a bucket in ``state.replica_region`` encrypted with a key of that region (same alias
+name), so the platform's state survives an outage of ``state.region``: ``state.use_replica`` points every
+workspace at the copy (docs/runbooks/failover.md, "When us-east-1 itself is unreachable").
 """
 
 from __future__ import annotations
@@ -12,44 +17,72 @@ from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.encryption import ManagedKey
 from constructs_lib.naming import Naming
+from constructs_lib.resilience import BucketReplication, BucketReplicationProps
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps, log_delivery_statement
 from regions.base import GlobalPayStack
+
+#: State history is kept a year; current state never expires.
+STATE_LIFECYCLE = (LifecycleRule(id="expire-old-state-versions", noncurrent_version_expiration_days=365),)
+ACCESS_LOG_LIFECYCLE = (LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),)
 
 
 class BootstrapStack(GlobalPayStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         naming_env = config.name
-        super().__init__(scope, Naming(naming_env).stack("bootstrap"), config=config, region=config.state.region, backend="local")
+        naming = Naming(naming_env)
+        super().__init__(scope, naming.stack("bootstrap"), config=config, region=config.state.region, backend="local")
         account = AccountContext(self, "account")
-        self.state_key = ManagedKey(
+        self.state_key, self.access_logs, self.state_bucket = self._state_bucket(
+            "", config.state_bucket, f"{config.state_bucket}-access-logs", config.state.region, account, provider=None)
+
+        # The copy in state.replica_region: its own key (same alias name), its own access logs.
+        replica_region = config.state.replica_region
+        self.replica_provider = self.aws_provider(replica_region, alias="state_replica")
+        self.replica_key, self.replica_access_logs, self.replica_bucket = self._state_bucket(
+            "replica-", config.state_replica_bucket, config.state_replica_log_bucket, replica_region, account,
+            provider=self.replica_provider)
+        self.replication = BucketReplication(self, "state-replication", BucketReplicationProps(
+            source_bucket_name=self.state_bucket.name,
+            source_bucket_arn=self.state_bucket.arn,
+            source_region=config.state.region,
+            source_kms_key_arn=self.state_key.arn,
+            destination_bucket_name=config.state_replica_bucket,
+            destination_region=replica_region,
+            destination_kms_alias=config.state_key_alias,
+            account=account,
+            role_name=naming.name("state-replication"),
+            # S3 refuses a replication rule unless both buckets are versioned.
+            depends_on=(self.state_bucket.versioning, self.replica_bucket.versioning),
+        ))
+
+    def _state_bucket(self, prefix: str, bucket_name: str, log_bucket_name: str, region: str, account: AccountContext, *,
+                      provider):
+        """A state bucket of ``region``: its KMS key, its access-log bucket (SSE-S3: S3 log delivery cannot
+        write SSE-KMS), and the versioned, KMS-encrypted bucket itself."""
+        config = self.config
+        key = ManagedKey(
             self,
-            "state-key",
+            f"{prefix}state-key",
             alias=config.state_key_alias,
-            description=f"GlobalPay {naming_env} Terraform state encryption key",
-            region=config.state.region,
+            description=f"GlobalPay {config.name} Terraform state encryption key ({region})",
+            region=region,
             account=account,
             via_services=("s3",),
+            provider=provider,
         )
-        self.access_logs = SecureBucket(
-            self,
-            "state-access-logs",
-            SecureBucketProps(
-                bucket_name=f"{config.state_bucket}-access-logs",
-                kms_key_arn="",  # S3 server access logging cannot deliver to SSE-KMS buckets
-                lifecycle_rules=(LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),),
-                policy_statements=(log_delivery_statement(f"{config.state_bucket}-access-logs", [config.state_bucket], account.account_id),),
-            ),
-        )
-        self.state_bucket = SecureBucket(
-            self,
-            "state-bucket",
-            SecureBucketProps(
-                bucket_name=config.state_bucket,
-                kms_key_arn=self.state_key.arn,
-                # State history is kept a year; current state never expires.
-                lifecycle_rules=(LifecycleRule(id="expire-old-state-versions", noncurrent_version_expiration_days=365),),
-                access_log_bucket=self.access_logs.name,
-                access_log_prefix="state-bucket/",
-            ),
-        )
-
+        access_logs = SecureBucket(self, f"{prefix}state-access-logs", SecureBucketProps(
+            bucket_name=log_bucket_name,
+            kms_key_arn="",  # S3 server access logging cannot deliver to SSE-KMS buckets
+            lifecycle_rules=ACCESS_LOG_LIFECYCLE,
+            policy_statements=(log_delivery_statement(log_bucket_name, [bucket_name], account.account_id),),
+            provider=provider,
+        ))
+        bucket = SecureBucket(self, f"{prefix}state-bucket", SecureBucketProps(
+            bucket_name=bucket_name,
+            kms_key_arn=key.arn,
+            lifecycle_rules=STATE_LIFECYCLE,
+            access_log_bucket=access_logs.name,
+            access_log_prefix="state-bucket/",
+            provider=provider,
+        ))
+        return key, access_logs, bucket

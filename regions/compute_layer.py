@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from constructs import Construct
 
 from constructs_lib import irsa
+from constructs_lib.cache import app_user_name
 from constructs_lib.cluster import ClusterProps, EksCluster, NodeGroup, observability_addon_configuration
 from constructs_lib.common import AccountContext
 from constructs_lib.config import ClusterConfig
@@ -131,7 +132,8 @@ class ComputeLayer(Construct):
 
         app_sa = irsa.app_service_account(props.workloads_namespace)
         roles = [
-            role(irsa.LOAD_BALANCER_CONTROLLER, inline_policy=irsa.load_policy_file(irsa.LOAD_BALANCER_CONTROLLER_POLICY_FILE)),
+            role(irsa.LOAD_BALANCER_CONTROLLER, inline_policy=irsa.load_balancer_controller_policy(
+                account, region, vpc_id=props.vpc_id, cluster_name=props.cluster_name)),
             role(irsa.CLUSTER_AUTOSCALER, inline_policy=irsa.cluster_autoscaler_policy(props.cluster_name)),
             role(
                 irsa.EBS_CSI_CONTROLLER,
@@ -150,8 +152,10 @@ class ComputeLayer(Construct):
                     bucket_name=props.app_bucket_name,
                     prefix=APP_BUCKET_PREFIX,
                     events_name=props.events_name,
+                    cache_replication_group=naming.name("redis"),
+                    cache_user=app_user_name(naming.env),
                 ),
-                description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events",
+                description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events, Redis (IAM auth)",
             ),
         ]
         addon_roles: dict[str, str] = {}

@@ -56,6 +56,28 @@ class CoreOutputs:
     operations: Operations
 
 
+def tertiary_regions(config: EnvironmentConfig) -> tuple[str, ...]:
+    """Regions that are neither primary nor secondary: their data bucket's copy lives in the origin region."""
+    return tuple(r for r in config.region_names if r not in (config.primary_region, config.secondary_region))
+
+
+def replication_destination(config: EnvironmentConfig, region: str) -> tuple[str, str] | None:
+    """``(region, bucket)`` the data bucket of ``region`` replicates into: primary and secondary into each
+    other's data bucket (both directions, so either side's writes survive the other's loss), any other region
+    into its copy bucket in the origin region."""
+    from regions.operations_layer import data_bucket_name, data_copy_bucket_name
+
+    env, primary, secondary = config.name, config.primary_region, config.secondary_region
+    if region == primary and secondary in config.region_names:
+        return secondary, data_bucket_name(env, secondary)
+    if region == secondary and primary in config.region_names:
+        return primary, data_bucket_name(env, primary)
+    origin = config.database.origin_region
+    if region != origin and origin in config.region_names:
+        return origin, data_copy_bucket_name(env, region)
+    return None
+
+
 def peer_private_subnets(config: EnvironmentConfig, region: str) -> tuple[tuple[str, str], ...]:
     """``(label, cidr)`` of every other region's private (EKS) subnets.
 
@@ -175,6 +197,7 @@ class RegionCoreStack(GlobalPayStack):
             db_allocated_storage_gb=config.database.allocated_storage_gb,
             redis_groups={data.outputs.cache.replication_group_id: config.cache.num_cache_clusters},
             kafka_clusters={data.outputs.kafka.cluster_name: config.kafka.broker_count},
+            copies_of=tertiary_regions(config) if origin else (),
         ))
         self.outputs = CoreOutputs(
             region=region,

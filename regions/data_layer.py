@@ -186,12 +186,7 @@ class DataLayer(Construct):
             recovery_window_days=recovery,
             log_retention_days=props.log_retention_days,
         )
-        cache = RedisCache(self, "cache", CacheProps(
-            config=props.cache,
-            **placement,
-            auth_token=ephemeral_password(stack, "redis_auth_token", length=props.cache.auth_token_length,
-                                          allowed_punctuation=props.cache.auth_token_special_characters),
-        ))
+        cache = RedisCache(self, "cache", CacheProps(config=props.cache, **placement))
         kafka = KafkaCluster(self, "kafka", KafkaProps(
             config=props.kafka,
             **placement,

@@ -2,12 +2,13 @@
 
 * Shield Advanced protection of the api-gateway ALB (prod), and the guide's ALB 5xx alarm: both find the ALB
   that the AWS Load Balancer Controller created from the ``-apps`` stack's Ingress (by its fixed name);
-* in the primary region, S3 replication of the data bucket into the secondary region's, with its alarms.
+* S3 replication of the region's data bucket, with its alarms: primary and secondary into each other's data
+  bucket, any other region into its copy bucket in the origin region (``core.replication_destination``).
 
 Applied last (after the global stack, which holds the Shield Advanced subscription a protection needs): by
 then the Ingress has its load balancer (the apps stack waits for it) and every region's data bucket and
-keys exist. A failover (primary <-> secondary in config) moves the replication configuration to the new
-primary's edge stack; nothing stateful lives here.
+keys exist. A failover (primary <-> secondary in config) changes nothing here: both directions always
+replicate. Nothing stateful lives here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from constructs_lib.observability import AlarmSpec, alb_5xx_alarm_spec, metric_a
 from constructs_lib.providers import aws
 from constructs_lib.resilience import S3_RTC_MINUTES, BucketReplication, BucketReplicationProps
 from regions.base import GlobalPayStack
-from regions.core import CoreOutputs
+from regions.core import CoreOutputs, replication_destination
 from regions.operations_layer import alb_name, data_bucket_name
 
 
@@ -46,23 +47,24 @@ class RegionEdgeStack(GlobalPayStack):
         metric_alarm(self, "api-5xx", api_5xx, topic_arn)
         self.alarm_names = [api_5xx.name]
 
-        # --- DR: the primary's data bucket replicates into the secondary's ----------------------------------
-        if region == config.primary_region and config.secondary_region in config.region_names:
-            destination = config.secondary_region
+        # --- DR: every data bucket has a copy in another region ---------------------------------------------
+        target = replication_destination(config, region)
+        if target is not None:
+            destination, destination_bucket = target
             source_bucket = data_bucket_name(env, region)
             replication = BucketReplication(self, "data-replication", BucketReplicationProps(
                 source_bucket_name=source_bucket,
                 source_bucket_arn=core.operations.data_bucket_arn,
                 source_region=region,
                 source_kms_key_arn=core.keys.data_key_arn,
-                destination_bucket_name=data_bucket_name(env, destination),
+                destination_bucket_name=destination_bucket,
                 destination_region=destination,
                 destination_kms_alias=naming.alias("data"),
                 account=account,
                 role_name=naming.regional("s3-replication"),
             ))
             rule_id = f"replicate-to-{destination}"
-            dims = {"SourceBucket": source_bucket, "DestinationBucket": data_bucket_name(env, destination), "RuleId": rule_id}
+            dims = {"SourceBucket": source_bucket, "DestinationBucket": destination_bucket, "RuleId": rule_id}
             for cid, spec in {
                 "replication-failed": AlarmSpec(
                     name=naming.name("data-replication-failed"),

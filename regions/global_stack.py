@@ -1,24 +1,21 @@
-"""``globalpay-<env>-global``: what spans regions. Transit gateway peering between every pair of regions,
-Route 53 failover with its health checks, the Shield Advanced subscription, the budget, the CloudWatch
-dashboard and the CloudFront edge.
+"""``globalpay-<env>-global``: what spans regions. Route 53 failover with its health checks, the Shield Advanced
+subscription, the budget, the CloudWatch dashboard and the CloudFront edge (the transit gateway mesh has a
+workspace of its own, ``regions/mesh.py``, applied before the apps).
 
-Applied after every region's core stack (transit gateway ids by cross-stack reference) and apps stack (the
-load balancers Route 53 and the dashboard find by name, through the per-region provider aliases), and before
-the regions' ``-edge`` stacks (their Shield protections need this stack's subscription). Regional values
-arrive by cross-stack reference or deterministic name, never by references that would make a regional
-workspace depend on this one."""
+Applied after every region's core stack and apps stack (the load balancers Route 53 and the dashboard find by
+name, through the per-region provider aliases), and before the regions' ``-edge`` stacks (their Shield
+protections need this stack's subscription). Regional values arrive by cross-stack reference or deterministic
+name, never by references that would make a regional workspace depend on this one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import combinations
 
 from constructs import Construct
 
 from constructs_lib.cdn import StaticAssetsCdn, StaticAssetsCdnProps, log_delivery_statements, origin_read_statement
 from constructs_lib.common import AccountContext, protected
 from constructs_lib.config import EnvironmentConfig
-from constructs_lib.connectivity import HubEnd, TransitGatewayPeering
 from constructs_lib.dns import ApiFailover, ApiFailoverProps, RegionalEndpoint
 from constructs_lib.edge import CDN_MANAGED_RULE_GROUPS, WebAcl, WebAclProps
 from constructs_lib.encryption import ManagedKey
@@ -28,14 +25,11 @@ from constructs_lib.providers import aws
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs
+from regions.mesh import provider_alias
 from regions.operations_layer import access_log_bucket_name, alb_name
 
 #: Global services (CloudFront, its WAF and certificates, Route 53 metrics, Shield, Budgets) live in us-east-1.
 GLOBAL_REGION = "us-east-1"
-
-
-def provider_alias(region: str) -> str:
-    return region.replace("-", "_")
 
 
 class GlobalStack(GlobalPayStack):
@@ -49,23 +43,8 @@ class GlobalStack(GlobalPayStack):
     ) -> None:
         # Global services (Route 53, Budgets, CloudFront and its WAF) are managed from us-east-1.
         super().__init__(scope, Naming(config.name).stack("global"), config=config, region=GLOBAL_REGION, backend=backend)
+        # Per-region providers: each region's load balancer is looked up where it lives.
         self.regional_providers = {r: self.aws_provider(r, alias=provider_alias(r)) for r in config.region_names}
-
-        def hub(region: str) -> HubEnd:
-            core = cores[region]
-            return HubEnd(
-                region=region,
-                provider=self.regional_providers[region],
-                transit_gateway_id=core.network.transit_gateway_id,
-                route_table_id=core.network.transit_gateway_route_table_id,
-                vpc_cidr=config.region(region).vpc_cidr,
-            )
-
-        # Full mesh: transit gateway peering is not transitive, so every pair of regions is peered.
-        self.peerings = {
-            (a, b): TransitGatewayPeering(self, f"tgw-peering-{a}-{b}", naming=self.naming, requester=hub(a), accepter=hub(b))
-            for a, b in combinations(config.region_names, 2)
-        }
 
         self.account = AccountContext(self, "account")
         self._edge_key()

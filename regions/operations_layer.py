@@ -34,7 +34,16 @@ from constructs_lib.observability import (
     metric_alarm,
 )
 from constructs_lib.resilience import EbsSnapshotPolicy, EbsSnapshotPolicyProps
-from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps, log_delivery_statement
+from constructs_lib.storage import (
+    LifecycleRule,
+    SecureBucket,
+    SecureBucketProps,
+    elb_log_delivery_statements,
+    log_delivery_statement,
+)
+
+#: Prefix of the api-gateway ALB's access logs in the region's access-log bucket.
+ALB_ACCESS_LOG_PREFIX = "alb"
 
 # ------------------------------------------------------------------------------------------------------
 # Deterministic names, shared with the edge and global stacks and the runbooks
@@ -48,6 +57,12 @@ def alb_name(env: str) -> str:
 
 def data_bucket_name(env: str, region: str) -> str:
     return Naming(env, region).regional("data")
+
+
+def data_copy_bucket_name(env: str, source_region: str) -> str:
+    """The copy of ``source_region``'s data bucket, kept in ``database.origin_region`` for a region that is
+    neither primary nor secondary (those two replicate into each other's data bucket)."""
+    return f"{Naming(env, source_region).regional('data')}-replica"
 
 
 def access_log_bucket_name(env: str, region: str) -> str:
@@ -80,6 +95,8 @@ class OperationsProps:
     #: Redis replication groups and Kafka clusters here, with their member counts.
     redis_groups: dict[str, int] = field(default_factory=dict)
     kafka_clusters: dict[str, int] = field(default_factory=dict)
+    #: Regions whose data bucket keeps its copy here (``data_copy_bucket_name``); default none.
+    copies_of: tuple[str, ...] = ()
 
 
 @dataclass
@@ -97,6 +114,8 @@ class Operations:
     payment_events_queue_url: str
     payment_events_dlq_arn: str
     alarm_names: list[str] = field(default_factory=list)
+    #: Copies of other regions' data buckets kept here: source region -> bucket name.
+    data_copy_buckets: dict[str, str] = field(default_factory=dict)
     #: What runs in this region, by name (the global dashboard shows the same resources as the alarms).
     databases: list[DatabaseTarget] = field(default_factory=list)
     redis_groups: dict[str, int] = field(default_factory=dict)
@@ -163,8 +182,11 @@ class OperationsLayer(Construct):
             kms_key_arn="",  # S3 server access logging can only deliver to SSE-S3 buckets
             lifecycle_rules=(LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),),
             # Every bucket of this environment in this region (data here; static assets and CDN logs from the
-            # global stack in us-east-1) logs here.
-            policy_statements=(log_delivery_statement(log_bucket_name, [naming.name("*")], account.account_id),),
+            # global stack in us-east-1) logs here, and so does the region's ALB (PCI DSS 10.2).
+            policy_statements=(
+                log_delivery_statement(log_bucket_name, [naming.name("*")], account.account_id),
+                *elb_log_delivery_statements(log_bucket_name, ALB_ACCESS_LOG_PREFIX, region, account.account_id),
+            ),
         ))
         data_bucket = SecureBucket(self, "data-bucket", SecureBucketProps(
             bucket_name=data_bucket_name(env, region),
@@ -172,6 +194,17 @@ class OperationsLayer(Construct):
             access_log_bucket=access_logs.name,
             access_log_prefix=f"{data_bucket_name(env, region)}/",
         ))
+
+        # Copies of the data buckets of regions without a replication partner (the tertiary region).
+        copies = {}
+        for source in props.copies_of:
+            copy_name = data_copy_bucket_name(env, source)
+            copies[source] = SecureBucket(self, f"data-copy-{source}", SecureBucketProps(
+                bucket_name=copy_name,
+                kms_key_arn=data_key,
+                access_log_bucket=access_logs.name,
+                access_log_prefix=f"{copy_name}/",
+            )).name
 
         # --- Payment events (SNS fan-out to SQS with a DLQ) -----------------------------------------------
         events = PaymentEvents(self, "payment-events", PaymentEventsProps(
@@ -198,6 +231,7 @@ class OperationsLayer(Construct):
             payment_events_queue_url=events.queue_url,
             payment_events_dlq_arn=events.dlq_arn,
             alarm_names=alarm_names,
+            data_copy_buckets=copies,
             databases=list(props.databases),
             redis_groups=dict(props.redis_groups),
             kafka_clusters=dict(props.kafka_clusters),

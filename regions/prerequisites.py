@@ -3,7 +3,8 @@
 docs/runbooks/deploy.md lists the same, with how to create each; tests/test_stack_graph.py proves that every
 lookup of every stack is one of these or is created by a stack applied before its reader. Beyond objects,
 the runbook's prerequisites are a Terraform runner that reaches the private EKS endpoints and the S3 state
-backend's bootstrap (``globalpay-<env>-bootstrap``, applied first by the same command).
+backend (``globalpay-<env>-bootstrap``, its own command before ``npx cdktf deploy '*'``: cdktf initializes
+every selected stack before it applies any, and an S3 backend cannot initialize without its bucket).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ import pytest
 from constructs_lib import versions, workloads
 from tests.synth import Synth, by_path, policy, resources, synth
 
+ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 CLUSTER = "globalpay-prod-cluster"
 SERVICES = ("api-gateway", "payment-processor", "reconciliation-engine")
@@ -393,8 +395,66 @@ def test_app_role_reads_only_its_secrets_and_its_bucket_prefix(prod):
     ca = by_path(stack, "aws_iam_role_policy", "/irsa-cluster-autoscaler/policy")
     scale = policy(ca)["Statement"][0]
     assert scale["Condition"]["StringEquals"][f"aws:ResourceTag/k8s.io/cluster-autoscaler/{CLUSTER}"] == "owned"
-    lbc = by_path(stack, "aws_iam_role_policy", "/irsa-lb-controller/policy")
-    assert len(policy(lbc)["Statement"]) == 16  # the upstream policy, unmodified
+    # Redis through IAM authentication: this replication group, as this ElastiCache user, nothing wider.
+    assert by_sid["ConnectToRedisAsTheAppUser"]["Action"] == "elasticache:Connect"
+    resources_ = by_sid["ConnectToRedisAsTheAppUser"]["Resource"]
+    assert [r.rsplit(":", 2)[-2:] for r in resources_] == [["replicationgroup", "globalpay-prod-redis"], ["user", "globalpay-prod-app"]]
+
+
+def _upstream_lbc() -> list[dict[str, Any]]:
+    from constructs_lib import irsa
+
+    return json.loads(irsa.LOAD_BALANCER_CONTROLLER_POLICY_FILE.read_text())["Statement"]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    return {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_load_balancer_controller_policy_is_narrowed_below_upstream(prod, region):
+    """Every upstream permission is still granted (the controller works), but security-group creation only in
+    this cluster's VPC, ingress changes only on this VPC's groups tagged for this cluster, and every tag
+    condition pinned to this cluster's name instead of "the tag exists" (any cluster of the account)."""
+    stack = core(prod, region)
+    ours = policy(by_path(stack, "aws_iam_role_policy", "/irsa-lb-controller/policy"))["Statement"]
+    upstream = _upstream_lbc()
+    granted = set().union(*(_actions(s) for s in ours))
+    assert set().union(*(_actions(s) for s in upstream)) == granted, "no upstream action may be lost or added"
+    vpc = next(iter(resources(stack, "aws_vpc")))
+    vpc_arn = f"arn:${{data.aws_partition.{next(iter(stack['data']['aws_partition']))}.partition}}"
+    for s in ours:
+        text = json.dumps(s)
+        assert '"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}' not in text
+        assert '"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"' not in text
+        if {"ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"} & _actions(s):
+            assert s["Resource"] != "*", f"{sorted(_actions(s))} on any resource"
+            condition = s.get("Condition", {}).get("StringEquals", {})
+            if "security-group" in s["Resource"]:
+                assert condition.get("ec2:Vpc", "").endswith(f"vpc/${{aws_vpc.{vpc}.id}}") or any(
+                    v == CLUSTER for v in condition.values()), s
+            else:
+                assert s["Resource"].startswith(vpc_arn) and s["Resource"].endswith(f"vpc/${{aws_vpc.{vpc}.id}}"), s
+    by_sid = {s.get("Sid"): s for s in ours}
+    assert by_sid["IngressRulesOnThisClustersNodeGroups"]["Condition"]["StringEquals"][
+        f"aws:ResourceTag/kubernetes.io/cluster/{CLUSTER}"] == "owned"
+    assert by_sid["CreateSecurityGroupsTaggedForThisCluster"]["Condition"]["StringEquals"] == {
+        "aws:RequestTag/elbv2.k8s.aws/cluster": CLUSTER}
+    # The node security group carries the tag the ingress statement requires.
+    node_sg = by_path(stack, "aws_security_group", "/node-security-group")
+    assert node_sg["tags"][f"kubernetes.io/cluster/{CLUSTER}"] == "owned"
+    # Statements upstream leaves unconditioned on tags stay exactly upstream's.
+    untouched = [s for s in upstream if not s.get("Condition", {}).get("Null") and s["Resource"] != "*"]
+    for s in untouched:
+        assert s in [{k: v for k, v in o.items() if k != "Sid"} for o in ours], s
+
+
+def test_compute_docs_list_every_difference_from_the_upstream_lbc_policy() -> None:
+    doc = (ROOT / "docs" / "compute.md").read_text()
+    section = doc.split("### Load balancer controller policy", 1)[1].split("\n## ", 1)[0]
+    for marker in ("ec2:CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "StringEquals", "ec2:Vpc",
+                   "kubernetes.io/cluster/<cluster>", "aws-load-balancer-controller.json", "v3.4.2"):
+        assert marker in section, marker
 
 
 # ------------------------------------------------------------------------------------------------
@@ -763,12 +823,17 @@ def test_every_service_exports_traces_to_the_clusters_collector(prod, region):
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_pods_may_reach_the_trace_collector_on_the_nodes(prod, region):
-    """Default deny covers egress: the agent is on the host network, so the pods reach it on node IPs (the VPC),
-    X-Ray segments on 2000/UDP, sampling rules on 2000/TCP, OTLP on 4317 and 4318."""
+    """Default deny covers egress. The pods send to the agent's Service: the VPC CNI's policy agent admits a
+    Service's ClusterIP only for a selector peer (the agent's namespace), and after DNAT the traffic goes to
+    the node IPs the host-network agent listens on (the VPC). X-Ray segments on 2000/UDP, sampling rules on
+    2000/TCP, OTLP on 4317 and 4318."""
     spec = network_policy(apps(prod, region), "allow-trace-collector")
     assert spec["pod_selector"] == {} and spec["policy_types"] == ["Egress"]
     [rule] = spec["egress"]
-    assert rule["to"] == [{"ip_block": {"cidr": VPC_CIDRS[region]}}]
+    assert rule["to"] == [
+        {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "amazon-cloudwatch"}}},
+        {"ip_block": {"cidr": VPC_CIDRS[region]}},
+    ]
     assert sorted((p["port"], p["protocol"]) for p in rule["ports"]) == [
         ("2000", "TCP"), ("2000", "UDP"), ("4317", "TCP"), ("4318", "TCP")]
 

@@ -270,14 +270,10 @@ def test_redis_replication_group(prod, stack):
     }
     assert {k: rg.get(k) for k in expected} == expected
     assert rg["kms_key_id"] == key_ref(prod, stack, "data")
-    assert rg["auth_token"].startswith("${jsondecode(data.aws_secretsmanager_secret_version.")
-    read_name = rg["auth_token"].split(".")[2]
-    read = s["data"]["aws_secretsmanager_secret_version"][read_name]
-    # Read back only after this run wrote the value (else the first apply reads a secret without a version).
-    written = ref(s, "aws_secretsmanager_secret_version", "/data/cache/auth-token/value", "id")[2:-4]
-    assert read["depends_on"] == [written]
-    assert read["secret_id"] == ref(s, "aws_secretsmanager_secret", "/data/cache/auth-token/secret", "id")
-    assert rg["transit_encryption_mode"] == "required" and rg["auth_token_update_strategy"] == "ROTATE"
+    # No AUTH token (it would sit in state): RBAC with the services' IAM-authenticated user, TLS required.
+    assert "auth_token" not in rg and "auth_token_update_strategy" not in rg
+    assert rg["transit_encryption_mode"] == "required"
+    assert rg["user_group_ids"] == [ref(s, "aws_elasticache_user_group", "/data/cache/user-group", "user_group_id")]
     assert {c["log_type"] for c in rg["log_delivery_configuration"]} == {"slow-log", "engine-log"}
     for cfg in rg["log_delivery_configuration"]:
         assert cfg["destination_type"] == "cloudwatch-logs"
@@ -286,12 +282,30 @@ def test_redis_replication_group(prod, stack):
     assert rg["lifecycle"] == {"prevent_destroy": True}
 
 
-def test_redis_token_uses_only_the_characters_elasticache_accepts(prod):
-    block = prod[US]["ephemeral"]["aws_secretsmanager_random_password"]["redis_auth_token"]
-    excluded = set(block["exclude_characters"])
-    punctuation = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-    assert punctuation - excluded == set("!&#$^<>-")
-    assert 16 <= block["password_length"] <= 128
+@pytest.mark.parametrize("stack", CORES)
+def test_redis_users_are_the_disabled_default_and_the_services_iam_user(prod, stack):
+    """ElastiCache RBAC: the user group every replication group needs holds the required ``default`` user,
+    switched off, and ``globalpay-prod-app``, authenticated by IAM (user id = user name). Nothing has a
+    password, so no Redis credential exists in Secrets Manager, the JSON or the state."""
+    s = prod[stack]
+    group = by_path(s, "aws_elasticache_user_group", "/data/cache/user-group")
+    users = {cfg["user_name"]: cfg for cfg in resources(s, "aws_elasticache_user").values()}
+    assert sorted(users) == ["default", "globalpay-prod-app"]
+    assert group["user_ids"] == [ref(s, "aws_elasticache_user", "/data/cache/default-user", "user_id"),
+                                 ref(s, "aws_elasticache_user", "/data/cache/app-user", "user_id")]
+    default, app = users["default"], users["globalpay-prod-app"]
+    assert default["access_string"].startswith("off ") and default["authentication_mode"] == {"type": "no-password-required"}
+    assert app["authentication_mode"] == {"type": "iam"} and app["user_id"] == app["user_name"] == app["user_name"].lower()
+    assert app["access_string"].startswith("on ") and "-@dangerous" in app["access_string"]
+    for user in users.values():
+        assert "passwords" not in user and "passwords_wo" not in user
+    assert "globalpay/prod/redis/auth-token" not in {c["name"] for c in resources(s, "aws_secretsmanager_secret").values()}
+    assert "aws_secretsmanager_secret_version" not in s.get("data", {})
+    assert "redis_auth_token" not in s.get("ephemeral", {}).get("aws_secretsmanager_random_password", {})
+    # The apps are told how to connect.
+    config = next(iter(resources(prod[f"{stack}-apps"], "kubernetes_config_map_v1").values()))["data"]
+    assert (config["REDIS_AUTH_MODE"], config["REDIS_USER"], config["REDIS_TLS"]) == ("iam", "globalpay-prod-app", "true")
+    assert config["REDIS_REPLICATION_GROUP_ID"] == "globalpay-prod-redis"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -359,11 +373,11 @@ def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod)
 
 @pytest.mark.parametrize("stack", CORES)
 def test_region_secrets_exist_with_the_regions_own_secrets_key(prod, stack):
-    """Each region's Redis and MSK carry credentials of their own: those secrets stay in the region, with
-    its own secrets key and no replica (the shared ones are the next tests' subject)."""
+    """Each region's MSK carries credentials of its own: those secrets stay in the region, with its own
+    secrets key and no replica (the shared ones are the next tests' subject; Redis has none: IAM auth)."""
     s = prod[stack]
     names = {cfg["name"]: cfg for cfg in resources(s, "aws_secretsmanager_secret").values()}
-    for name in ("globalpay/prod/redis/auth-token", "AmazonMSK_prod_payment-processor",
+    for name in ("AmazonMSK_prod_payment-processor",
                  "AmazonMSK_prod_reconciliation-engine", "AmazonMSK_prod_api-gateway"):
         assert names[name]["kms_key_id"] == key_ref(prod, stack, "secrets")
         assert names[name]["recovery_window_in_days"] == 30
@@ -545,13 +559,13 @@ def test_every_stateful_data_resource_is_protected(prod, stack):
             for cfg in resources(prod[name], rtype).values():
                 found[rtype] = found.get(rtype, 0) + 1
                 assert cfg.get("lifecycle", {}).get("prevent_destroy") is True, cfg["//"]["metadata"]["path"]
-    # Not vacuous: what every region has at least (its keys, Redis, MSK, Redis and SCRAM secrets) ...
-    minimum = {"aws_kms_key": 2, "aws_elasticache_replication_group": 1, "aws_msk_cluster": 1, "aws_secretsmanager_secret": 4}
+    # Not vacuous: what every region has at least (its keys, Redis, MSK, the SCRAM secrets) ...
+    minimum = {"aws_kms_key": 2, "aws_elasticache_replication_group": 1, "aws_msk_cluster": 1, "aws_secretsmanager_secret": 3}
     # ... plus the database where there is one, and the shared secrets and repositories in the origin.
     if stack != AP:
         minimum.update(aws_db_instance=1, aws_db_parameter_group=1)
     if stack == US:
-        minimum.update(aws_db_instance=2, aws_db_parameter_group=2, aws_secretsmanager_secret=7, aws_ecr_repository=3)
+        minimum.update(aws_db_instance=2, aws_db_parameter_group=2, aws_secretsmanager_secret=6, aws_ecr_repository=3)
     short = {rtype: (found.get(rtype, 0), n) for rtype, n in minimum.items() if found.get(rtype, 0) < n}
     assert not short, f"(found, expected at least): {short}"
 
@@ -568,8 +582,8 @@ def test_every_stateful_data_resource_is_protected(prod, stack):
         ({"database": {"shared_buffers_8kb_pages": 16777216}}, "database.shared_buffers_8kb_pages"),
         ({"kafka": {"provisioned_throughput_enabled": True}}, "kafka.provisioned_throughput_enabled"),
         ({"kafka": {"kafka_version": "3.5.1"}}, "kafka.kafka_version"),
-        ({"cache": {"auth_token_special_characters": "!&#$^<>-@%"}}, "cache.auth_token_special_characters"),
-        ({"cache": {"auth_token_length": 8}}, "cache.auth_token_length"),
+        ({"cache": {"engine_version": "6.2"}}, "cache.engine_version"),
+        ({"state": {"replica_region": "us-east-1"}}, "state.replica_region"),
         ({"database": {"origin_region": "ap-southeast-2"}}, "database.origin_region"),
     ],
 )

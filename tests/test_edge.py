@@ -264,8 +264,9 @@ def test_on_call_alarms_follow_what_each_region_runs(prod: Synth) -> None:
     assert {"globalpay-prod-replica-1-replica-lag", "globalpay-prod-primary-free-storage"} <= names["us-east-1"]
     assert "globalpay-prod-replica-eu-replica-lag" in names["eu-west-1"]
     replication = {"globalpay-prod-data-replication-failed", "globalpay-prod-data-replication-latency"}
-    assert replication <= edge["us-east-1"]
-    assert not replication & (edge["eu-west-1"] | edge["ap-southeast-2"] | set().union(*core.values()))
+    for region in REGIONS:  # every region's data bucket replicates (edge stack), none from a core stack
+        assert replication <= edge[region]
+    assert not replication & set().union(*core.values())
     # An alarm for every database, Redis group and Kafka cluster that exists in the stack, and none for others.
     for region in REGIONS:
         s = _core(prod, region)
@@ -373,11 +374,12 @@ def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: st
 
 
 def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(prod: Synth) -> None:
-    """The replication writes into another region's bucket: it lives in the primary's ``-edge`` stack, applied
+    """The replication writes into another region's bucket: it lives in the region's ``-edge`` stack, applied
     after both regions' core stacks, so the versioned source and the destination bucket exist. The source
     bucket is named literally (no reference orders it): the manifest dependency on the core stack does."""
+    # (The bootstrap stack replicates the state bucket: foundation, tests/test_foundation.py.)
     assert {name for name in prod if resources(prod[name], "aws_s3_bucket_replication_configuration")} == {
-        "globalpay-prod-us-east-1-edge"
+        *(f"globalpay-prod-{r}-edge" for r in REGIONS), "globalpay-prod-bootstrap"
     }
     s = _edge(prod, "us-east-1")
     assert {"globalpay-prod-us-east-1", "globalpay-prod-eu-west-1"} <= _dependencies(prod)["globalpay-prod-us-east-1-edge"]
@@ -416,6 +418,36 @@ def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(p
         assert alarm["dimensions"] == {"SourceBucket": "globalpay-prod-data-us-east-1",
                                        "DestinationBucket": "globalpay-prod-data-eu-west-1",
                                        "RuleId": "replicate-to-eu-west-1"}
+
+
+def _replication_target(synthesized: Synth, env: str, region: str) -> tuple[str, str]:
+    (repl,) = resources(synthesized[f"globalpay-{env}-{region}-edge"], "aws_s3_bucket_replication_configuration").values()
+    (rule,) = repl["rule"]
+    key = rule["destination"]["encryption_configuration"]["replica_kms_key_id"]
+    return rule["destination"]["bucket"].rsplit(":", 1)[-1], key.split(":kms:", 1)[1].split(":", 1)[0]
+
+
+def test_every_data_bucket_has_a_copy_in_another_region(prod: Synth, staging: Synth) -> None:
+    """Primary and secondary replicate into each other's data bucket (either side's writes survive the other's
+    loss); every other region into a copy bucket in the origin region (us-east-1). Each destination exists in
+    a core stack the edge stack depends on, in the destination region, encrypted with that region's key."""
+    for synthesized, env in ((prod, "prod"), (staging, "staging")):
+        buckets = {cfg["bucket"]: name for name in synthesized if not name.endswith(("-edge", "bootstrap"))
+                   for cfg in resources(synthesized[name], "aws_s3_bucket").values()}
+        deps = _dependencies(synthesized)
+        expected = {"us-east-1": (f"globalpay-{env}-data-eu-west-1", "eu-west-1"),
+                    "eu-west-1": (f"globalpay-{env}-data-us-east-1", "us-east-1"),
+                    "ap-southeast-2": (f"globalpay-{env}-data-ap-southeast-2-replica", "us-east-1")}
+        for region in REGIONS:
+            bucket, key_region = _replication_target(synthesized, env, region)
+            assert (bucket, key_region) == expected[region]
+            owner = buckets[bucket]
+            assert owner == f"globalpay-{env}-{key_region}", f"{bucket} lives in {owner}"
+            assert owner in deps[f"globalpay-{env}-{region}-edge"], "the destination exists before the rule"
+    copy = by_path(_core(prod, "us-east-1"), "aws_s3_bucket", "/data-copy-ap-southeast-2/bucket")
+    assert copy["bucket"] == "globalpay-prod-data-ap-southeast-2-replica" and copy["lifecycle"] == {"prevent_destroy": True}
+    enc = by_path(_core(prod, "us-east-1"), "aws_s3_bucket_server_side_encryption_configuration", "/data-copy-ap-southeast-2/encryption")
+    assert enc["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"] == _data_key(prod, "us-east-1")
 
 
 def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> None:

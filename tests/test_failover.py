@@ -22,6 +22,7 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 ALL_STACKS = {
     "globalpay-prod-bootstrap",
     "globalpay-prod-global",
+    "globalpay-prod-mesh",
     *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-addons", "-apps", "-edge")),
 }
 
@@ -76,24 +77,31 @@ def test_eu_database_is_promoted(prod: Synth, flipped: Synth) -> None:
         assert "replicate_source_db" not in db, f"{db['identifier']} still replicates after failover"
 
 
-def test_s3_replication_follows_the_primary(prod: Synth, flipped: Synth) -> None:
-    """The replication lives in the primary's ``-edge`` stack: a failover destroys it in us-east-1's and creates
-    it in eu-west-1's, which then waits for the new destination's core stack (us-east-1, its bucket)."""
+def test_s3_replication_does_not_move_with_a_failover(prod: Synth, flipped: Synth) -> None:
+    """Primary and secondary replicate into each other's data bucket in both directions, the tertiary into its
+    copy in the origin region: a failover (roles swapped) changes no replication rule at all."""
 
     def replicated(s: Synth) -> dict[str, list[tuple[str, str]]]:
-        """Stack -> (source bucket, destination bucket name) of every replication rule it holds."""
+        """Stack -> (source bucket, destination bucket name) of every data replication rule it holds."""
         found: dict[str, list[tuple[str, str]]] = {}
         for name in s:
+            if name.endswith("bootstrap"):
+                continue  # the state bucket's replication: not the data tier's
             for cfg in resources(s[name], "aws_s3_bucket_replication_configuration").values():
                 found.setdefault(name, []).extend(
                     (cfg["bucket"], rule["destination"]["bucket"].rsplit(":", 1)[-1]) for rule in cfg["rule"]
                 )
         return found
 
-    assert replicated(prod) == {"globalpay-prod-us-east-1-edge": [("globalpay-prod-data-us-east-1", "globalpay-prod-data-eu-west-1")]}
-    assert replicated(flipped) == {"globalpay-prod-eu-west-1-edge": [("globalpay-prod-data-eu-west-1", "globalpay-prod-data-us-east-1")]}
-    flipped_deps = _dependencies(flipped)["globalpay-prod-eu-west-1-edge"]
-    assert {"globalpay-prod-eu-west-1", "globalpay-prod-us-east-1"} <= flipped_deps, flipped_deps
+    expected = {
+        "globalpay-prod-us-east-1-edge": [("globalpay-prod-data-us-east-1", "globalpay-prod-data-eu-west-1")],
+        "globalpay-prod-eu-west-1-edge": [("globalpay-prod-data-eu-west-1", "globalpay-prod-data-us-east-1")],
+        "globalpay-prod-ap-southeast-2-edge": [("globalpay-prod-data-ap-southeast-2", "globalpay-prod-data-ap-southeast-2-replica")],
+    }
+    assert replicated(prod) == replicated(flipped) == expected
+    for synthesized in (prod, flipped):
+        assert "globalpay-prod-us-east-1" in _dependencies(synthesized)["globalpay-prod-eu-west-1-edge"]
+        assert "globalpay-prod-eu-west-1" in _dependencies(synthesized)["globalpay-prod-us-east-1-edge"]
 
 
 def test_every_stateful_address_and_identity_is_kept(prod: Synth, flipped: Synth) -> None:

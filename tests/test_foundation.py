@@ -42,9 +42,9 @@ def run_main(*args: str, env: dict[str, str] | None = None, timeout: int = 300) 
 
 def test_every_workspace_is_synthesized(prod: Synth) -> None:
     """The stack graph of regions/app.py: the state bucket, then per region its keys, core, add-ons, apps and
-    edge workspaces, and the global one."""
+    edge workspaces, the transit gateway mesh and the global one."""
     per_region = {f"{core}{suffix}" for core in CORE for suffix in ("-keys", "", "-addons", "-apps", "-edge")}
-    assert set(prod) == {"globalpay-prod-bootstrap", "globalpay-prod-global", *per_region}
+    assert set(prod) == {"globalpay-prod-bootstrap", "globalpay-prod-mesh", "globalpay-prod-global", *per_region}
 
 
 def test_remote_state_is_s3_encrypted_locked_and_one_key_per_workspace(prod: Synth) -> None:
@@ -73,20 +73,55 @@ def test_terraform_version_supports_s3_native_locking(prod: Synth) -> None:
 
 def test_state_bucket_is_versioned_encrypted_private_and_tls_only(prod: Synth) -> None:
     boot = prod["globalpay-prod-bootstrap"]
-    bucket = by_path(boot, "aws_s3_bucket", "state-bucket/bucket")
+    bucket = by_path(boot, "aws_s3_bucket", "/state-bucket/bucket")
     assert bucket["bucket"] == "globalpay-prod-terraform-state-123456789012"
     assert bucket["lifecycle"]["prevent_destroy"] is True
-    assert by_path(boot, "aws_s3_bucket_versioning", "state-bucket/versioning")["versioning_configuration"]["status"] == "Enabled"
-    sse = by_path(boot, "aws_s3_bucket_server_side_encryption_configuration", "state-bucket/encryption")["rule"][0]
+    assert by_path(boot, "aws_s3_bucket_versioning", "/state-bucket/versioning")["versioning_configuration"]["status"] == "Enabled"
+    sse = by_path(boot, "aws_s3_bucket_server_side_encryption_configuration", "/state-bucket/encryption")["rule"][0]
     assert sse["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
     assert "aws_kms_key" in sse["apply_server_side_encryption_by_default"]["kms_master_key_id"]
-    pab = by_path(boot, "aws_s3_bucket_public_access_block", "state-bucket/public-access-block")
+    pab = by_path(boot, "aws_s3_bucket_public_access_block", "/state-bucket/public-access-block")
     assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-    statements = policy(by_path(boot, "aws_s3_bucket_policy", "state-bucket/policy"))["Statement"]
+    statements = policy(by_path(boot, "aws_s3_bucket_policy", "/state-bucket/policy"))["Statement"]
     deny = [s for s in statements if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}]
     assert deny and deny[0]["Action"] == "s3:*"
-    alias = where(boot, "aws_kms_alias", name="alias/globalpay-prod-terraform-state")
-    assert len(alias) == 1
+    aliases = where(boot, "aws_kms_alias", name="alias/globalpay-prod-terraform-state")
+    assert len(aliases) == 2, "one key in the state region, one in the replica region, same alias name"
+
+
+def test_state_survives_a_us_east_1_outage_in_a_replica_with_its_own_key(prod: Synth) -> None:
+    """The state bucket replicates every version (RTC, metrics, delete markers) into a bucket of
+    ``state.replica_region`` (eu-west-1), encrypted with a key of that region; ``state.use_replica`` points every
+    workspace (backends and remote-state reads alike) at the copy (docs/runbooks/failover.md)."""
+    boot = prod["globalpay-prod-bootstrap"]
+    replica_provider = next(p for p in boot["provider"]["aws"] if p.get("alias") == "state_replica")
+    assert replica_provider["region"] == "eu-west-1"
+    replica = by_path(boot, "aws_s3_bucket", "replica-state-bucket/bucket")
+    assert replica["bucket"] == "globalpay-prod-terraform-state-123456789012-eu-west-1"
+    assert replica["provider"] == "aws.state_replica" and replica["lifecycle"]["prevent_destroy"] is True
+    key = by_path(boot, "aws_kms_key", "replica-state-key/key")
+    assert key["provider"] == "aws.state_replica" and key["enable_key_rotation"] is True
+    assert by_path(boot, "aws_s3_bucket_versioning", "replica-state-bucket/versioning")["versioning_configuration"] == {"status": "Enabled"}
+    sse = by_path(boot, "aws_s3_bucket_server_side_encryption_configuration", "replica-state-bucket/encryption")["rule"][0]
+    assert sse["apply_server_side_encryption_by_default"]["kms_master_key_id"].startswith("${aws_kms_key.replica-state-key_")
+    (repl,) = resources(boot, "aws_s3_bucket_replication_configuration").values()
+    (rule,) = repl["rule"]
+    dest = rule["destination"]
+    assert dest["bucket"].endswith(":s3:::globalpay-prod-terraform-state-123456789012-eu-west-1")
+    assert dest["encryption_configuration"]["replica_kms_key_id"].endswith(":kms:eu-west-1:${data.aws_caller_identity.account_caller_1C5BE04F.account_id}:alias/globalpay-prod-terraform-state")
+    assert dest["replication_time"]["status"] == "Enabled" and dest["metrics"]["status"] == "Enabled"
+    assert rule["delete_marker_replication"] == {"status": "Enabled"}
+    assert len(repl["depends_on"]) == 2, "both buckets versioned before the rule"
+    # Break glass: every S3 backend and every remote-state read moves to the replica.
+    moved = synth("prod", {"state": {"use_replica": True}})
+    for name in moved:
+        if name.endswith("bootstrap"):
+            continue
+        backend = moved[name]["terraform"]["backend"]["s3"]
+        assert (backend["bucket"], backend["region"]) == ("globalpay-prod-terraform-state-123456789012-eu-west-1", "eu-west-1")
+        assert backend["kms_key_id"] == "arn:aws:kms:eu-west-1:123456789012:alias/globalpay-prod-terraform-state"
+        for remote in moved[name].get("data", {}).get("terraform_remote_state", {}).values():
+            assert (remote["config"]["bucket"], remote["config"]["region"]) == (backend["bucket"], "eu-west-1")
 
 
 def test_local_backend_option(tmp_path: Path) -> None:
@@ -194,7 +229,7 @@ def test_transit_gateways_are_peered_in_a_full_mesh_with_routes(prod: Synth) -> 
         assert len(resources(prod[name], "aws_ec2_transit_gateway_vpc_attachment")) == 1
         peer_routes = [r for r in resources(prod[name], "aws_route").values() if "transit_gateway_id" in r]
         assert len(peer_routes) == 2 * 4, "two peer VPC ranges from three private and one database route table"
-    glob = prod["globalpay-prod-global"]
+    glob = prod["globalpay-prod-mesh"]
     peerings = resources(glob, "aws_ec2_transit_gateway_peering_attachment").values()
     pairs = {(p["provider"], p["peer_region"]) for p in peerings}
     assert pairs == {("aws.us_east_1", "eu-west-1"), ("aws.us_east_1", "ap-southeast-2"), ("aws.eu_west_1", "ap-southeast-2")}

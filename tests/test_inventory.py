@@ -178,7 +178,8 @@ def test_inventory_covers_every_stateful_type_of_the_data_tier() -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _synth_prod_with_writer_renamed(outdir: Path, monkeypatch: pytest.MonkeyPatch, *, declare_move: str = "") -> dict[str, Any]:
+def _synth_prod_with_writer_renamed(outdir: Path, monkeypatch: pytest.MonkeyPatch, *, declare_move: str = "",
+                                    recorded_logs: tuple[str, ...] = ()) -> dict[str, Any]:
     """Prod, with the origin writer's construct id changed from ``primary`` to ``writer`` (what a refactoring
     of constructs_lib/database.py would do); ``declare_move`` is the old address to move from, or ""."""
     import dataclasses
@@ -197,9 +198,13 @@ def _synth_prod_with_writer_renamed(outdir: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(core, "database_topology", renamed)
     spaces = build_app(load_config("prod", REGION_SPECS), str(outdir))
     if declare_move:
-        # the line a developer adds next to the rename: the new construct takes over the old address
+        # the lines a developer adds next to the rename: the new constructs take over the old addresses (the
+        # instance and its export log groups, audit trails that must not be destroyed either)
         database_construct = spaces.cores["us-east-1"].node.find_child("data").node.find_child("database")
         database_construct.instances["writer"].move_from_id(declare_move)
+        for log in ("postgresql", "upgrade"):
+            [previous] = [a for a in recorded_logs if f"_primary-log-{log}_" in a]
+            database_construct.node.find_child(f"writer-log-{log}").move_from_id(previous)
     spaces.app.synth()
     return inventory.read_stacks(outdir)
 
@@ -212,7 +217,9 @@ def test_renaming_the_prod_primary_database_needs_a_declared_move(prod: Synth, t
     assert not undeclared.ok
     assert any(old in line and "globalpay-prod-primary" in line for line in undeclared.missing)
 
-    stacks = _synth_prod_with_writer_renamed(tmp_path / "declared", monkeypatch, declare_move=old)
+    logs = tuple(a for a in recorded["globalpay-prod-us-east-1"] if a.startswith("aws_cloudwatch_log_group.data_database_primary-log-"))
+    assert len(logs) == 2
+    stacks = _synth_prod_with_writer_renamed(tmp_path / "declared", monkeypatch, declare_move=old, recorded_logs=logs)
     declared = inventory.compare(recorded, stacks)
     assert declared.ok, declared.report()
     [new] = [n for n in stacks["globalpay-prod-us-east-1"]["resource"]["aws_db_instance"] if n.startswith("data_database_writer_")]

@@ -115,18 +115,21 @@ def bucket(stack: TerraformStack, *, sse: bool = True, block: bool = True, force
         )
 
 
-def log_group(stack: TerraformStack, kms: Any = "key") -> None:
+def log_group(stack: TerraformStack, kms: Any = "key", keep: bool = True) -> None:
     aws.cloudwatch_log_group.CloudwatchLogGroup(
         stack, "logs", name="demo", retention_in_days=365, kms_key_id=key(stack).arn if kms == "key" else kms,
+        lifecycle=protected() if keep else None,
     )
 
 
-def topic(stack: TerraformStack, kms: Any = "key") -> None:
-    aws.sns_topic.SnsTopic(stack, "topic", name="demo", kms_master_key_id=key(stack).arn if kms == "key" else kms)
+def topic(stack: TerraformStack, kms: Any = "key", keep: bool = True) -> None:
+    aws.sns_topic.SnsTopic(stack, "topic", name="demo", kms_master_key_id=key(stack).arn if kms == "key" else kms,
+                           lifecycle=protected() if keep else None)
 
 
-def queue(stack: TerraformStack, kms: Any = "key") -> None:
-    aws.sqs_queue.SqsQueue(stack, "queue", name="demo", kms_master_key_id=key(stack).arn if kms == "key" else kms)
+def queue(stack: TerraformStack, kms: Any = "key", keep: bool = True) -> None:
+    aws.sqs_queue.SqsQueue(stack, "queue", name="demo", kms_master_key_id=key(stack).arn if kms == "key" else kms,
+                           lifecycle=protected() if keep else None)
 
 
 def secret(stack: TerraformStack, kms: Any = "key") -> None:
@@ -198,6 +201,10 @@ OFFENDING: dict[str, tuple[Build, str, str, str]] = {
         lambda s: aws.db_parameter_group.DbParameterGroup(s, "params", name="demo", family="postgres15"),
         "GP007", "demo/params", "prevent_destroy"),
     "force-destroy bucket": (lambda s: bucket(s, force_destroy=True), "GP007", "demo/bucket", "force_destroy"),
+    # Audit trails and messages in flight: a plan must never destroy them.
+    "unprotected log group": (lambda s: log_group(s, keep=False), "GP007", "demo/logs", "prevent_destroy"),
+    "unprotected sns topic": (lambda s: topic(s, keep=False), "GP007", "demo/topic", "prevent_destroy"),
+    "unprotected sqs queue": (lambda s: queue(s, keep=False), "GP007", "demo/queue", "prevent_destroy"),
 }
 
 

@@ -26,7 +26,7 @@ SCRIPTS = ROOT / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-from rehearsal import emulator, lookups, provider, workspace  # noqa: E402
+from rehearsal import emulator, lookups, provider, state_secrets, workspace  # noqa: E402
 from rehearsal.runner import SynthOutput, deploy_order, rehearse  # noqa: E402
 
 FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
@@ -80,11 +80,23 @@ def _report(result) -> str:
 # ------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def prod_rehearsal(prod: Synth, moto, tmp_path_factory: pytest.TempPathFactory):
+    """The prod rehearsal, with every plan's JSON kept (what the state would hold): run once for this module."""
+    work = tmp_path_factory.mktemp("prod-rehearsal")
+    # Stored in _REUSE: the failover scenario reuses what is identical to prod.
+    result = rehearse(prod.outdir, moto=moto, workdir=work / "terraform", label="prod", jobs=2, reuse=_REUSE, show_plans=True)
+    return result, work
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["prod", "staging", "failover"])
 def test_every_aws_stack_validates_and_plans(scenario: str, request: pytest.FixtureRequest, moto, tmp_path: Path) -> None:
     synthesized: Synth = synth("prod", FAILOVER) if scenario == "failover" else request.getfixturevalue(scenario)
-    result = rehearse(synthesized.outdir, moto=moto, workdir=tmp_path / "terraform", label=scenario, jobs=2, reuse=_REUSE)
+    if scenario == "prod":
+        result, tmp_path = request.getfixturevalue("prod_rehearsal")
+    else:
+        result = rehearse(synthesized.outdir, moto=moto, workdir=tmp_path / "terraform", label=scenario, jobs=2, reuse=_REUSE)
     report = _report(result)
     print(report)
     assert result.ok, report
@@ -98,6 +110,33 @@ def test_every_aws_stack_validates_and_plans(scenario: str, request: pytest.Fixt
         listed = {f"{d.resource_type}.{d.attribute}" for d in provider.COMPAT_DROPS}
         assert {k for r in result.results for k in r.dropped} <= listed
         assert "dropped:" in report
+
+
+@pytest.mark.slow
+def test_no_credential_would_be_stored_in_terraform_state(prod_rehearsal) -> None:
+    """The state after apply (each AWS stack's plan, ``terraform show -json``) holds no credential: passwords and
+    the RDS/MSK secrets go only to write-only arguments, Redis has none (IAM authentication), and nothing
+    reads a secret value back (scripts/rehearsal/state_secrets.py)."""
+    result, _ = prod_rehearsal
+    plans = {r.name: r.plan_json for r in result.results}
+    assert all(plans.values()), f"a plan was not kept: {plans}"
+    findings = [f"{name}: {finding}" for name, path in plans.items()
+                for finding in state_secrets.secret_findings(json.loads(path.read_text()))]
+    assert findings == []
+    # What the check would catch: a secret read back from Secrets Manager into a normal argument.
+    read_back = {"resource_changes": [
+        {"address": "data.aws_secretsmanager_secret_version.token", "mode": "data", "type": "aws_secretsmanager_secret_version",
+         "change": {"actions": ["read"], "after": {}, "after_unknown": {"secret_string": True}}},
+        {"address": "aws_elasticache_replication_group.redis", "mode": "managed", "type": "aws_elasticache_replication_group",
+         "change": {"actions": ["create"], "after": {"auth_token_update_strategy": "ROTATE"}, "after_unknown": {"auth_token": True}}},
+        {"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance",
+         "change": {"actions": ["create"], "after": {"password": None, "password_wo_version": 1}, "after_unknown": {}}},
+    ]}
+    assert state_secrets.secret_findings(read_back) == [
+        "aws_elasticache_replication_group.redis: auth_token is stored in state (the write-only auth_token_wo is not)",
+        "data.aws_secretsmanager_secret_version.token: data.aws_secretsmanager_secret_version keeps its secret value in state",
+        "data.aws_secretsmanager_secret_version.token: secret_string is stored in state (the write-only secret_string_wo is not)",
+    ]
 
 
 def test_stacks_are_rehearsed_in_deploy_order(prod: Synth) -> None:

@@ -139,14 +139,24 @@ def test_the_manifest_gives_one_deploy_order_from_bootstrap(scenario) -> None:
         assert position[f"globalpay-{env}-{region}-keys"] < position[f"globalpay-{env}-{origin}"]
         assert position[core] < position[f"{core}-addons"] < position[f"{core}-apps"] < position[f"globalpay-{env}-global"]
         assert position[f"globalpay-{env}-global"] < position[f"{core}-edge"]
+    # The mesh (transit gateway peering) exists before any service starts, after every core stack.
+    mesh = f"globalpay-{env}-mesh"
+    for region in regions:
+        assert position[f"globalpay-{env}-{region}"] < position[mesh] < position[f"globalpay-{env}-{region}-apps"]
     # The DR region's read replica needs the origin's writer.
     dr = config.secondary_region if config.primary_region == origin else config.primary_region
     assert position[f"globalpay-{env}-{origin}"] < position[f"globalpay-{env}-{dr}"]
 
 
 def test_the_runbook_deploys_with_one_command_and_no_phases() -> None:
+    """Prerequisites, the state backend (bootstrap: cdktf runs ``terraform init`` of every selected stack before
+    it applies any, and an S3 backend's init needs its bucket), then one ``npx cdktf deploy '*'``."""
     runbook = (ROOT / "docs" / "runbooks" / "deploy.md").read_text()
     assert "npx cdktf deploy '*'" in runbook
+    new_environment = runbook.split("## A new environment", 1)[1].split("\n## ", 1)[0]
+    commands = [line.strip() for line in new_environment.splitlines() if line.strip().startswith("npx cdktf deploy")]
+    assert commands and commands[0].startswith("npx cdktf deploy globalpay-prod-bootstrap"), commands
+    assert [c.split("#")[0].strip() for c in commands[1:]] == ["npx cdktf deploy '*'"], commands
     for gone in ("initial_deploy", "-target", "phase 1", "phase1"):
         assert gone not in runbook, f"the deploy runbook still mentions {gone!r}"
     code = "\n".join(p.read_text() for p in (*ROOT.glob("regions/*.py"), *ROOT.glob("constructs_lib/*.py")))

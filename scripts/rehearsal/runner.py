@@ -108,6 +108,8 @@ class StackResult:
     dropped: dict[str, int] = field(default_factory=dict)
     #: Set when the same JSON was already rehearsed (in another scenario of this run): whose result this is.
     reused_from: str = ""
+    #: ``terraform show -json`` of the plan (``show_plans``): what the state would hold after apply.
+    plan_json: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -196,7 +198,7 @@ class Terraform:
         return self.tracker.run([self.binary, *args], cwd=cwd, env=self.env, timeout=timeout)
 
 
-def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult) -> None:
+def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult, *, show_plan: bool = False) -> None:
     cwd = prepared.directory
     init = tf(cwd, "init", "-input=false", "-no-color", timeout=INIT_TIMEOUT)
     if init.returncode != 0:
@@ -233,6 +235,13 @@ def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult) -> N
         result.errors += errors or [" ".join(plan.stderr.split())[-1500:] or f"terraform plan exited {plan.returncode}"]
         return
     result.plan = "ok"
+    if show_plan:
+        shown = tf(cwd, "show", "-json", "rehearsal.tfplan", timeout=PLAN_TIMEOUT)
+        if shown.returncode == 0:
+            result.plan_json = cwd / "rehearsal.plan.json"
+            result.plan_json.write_text(shown.stdout)
+        else:
+            result.errors.append("terraform show: " + " ".join(shown.stderr.split())[-500:])
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -267,12 +276,14 @@ def rehearse(
     progress: Callable[[str], None] | None = None,
     only: list[str] | None = None,
     reuse: dict[str, StackResult] | None = None,
+    show_plans: bool = False,
 ) -> Rehearsal:
     """Rehearse every AWS stack of the synth output ``outdir``.
 
     ``reuse``: results by content (stack JSON, provider version, stand-ins) shared between the scenarios of one
     run: a stack whose JSON another scenario already rehearsed (the failover configuration leaves the keys and
     bootstrap stacks unchanged) is reported with that result instead of being planned again.
+    ``show_plans``: keep ``terraform show -json`` of each plan (``StackResult.plan_json``).
     """
     started = time.perf_counter()
     synth = SynthOutput.load(outdir)
@@ -332,13 +343,13 @@ def rehearse(
         result = results[name]
         result.dropped = prepared[name].dropped
         key = hashlib.sha256(f"{provider.version}\n{seed_key}\n".encode() + (synth.stack_dir(name) / "cdk.tf.json").read_bytes()).hexdigest()
-        earlier = reuse.get(key) if reuse is not None else None
+        earlier = reuse.get(key) if reuse is not None and not show_plans else None
         if earlier is not None:
             for attr in ("validate", "plan", "to_add", "to_change", "to_destroy", "errors", "warnings", "dropped"):
                 setattr(result, attr, copy.deepcopy(getattr(earlier, attr)))
             result.reused_from = f"{earlier.name} ({reuse_labels[key]})"
         else:
-            _run_stack(tf, prepared[name], result)
+            _run_stack(tf, prepared[name], result, show_plan=show_plans)
             if reuse is not None:
                 reuse[key], reuse_labels[key] = result, label
         result.seconds = time.perf_counter() - t0
