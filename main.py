@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config, errors = load_validated(args)
     except ConfigError as error:
-        return refuse([error])
+        return refuse(error.errors)
     if errors:
         return refuse(errors)
     cli_outdir = os.environ.get("CDKTF_OUTDIR")
