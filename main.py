@@ -12,8 +12,12 @@ The same settings come from the environment (GLOBALPAY_ENV, GLOBALPAY_BACKEND, G
 GLOBALPAY_REGIONS, GLOBALPAY_AWS_ACCOUNT_ID) or,
 when the cdktf CLI runs this file, from cdktf.json's ``context`` (``cdktf synth --context environment=staging``
 is not a cdktf flag; use ``GLOBALPAY_ENV=staging cdktf synth``). The configuration is validated before any
-construct exists; a refused configuration prints one line per broken rule, exits 2 and leaves the previous
-output untouched. A good synth is written to a temporary folder and swapped in whole.
+construct exists; a refused configuration prints one line per broken rule (every unknown key and wrong type
+of an overrides file at once), exits 2 and leaves the previous output untouched. A relative ``--config`` (or
+GLOBALPAY_CONFIG_FILE) is read from the folder the command was run in: this process's working directory, or
+GLOBALPAY_CALLER_CWD when ``tasks.py`` runs this file from the project root for you.
+
+A good synth is written to a temporary folder and swapped in whole.
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ from constructs_lib.errors import ConfigError
 from constructs_lib.validation import validate
 from regions import REGION_SPECS
 
+ROOT = Path(__file__).resolve().parent
 EXIT_CONFIG_ERROR = 2
 EXIT_POLICY_VIOLATION = 3
+#: Set by tasks.py (which runs this file from the project root): the folder the operator ran the command in.
+CALLER_CWD = "GLOBALPAY_CALLER_CWD"
 
 
 def _cli_context() -> dict:
@@ -52,8 +59,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"environment to synthesize ({', '.join(ENVIRONMENT_NAMES)}); default prod")
     parser.add_argument("--backend", default=os.environ.get("GLOBALPAY_BACKEND") or context.get("backend"),
                         choices=("s3", "local"), help="state backend of every workspace but bootstrap; default s3")
-    parser.add_argument("--config", default=os.environ.get("GLOBALPAY_CONFIG_FILE") or context.get("configFile"),
-                        help="JSON file of configuration overrides")
+    parser.add_argument("--config", default=None,
+                        help="JSON file of configuration overrides (default: GLOBALPAY_CONFIG_FILE, cdktf.json context configFile)")
     parser.add_argument("--regions", default=os.environ.get("GLOBALPAY_REGIONS") or context.get("regions"),
                         help="comma-separated subset of regions to synthesize (default: all of the environment's)")
     parser.add_argument("--out", default=None, help="output folder; default cdktf.out (or the CLI's CDKTF_OUTDIR)")
@@ -61,9 +68,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def config_file(args: argparse.Namespace) -> tuple[str, str | None] | None:
+    """The overrides file to read and the folder a relative name is read from (None: this process's cwd)."""
+    caller = os.environ.get(CALLER_CWD) or None
+    if args.config:
+        return args.config, caller
+    if os.environ.get("GLOBALPAY_CONFIG_FILE"):
+        return os.environ["GLOBALPAY_CONFIG_FILE"], caller
+    if _cli_context().get("configFile"):
+        return str(_cli_context()["configFile"]), str(ROOT)  # cdktf.json's own folder
+    return None
+
+
 def load_validated(args: argparse.Namespace):
     """The environment's configuration, or ConfigError(s) describing why it cannot be deployed."""
-    overrides = load_overrides_file(args.config) if args.config else {}
+    source = config_file(args)
+    overrides = load_overrides_file(*source) if source else {}
     account = os.environ.get("GLOBALPAY_AWS_ACCOUNT_ID")
     if account:
         overrides = {**overrides, "aws_account_id": account}
