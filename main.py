@@ -12,18 +12,31 @@ The same settings come from the environment (GLOBALPAY_ENV, GLOBALPAY_BACKEND, G
 GLOBALPAY_REGIONS, GLOBALPAY_AWS_ACCOUNT_ID) or,
 when the cdktf CLI runs this file, from cdktf.json's ``context`` (``cdktf synth --context environment=staging``
 is not a cdktf flag; use ``GLOBALPAY_ENV=staging cdktf synth``). The configuration is validated before any
-construct exists; a refused configuration prints one line per broken rule, exits 2 and leaves the previous
-output untouched. A good synth is written to a temporary folder and swapped in whole.
+construct exists; a refused configuration prints one line per broken rule (every unknown key and wrong type
+of an overrides file at once), exits 2 and leaves the previous output untouched. A relative ``--config`` (or
+GLOBALPAY_CONFIG_FILE) is read from the folder the command was run in: this process's working directory, or
+GLOBALPAY_CALLER_CWD when ``tasks.py`` runs this file from the project root for you.
+
+A good synth is written to a temporary sibling folder ``.<out>.tmp-<pid>`` and swapped in whole. One synth
+at a time writes an output folder: a second one waits for the lock file ``.<out>.lock`` next to it (``--wait
+SECONDS``, default 300; the kernel releases the lock of a process that dies) or exits 2 with one line, and
+temporary folders left by killed runs are removed first. Under the cdktf CLI (CDKTF_OUTDIR) the CLI owns the
+output folder and none of this applies.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
+import re
 import shutil
+import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -33,8 +46,14 @@ from constructs_lib.errors import ConfigError
 from constructs_lib.validation import validate
 from regions import REGION_SPECS
 
+ROOT = Path(__file__).resolve().parent
 EXIT_CONFIG_ERROR = 2
+EXIT_BUSY = 2  # another synth holds the output folder
 EXIT_POLICY_VIOLATION = 3
+EXIT_INTERRUPTED = 130
+DEFAULT_WAIT_SECONDS = 300.0
+#: Set by tasks.py (which runs this file from the project root): the folder the operator ran the command in.
+CALLER_CWD = "GLOBALPAY_CALLER_CWD"
 
 
 def _cli_context() -> dict:
@@ -52,18 +71,40 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"environment to synthesize ({', '.join(ENVIRONMENT_NAMES)}); default prod")
     parser.add_argument("--backend", default=os.environ.get("GLOBALPAY_BACKEND") or context.get("backend"),
                         choices=("s3", "local"), help="state backend of every workspace but bootstrap; default s3")
-    parser.add_argument("--config", default=os.environ.get("GLOBALPAY_CONFIG_FILE") or context.get("configFile"),
-                        help="JSON file of configuration overrides")
+    parser.add_argument("--config", default=None,
+                        help="JSON file of configuration overrides (default: GLOBALPAY_CONFIG_FILE, cdktf.json context configFile)")
     parser.add_argument("--regions", default=os.environ.get("GLOBALPAY_REGIONS") or context.get("regions"),
                         help="comma-separated subset of regions to synthesize (default: all of the environment's)")
     parser.add_argument("--out", default=None, help="output folder; default cdktf.out (or the CLI's CDKTF_OUTDIR)")
+    parser.add_argument("--wait", type=_seconds, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
+                        help=f"while another synth writes the output folder, wait this long for it (default {DEFAULT_WAIT_SECONDS:g}; 0: exit at once)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return parser.parse_args(argv)
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
+
+
+def config_file(args: argparse.Namespace) -> tuple[str, str | None] | None:
+    """The overrides file to read and the folder a relative name is read from (None: this process's cwd)."""
+    caller = os.environ.get(CALLER_CWD) or None
+    if args.config:
+        return args.config, caller
+    if os.environ.get("GLOBALPAY_CONFIG_FILE"):
+        return os.environ["GLOBALPAY_CONFIG_FILE"], caller
+    if _cli_context().get("configFile"):
+        return str(_cli_context()["configFile"]), str(ROOT)  # cdktf.json's own folder
+    return None
+
+
 def load_validated(args: argparse.Namespace):
     """The environment's configuration, or ConfigError(s) describing why it cannot be deployed."""
-    overrides = load_overrides_file(args.config) if args.config else {}
+    source = config_file(args)
+    overrides = load_overrides_file(*source) if source else {}
     account = os.environ.get("GLOBALPAY_AWS_ACCOUNT_ID")
     if account:
         overrides = {**overrides, "aws_account_id": account}
@@ -107,7 +148,13 @@ def synthesize(config, outdir: Path, *, atomic: bool, quiet: bool) -> None:
         backup = target.with_name(f".{target.name}.old-{os.getpid()}")
         if target.exists():
             target.rename(backup)
-        work.rename(target)
+        try:
+            work.rename(target)
+        except BaseException:  # the previous output comes back; a kill here leaves it to clean_leftovers
+            if backup.exists() and not target.exists():
+                backup.rename(target)
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         shutil.rmtree(backup, ignore_errors=True)
     if not quiet:
         print_summary(target, spaces, time.perf_counter() - started)
@@ -117,27 +164,156 @@ def _progress(message: str) -> None:
     print(message, flush=True)
 
 
+# ------------------------------------------------------------------------------------------------------
+# One synth at a time per output folder, and no folders left behind by the ones that were killed
+# ------------------------------------------------------------------------------------------------------
+
+
+class Busy(Exception):
+    """Another synth held the output folder for longer than ``--wait``, or its lock file cannot be made.
+    ``str()`` is the line to print."""
+
+
+def lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        pid = ""
+    return f"process {pid}" if pid.isdigit() else "another process"
+
+
+@contextlib.contextmanager
+def output_lock(target: Path, wait: float, notice: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the output folder's lock (``flock`` on ``.<name>.lock``, next to it) for the ``with`` block.
+
+    While another process holds it, wait up to ``wait`` seconds (calling ``notice`` once with a line
+    saying so), then raise ``Busy``. The kernel drops the lock of a process that dies, so a killed synth
+    never blocks the next one. The holder removes the file before it lets go; a waiter that then finds it
+    holds the lock of a removed file tries again on the new one.
+    """
+    path = lock_path(target)
+    with contextlib.suppress(OSError):  # if this fails, os.open below says why
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + max(wait, 0.0)
+    noticed = False
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise Busy(f"error: cannot create the lock file {path}: {exc.strerror or exc}; nothing was changed") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Busy(f"busy: {target} is being written by another synth ({_holder(path)}); nothing was changed. "
+                           f"Run again when it has finished, or wait for it with --wait SECONDS") from None
+            if notice is not None and not noticed:
+                notice(f"waiting for {_holder(path)}, which is writing {target} (at most {wait:g} s; --wait SECONDS)")
+                noticed = True
+            time.sleep(min(0.2, left))
+            continue
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():  # a folder of an earlier process that had our pid: ours does not exist yet
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed synth its parent has not reaped yet is a zombie: dead for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def clean_leftovers(target: Path) -> list[Path]:
+    """Remove the ``.<name>.tmp-<pid>`` / ``.old-<pid>`` folders of synths into ``target`` that died.
+
+    Call it holding the lock. A run killed between its two renames left no output folder but its previous
+    output in ``.old-<pid>``: that one is put back instead of removed. Returns what was cleaned.
+    """
+    pattern = re.compile(re.escape(f".{target.name}.") + r"(tmp|old)-(\d+)")
+    cleaned: list[Path] = []
+    if not target.parent.is_dir():
+        return cleaned
+    for entry in sorted(target.parent.iterdir()):
+        match = pattern.fullmatch(entry.name)
+        if not match or _alive(int(match[2])):
+            continue
+        if match[1] == "old" and not os.path.lexists(target) and entry.is_dir():
+            entry.rename(target)
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        cleaned.append(entry)
+    return cleaned
+
+
+def _notice(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: the temporary folder and the lock are cleaned up
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config, errors = load_validated(args)
     except ConfigError as error:
-        return refuse([error])
+        return refuse(error.errors)
     if errors:
         return refuse(errors)
     cli_outdir = os.environ.get("CDKTF_OUTDIR")
     outdir = Path(args.out or cli_outdir or "cdktf.out")
+    # Under the cdktf CLI the CLI owns the output folder; on our own we swap a complete synth in, one at a time.
+    atomic = not (cli_outdir and not args.out)
     from constructs_lib.policy import PolicyViolation
 
     try:
-        # Under the cdktf CLI the CLI owns the output folder; on our own we swap a complete synth in.
-        synthesize(config, outdir, atomic=not (cli_outdir and not args.out), quiet=args.quiet)
+        with output_lock(outdir.resolve(), args.wait, None if args.quiet else _notice) if atomic else contextlib.nullcontext():
+            if atomic:
+                clean_leftovers(outdir.resolve())
+            synthesize(config, outdir, atomic=atomic, quiet=args.quiet)
+    except Busy as busy:
+        print(busy, file=sys.stderr)
+        return EXIT_BUSY
     except PolicyViolation as violation:
         for line in violation.lines():
             print(line, file=sys.stderr)
         return EXIT_POLICY_VIOLATION
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)  # the temporary folder is gone; the output is the old or the new one, whole
+        return EXIT_INTERRUPTED
     return 0
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

@@ -39,9 +39,9 @@ ENV = {
 }
 
 
-def run(*cmd: str | Path, **kwargs) -> None:
+def run(*cmd: str | Path, env: dict[str, str] | None = None, **kwargs) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, env={**os.environ, **ENV}, **kwargs)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, env={**os.environ, **ENV, **(env or {})}, **kwargs)
 
 
 def _fresh(stamp: Path, *inputs: Path) -> bool:
@@ -83,8 +83,14 @@ def install() -> None:
         stamp.touch()
 
 
-def python(*args: str) -> None:
-    run(VENV / "bin" / "python", *args)
+def python(*args: str, env: dict[str, str] | None = None) -> None:
+    run(VENV / "bin" / "python", *args, env=env)
+
+
+def caller_cwd() -> dict[str, str]:
+    """The commands run in the project root: main.py and rehearse.py read a relative --config (or
+    GLOBALPAY_CONFIG_FILE) from the folder the operator typed the command in, which this tells them."""
+    return {"GLOBALPAY_CALLER_CWD": os.getcwd()}
 
 
 def main(argv: list[str]) -> int:
@@ -100,9 +106,11 @@ def main(argv: list[str]) -> int:
     install()
     try:
         if task == "synth":
-            python("main.py", *rest)
+            python("main.py", *rest, env=caller_cwd())
         elif task == "test":
             python("-m", "pytest", "-q", *rest)
+        elif task == "rehearse":
+            python(scripts[task], *rest, env=caller_cwd())
         elif task in scripts:
             python(scripts[task], *rest)
     except subprocess.CalledProcessError as failed:

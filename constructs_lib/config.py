@@ -13,13 +13,15 @@ Each field's comment gives its default and, where the guide's literal value was 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.errors import ConfigError
+from constructs_lib.errors import ConfigError, ConfigErrors
 
 PROJECT = "globalpay"
 
@@ -405,8 +407,9 @@ def load_config(
 ) -> EnvironmentConfig:
     """Build an environment's configuration: defaults, then the staging delta, then user overrides.
 
-    Raises ``ConfigError`` for an unknown environment or an override key/type that does not exist; value
-    rules are checked afterwards by ``validation.validate``.
+    Raises ``ConfigError`` for an unknown environment, and for override keys that do not exist or values of
+    the wrong type: every one of them in one ``ConfigErrors`` (``error.errors``), so that an operator fixes
+    a whole file in one round. Value rules are checked afterwards by ``validation.validate``.
     """
     if env not in ENVIRONMENT_NAMES:
         raise ConfigError("environment", f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENT_NAMES)}")
@@ -418,95 +421,179 @@ def load_config(
     return config
 
 
-def load_overrides_file(path: str | Path) -> dict[str, Any]:
+def load_overrides_file(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:
+    """The JSON object of an overrides file, or one ``ConfigError("--config", ...)`` saying why not.
+
+    A relative ``path`` is read from ``base_dir`` when one is given (the folder the operator ran the
+    command in, when that is not this process's working directory: see ``tasks.py``).
+    """
+    shown = str(path)
+    file = Path(path).expanduser()
+    if base_dir is not None and not file.is_absolute():
+        file = Path(base_dir) / file
+    looked = f" (looked for {file})" if str(file) != shown else ""
     try:
-        data = json.loads(Path(path).read_text())
+        raw = file.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("--config", f"file {str(path)!r} does not exist") from None
+        raise ConfigError("--config", f"file {shown!r} does not exist{looked}") from None
+    except IsADirectoryError:
+        raise ConfigError("--config", f"{shown!r} is a directory, not a JSON file{looked}") from None
+    except PermissionError:
+        raise ConfigError("--config", f"file {shown!r} cannot be read: permission denied{looked}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError("--config", f"file {shown!r} cannot be read: {reason}{looked}") from None
+    try:
+        data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ConfigError("--config", f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ConfigError("--config", f"{shown} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise ConfigError("--config", f"{shown} is not valid JSON (not UTF-8 text)") from None
+    except RecursionError:
+        raise ConfigError("--config", f"{shown} is not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
-        raise ConfigError("--config", f"{path} must hold a JSON object")
+        raise ConfigError("--config", f"{shown} must hold a JSON object, not {_json_type(data)}")
     return data
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 # --------------------------------------------------------------------------------------------------
 # Overrides: a JSON object that mirrors the dataclasses. Regions are keyed by name; "regions" may also
-# name a region that is not known, which validation then refuses with the region rule.
+# name a region that is not known, which validation then refuses with the region rule. Values are checked
+# against the fields' declared types (list elements included); every unknown key and wrong type is
+# collected, and the whole list is raised at the end, so one run reports all of a file's type errors.
 # --------------------------------------------------------------------------------------------------
 
 
 def apply_overrides(obj: Any, overrides: Mapping[str, Any], path: str = "") -> Any:
-    if not dataclasses.is_dataclass(obj):
-        raise ConfigError(path or "config", "cannot be overridden with an object")
+    """``obj`` with ``overrides`` applied; raises ``ConfigError`` (one) or ``ConfigErrors`` (several)."""
+    errors: list[ConfigError] = []
+    result = _apply(obj, overrides, path, errors)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return result
+
+
+def _apply(obj: Any, overrides: Mapping[str, Any], path: str, errors: list[ConfigError]) -> Any:
+    if not dataclasses.is_dataclass(obj) or not isinstance(overrides, Mapping):
+        errors.append(ConfigError(path or "config", "cannot be overridden with an object"))
+        return obj
     fields = {f.name: f for f in dataclasses.fields(obj)}
+    hints = _field_types(type(obj))
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         where = f"{path}.{key}" if path else key
         if key == "regions" and isinstance(obj, EnvironmentConfig):
-            changes[key] = _override_regions(obj.regions, value, where)
+            changes[key] = _override_regions(obj.regions, value, where, errors)
             continue
         if key not in fields:
-            raise ConfigError(where, f"unknown field; known fields: {', '.join(sorted(fields))}")
-        current = getattr(obj, key)
-        changes[key] = _coerce(current, value, where)
+            errors.append(ConfigError(where, f"unknown field; known fields: {', '.join(sorted(fields))}"))
+            continue
+        coerced = _coerce(hints[key], getattr(obj, key), value, where, errors)
+        if coerced is not _INVALID:
+            changes[key] = coerced
     return dataclasses.replace(obj, **changes)
 
 
-def _override_regions(regions: tuple[RegionSpec, ...], value: Any, where: str) -> tuple[RegionSpec, ...]:
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+#: What ``_coerce`` returns for a value it refused (the error is in the list; the field keeps its value).
+_INVALID: Any = object()
+
+
+def _named_item(item: Any, where: str, errors: list[ConfigError], rule: str) -> str | None:
+    """The ``name`` of a list item that must be an object with a name, or None (error recorded)."""
+    if not isinstance(item, dict) or "name" not in item:
+        errors.append(ConfigError(where, rule))
+        return None
+    if not isinstance(item["name"], str):
+        errors.append(ConfigError(f"{where}.name", f"must be a string, got {item['name']!r}"))
+        return None
+    return item["name"]
+
+
+def _override_regions(regions: tuple[RegionSpec, ...], value: Any, where: str, errors: list[ConfigError]) -> tuple[RegionSpec, ...]:
     if isinstance(value, list):  # a full list replaces the set of regions (e.g. to add or drop one)
+        known = {r.name: r for r in regions}
         out = []
         for i, item in enumerate(value):
-            if not isinstance(item, dict) or "name" not in item:
-                raise ConfigError(f"{where}[{i}]", "each region needs at least a name")
-            known = {r.name: r for r in regions}
-            base = known.get(item["name"], RegionSpec(name=item["name"], vpc_cidr="", azs=()))
-            out.append(apply_overrides(base, item, f"{where}[{i}]"))
+            name = _named_item(item, f"{where}[{i}]", errors, "each region needs at least a name")
+            if name is not None:
+                base = known.get(name, RegionSpec(name=name, vpc_cidr="", azs=()))
+                out.append(_apply(base, item, f"{where}[{i}]", errors))
         return tuple(out)
     if not isinstance(value, dict):
-        raise ConfigError(where, "must be an object keyed by region name, or a list of regions")
+        errors.append(ConfigError(where, "must be an object keyed by region name, or a list of regions"))
+        return regions
     by_name = {r.name: r for r in regions}
     for name, delta in value.items():
         if name not in by_name:
-            raise ConfigError(f"{where}.{name}", f"unknown region; configured regions: {', '.join(by_name)}")
-        if not isinstance(delta, dict):
-            raise ConfigError(f"{where}.{name}", "must be an object")
-        by_name[name] = apply_overrides(by_name[name], delta, f"{where}.{name}")
+            errors.append(ConfigError(f"{where}.{name}", f"unknown region; configured regions: {', '.join(r.name for r in regions)}"))
+        elif not isinstance(delta, dict):
+            errors.append(ConfigError(f"{where}.{name}", "must be an object"))
+        else:
+            by_name[name] = _apply(by_name[name], delta, f"{where}.{name}", errors)
     return tuple(by_name[r.name] for r in regions)
 
 
-def _coerce(current: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(current):
+def _coerce(hint: Any, current: Any, value: Any, where: str, errors: list[ConfigError]) -> Any:
+    """``value`` checked against the field's declared type ``hint``; ``_INVALID`` (and errors) if it fails."""
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
-            raise ConfigError(where, "must be an object")
-        return apply_overrides(current, value, where)
-    if isinstance(current, bool):
+            errors.append(ConfigError(where, "must be an object"))
+            return _INVALID
+        return _apply(current, value, where, errors)
+    if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(where, f"must be true or false, got {value!r}")
+            errors.append(ConfigError(where, f"must be true or false, got {value!r}"))
+            return _INVALID
         return value
-    if isinstance(current, int):
+    if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(where, f"must be an integer, got {value!r}")
+            errors.append(ConfigError(where, f"must be an integer, got {value!r}"))
+            return _INVALID
         return value
-    if isinstance(current, str):
+    if hint is str:
         if not isinstance(value, str):
-            raise ConfigError(where, f"must be a string, got {value!r}")
+            errors.append(ConfigError(where, f"must be a string, got {value!r}"))
+            return _INVALID
         return value
-    if isinstance(current, tuple):
+    if origin is tuple:
         if not isinstance(value, list):
-            raise ConfigError(where, f"must be a list, got {value!r}")
-        if current and dataclasses.is_dataclass(current[0]):
+            errors.append(ConfigError(where, f"must be a list, got {value!r}"))
+            return _INVALID
+        item_type = typing.get_args(hint)[0]
+        before = len(errors)
+        if dataclasses.is_dataclass(item_type):
             template = {getattr(c, "name", i): c for i, c in enumerate(current)}
             items = []
             for i, item in enumerate(value):
-                if not isinstance(item, dict) or "name" not in item:
-                    raise ConfigError(f"{where}[{i}]", "must be an object with a name")
-                base = template.get(item["name"], type(current[0])(name=item["name"]))
-                items.append(apply_overrides(base, item, f"{where}[{i}]"))
-            return tuple(items)
-        return tuple(value)
-    if isinstance(current, Mapping):
+                name = _named_item(item, f"{where}[{i}]", errors, "must be an object with a name")
+                if name is not None:
+                    base = template.get(name) or item_type(name=name)
+                    items.append(_apply(base, item, f"{where}[{i}]", errors))
+        else:
+            items = [_coerce(item_type, None, item, f"{where}[{i}]", errors) for i, item in enumerate(value)]
+        return _INVALID if len(errors) > before else tuple(items)
+    if origin in (Mapping, dict):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(where, "must be an object of strings")
+            errors.append(ConfigError(where, "must be an object of strings"))
+            return _INVALID
         return dict(value)
-    raise ConfigError(where, "cannot be overridden")
+    errors.append(ConfigError(where, "cannot be overridden"))
+    return _INVALID

@@ -7,6 +7,8 @@ longer accepted says so, and ``docs/deviations.md`` lists it.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
@@ -100,7 +102,80 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     for rule in (_state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
                  _edge, _observability, _cost):
         errors.extend(rule(config))
-    return errors
+    return _without_follow_ons(config, supported, errors)
+
+
+# ------------------------------------------------------------------------------------------------------
+# One mistake, one message: errors that only repeat an error already in the list are dropped
+# ------------------------------------------------------------------------------------------------------
+
+#: Rules checked against another field's value (glob patterns): while that field is itself refused, they
+#: only repeat its mistake (a negative allocated_storage_gb is not also an IOPS problem at "-5 GiB").
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "database.iops": ("database.allocated_storage_gb",),
+    "database.storage_throughput_mbps": ("database.allocated_storage_gb",),
+    "database.max_allocated_storage_gb": ("database.allocated_storage_gb",),
+    "database.database_insights_mode": ("database.performance_insights_retention_days",),
+    "kafka.broker_count": ("regions.*.azs",),  # the multiple is the regions' AZ count
+}
+
+#: Fields that name one of the configured regions (edge.certificate_arns.<region> is keyed by one).
+REGION_REFERENCES = ("primary_region", "secondary_region", "state.region", "registry.home_region")
+_REFUSED_REGION_NAME = re.compile(r"regions\[\d+\]\.name")
+
+
+def _without_follow_ons(c: EnvironmentConfig, supported: tuple[str, ...], errors: list[ConfigError]) -> list[ConfigError]:
+    """``errors`` without those whose only cause is another error of the list.
+
+    * A region entry refused by name (unknown, or not a region name) is one error: a primary, secondary,
+      state, registry or certificate region that names a region we support but that is not configured
+      is what that entry was meant to be, and is not reported again. One naming a region we do not
+      support at all, or any such reference while every region entry is fine, is its own mistake.
+    * ``database.origin_region`` is compared with primary_region and secondary_region: while either of
+      those names no configured region, or both name the same one, an origin that names a region
+      (configured, or dropped as above) is not reported.
+    * One value, one message: a scalar field reports the first rule it breaks (a negative retention is
+      not also "at least one day"), and a rule derived from a refused field (``DERIVED_FROM``) is dropped.
+    """
+    names = set(c.region_names)
+    region_refused = any(_REFUSED_REGION_NAME.fullmatch(e.field) for e in errors)
+
+    def stands_for_refused_region(region: str) -> bool:
+        return region_refused and region not in names and region in supported
+
+    def follows(error: ConfigError) -> bool:
+        if error.field in REGION_REFERENCES and not error.rule.startswith("must differ"):
+            return stands_for_refused_region(_field_value(c, error.field))
+        if error.field.startswith("edge.certificate_arns."):
+            return stands_for_refused_region(error.field.removeprefix("edge.certificate_arns."))
+        if error.field == "database.origin_region":
+            origin = c.database.origin_region
+            broken_roles = c.primary_region not in names or c.secondary_region not in names or c.primary_region == c.secondary_region
+            return broken_roles and (origin in names or stands_for_refused_region(origin))
+        causes = DERIVED_FROM.get(error.field, ())
+        return any(fnmatch.fnmatchcase(other.field, cause) for cause in causes for other in errors)
+
+    kept: list[ConfigError] = []
+    seen_scalars: set[str] = set()
+    for error in errors:
+        if follows(error):
+            continue
+        if isinstance(_field_value(c, error.field), int | str):  # bool is an int
+            if error.field in seen_scalars:
+                continue
+            seen_scalars.add(error.field)
+        kept.append(error)
+    return kept
+
+
+def _field_value(c: EnvironmentConfig, field: str) -> object:
+    """The value a dotted field path names in the configuration (``None`` for any other path)."""
+    value: object = c
+    for part in field.split("."):
+        if not dataclasses.is_dataclass(value) or part not in {f.name for f in dataclasses.fields(value)}:
+            return None
+        value = getattr(value, part)
+    return value
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -66,7 +66,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-registry", action="store_true", help="never try the Terraform registry for the pinned provider")
     parser.add_argument("--stack", action="append", help="rehearse only this stack (repeatable)")
     parser.add_argument("--verbose", action="store_true", help="list every warning")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # tasks.py runs this from the project root: a relative --config is read from where the operator was.
+    caller = os.environ.get("GLOBALPAY_CALLER_CWD")
+    if args.config and caller and not Path(args.config).expanduser().is_absolute():
+        args.config = str(Path(caller) / Path(args.config).expanduser())
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

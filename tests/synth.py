@@ -1,13 +1,17 @@
 """Synthesize once per configuration per test session, in-process, and hand tests the parsed JSON.
 
 The jsii runtime is started once for the whole session; each distinct (environment, overrides) pair is
-synthesized once into a temporary folder and cached, so the suite stays well under its time budget.
+synthesized once into a temporary folder and cached, so the suite stays well under its time budget. The
+folder (``globalpay-synth-*`` in the system temporary directory) is made on the first synth and removed by
+``cleanup()``: at the end of the pytest session (tests/conftest.py), or at exit for any other caller.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +23,26 @@ from constructs_lib.config import load_config
 from constructs_lib.validation import validate
 from regions import REGION_SPECS
 
-_ROOT = Path(tempfile.mkdtemp(prefix="globalpay-synth-"))
+_ROOT: Path | None = None
 _CACHE: dict[str, Synth] = {}
+
+
+def synth_root() -> Path:
+    """The session's synthesis folder, made on first use."""
+    global _ROOT
+    if _ROOT is None:
+        _ROOT = Path(tempfile.mkdtemp(prefix="globalpay-synth-"))
+        atexit.register(cleanup)
+    return _ROOT
+
+
+def cleanup() -> None:
+    """Remove the synthesis folder and forget what it held (the next synth makes a new one)."""
+    global _ROOT
+    if _ROOT is not None:
+        shutil.rmtree(_ROOT, ignore_errors=True)
+        _ROOT = None
+    _CACHE.clear()
 
 
 class Synth:
@@ -50,7 +72,7 @@ def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend
         config = load_config(env, REGION_SPECS, overrides)
         errors = validate(config, REGION_SPECS)
         assert not errors, [str(e) for e in errors]
-        outdir = _ROOT / f"synth-{len(_CACHE)}"
+        outdir = synth_root() / f"synth-{len(_CACHE)}"
         build_app(config, str(outdir), backend=backend).app.synth()
         _CACHE[key] = Synth(outdir)
     return _CACHE[key]

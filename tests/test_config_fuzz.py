@@ -3,6 +3,10 @@
 * Any configuration the validator accepts synthesizes without an exception and passes the synth-time policy.
 * Any configuration it refuses is refused with one-line ``field: rule`` messages, never another exception;
   ``main.py`` exits 2 on it without a traceback (a few subprocess samples: each costs a Python start).
+* Known-bad values (``KNOWN_BAD``: a field, a value AWS or the platform refuses, the field the error must
+  name) are refused, alone, next to random perturbations and on top of any valid configuration: a validator
+  that accepts everything fails these properties (``test_an_accept_all_validator_fails_the_fuzz_properties``
+  proves it), where "nothing crashed" alone would pass.
 
 Budget: the whole suite runs in under 5 minutes on 2 cores, so examples are few (each accepted example is a
 full in-process synth of every workspace, ~2 s) and deadlines are off (jsii calls vary in latency).
@@ -15,10 +19,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, assume, find, given, note, settings
 from hypothesis import strategies as st
 
 from constructs_lib import versions
@@ -248,13 +252,91 @@ def perturbed_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return env, overrides
 
 
+# ---------------------------------------------------------------------------------------------------
+# ... and values that must be refused whatever else the configuration holds
+# ---------------------------------------------------------------------------------------------------
+
+
+class KnownBad(NamedTuple):
+    path: tuple[str, ...]
+    value: Any
+    field: str  # the field the refusal must name
+    type_error: bool = False  # refused by the loader (wrong type), not by a value rule
+
+
+#: Each row is refused on its own, whatever the rest of the configuration (no rule here depends on another
+#: field that a perturbation could break first, so no row can be a follow-on of another mistake).
+KNOWN_BAD: list[KnownBad] = [
+    KnownBad(("database", "port"), 80, "database.port"),
+    KnownBad(("database", "allocated_storage_gb"), -5, "database.allocated_storage_gb"),
+    KnownBad(("database", "backup_retention_days"), 0, "database.backup_retention_days"),
+    KnownBad(("database", "master_username"), "admin", "database.master_username"),
+    KnownBad(("database", "engine"), "mysql", "database.engine"),
+    KnownBad(("database", "engine_version"), "15.4", "database.engine_version"),
+    KnownBad(("database", "storage_type"), "io1", "database.storage_type"),
+    KnownBad(("database", "monitoring_interval_seconds"), 7, "database.monitoring_interval_seconds"),
+    KnownBad(("database", "max_connections"), -1, "database.max_connections"),
+    KnownBad(("cache", "num_cache_clusters"), 9, "cache.num_cache_clusters"),
+    KnownBad(("cache", "auth_token_length"), 8, "cache.auth_token_length"),
+    KnownBad(("cache", "snapshot_retention_days"), -5, "cache.snapshot_retention_days"),
+    KnownBad(("kafka", "ebs_volume_gb"), 0, "kafka.ebs_volume_gb"),
+    KnownBad(("kafka", "kafka_version"), "3.5.1", "kafka.kafka_version"),
+    KnownBad(("kafka", "enhanced_monitoring"), "ALL", "kafka.enhanced_monitoring"),
+    KnownBad(("secrets", "recovery_window_days"), 3, "secrets.recovery_window_days"),
+    KnownBad(("registry", "keep_tagged_images"), 0, "registry.keep_tagged_images"),
+    KnownBad(("registry", "scan_type"), "FULL", "registry.scan_type"),
+    KnownBad(("cluster", "node_disk_gb"), 5, "cluster.node_disk_gb"),
+    KnownBad(("cluster", "log_retention_days"), 30, "cluster.log_retention_days"),
+    KnownBad(("cluster", "node_instance_types"), ["huge"], "cluster.node_instance_types"),
+    KnownBad(("workloads", "log_level"), "verbose", "workloads.log_level"),
+    KnownBad(("workloads", "hpa_cpu_utilization"), 0, "workloads.hpa_cpu_utilization"),
+    KnownBad(("edge", "waf_rate_limit_per_ip"), 5, "edge.waf_rate_limit_per_ip"),
+    KnownBad(("edge", "cdn_price_class"), "PriceClass_1", "edge.cdn_price_class"),
+    KnownBad(("observability", "tracing_sample_percent"), 101, "observability.tracing_sample_percent"),
+    KnownBad(("observability", "log_retention_days"), 30, "observability.log_retention_days"),
+    KnownBad(("cost", "monthly_budget_usd"), 0, "cost.monthly_budget_usd"),
+    KnownBad(("cost", "budget_alert_email"), "no-at-sign", "cost.budget_alert_email"),
+    KnownBad(("state", "backend"), "gcs", "state.backend"),
+    KnownBad(("aws_account_id",), "12345", "aws_account_id"),
+    KnownBad(("name",), "Prod!", "name"),
+    KnownBad(("primary_region",), "us-west-2", "primary_region"),  # a region with no network data at all
+    KnownBad(("regions",), [{"name": "us-east-1"}, {"name": "eu-west-1"}, {"name": "mars-north-1"}], "regions[2].name"),
+    KnownBad(("regions", "eu-west-1", "vpc_cidr"), "10.0.0.0/8", "regions.eu-west-1.vpc_cidr"),
+    KnownBad(("database", "port"), "5432", "database.port", type_error=True),
+    KnownBad(("cluster", "node_instance_types"), [5], "cluster.node_instance_types[0]", type_error=True),
+    KnownBad(("single_nat_gateway",), "yes", "single_nat_gateway", type_error=True),
+]
+
+
+@st.composite
+def perturbed_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], KnownBad | None]:
+    """Random perturbations, and in about half of the cases a known-bad value on top (applied last)."""
+    env, overrides = draw(perturbed_overrides())
+    bad = draw(st.none() | st.sampled_from(KNOWN_BAD))
+    if bad is not None:
+        overrides = merge(overrides, nest(bad.path, bad.value))
+    return env, overrides, bad
+
+
 def load_and_validate(env: str, overrides: dict[str, Any]) -> list[ConfigError]:
     """What main.py does before any construct exists: every refusal as a ConfigError, nothing else."""
+    return refusal(env, overrides)[0]
+
+
+def refusal(env: str, overrides: dict[str, Any]) -> tuple[list[ConfigError], bool]:
+    """(every error, whether the value rules ran): the loader's type errors stop before the validator."""
     try:
         config = load_config(env, REGION_SPECS, overrides)
     except ConfigError as error:
-        return [error]
-    return validate(config, REGION_SPECS)
+        return error.errors, False
+    return validate(config, REGION_SPECS), True
+
+
+def assert_refused(bad: KnownBad, errors: list[ConfigError], validated: bool) -> None:
+    fields = [e.field for e in errors]
+    assert errors, f"{'.'.join(bad.path)} = {bad.value!r} was accepted"
+    if validated or bad.type_error:  # with a type error elsewhere the value rules never ran
+        assert bad.field in fields, f"{'.'.join(bad.path)} = {bad.value!r}: no error names {bad.field}, only {fields}"
 
 
 def assert_one_line_messages(errors: list[ConfigError]) -> None:
@@ -293,12 +375,56 @@ def test_accepted_configurations_synthesize_and_pass_the_policy(case: tuple[str,
 
 
 @settings(max_examples=60, **COMMON)
-@given(case=perturbed_overrides())
-def test_any_configuration_is_accepted_or_refused_with_one_line_messages(case: tuple[str, dict[str, Any]]) -> None:
-    env, overrides = case
+@given(case=perturbed_cases())
+def test_any_configuration_is_accepted_or_refused_with_one_line_messages(case: tuple[str, dict[str, Any], KnownBad | None]) -> None:
+    env, overrides, bad = case
     note(json.dumps(overrides, sort_keys=True, default=str))
-    errors = load_and_validate(env, overrides)  # any other exception fails the test
+    errors, validated = refusal(env, overrides)  # any other exception fails the test
     assert_one_line_messages(errors)
+    if bad is not None:
+        assert_refused(bad, errors, validated)
+
+
+@settings(max_examples=60, **COMMON)
+@given(case=valid_overrides(), bad=st.sampled_from(KNOWN_BAD))
+def test_a_known_bad_value_is_refused_in_any_valid_configuration(case: tuple[str, dict[str, Any]], bad: KnownBad) -> None:
+    """One mistake in a configuration the validator accepts: refused, with one message naming the field."""
+    env, overrides = case
+    overrides = merge(overrides, nest(bad.path, bad.value))
+    note(json.dumps(overrides, sort_keys=True, default=str))
+    errors, validated = refusal(env, overrides)
+    assert_one_line_messages(errors)
+    assert_refused(bad, errors, validated)
+    assert [e.field for e in errors] == [bad.field], [str(e) for e in errors]
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+@pytest.mark.parametrize("bad", KNOWN_BAD, ids=lambda b: f"{'.'.join(b.path)}={b.value!r}")
+def test_each_known_bad_value_is_refused_with_one_message(env: str, bad: KnownBad) -> None:
+    """Every row, not only those hypothesis happens to draw: exactly one error, naming the row's field."""
+    errors = load_and_validate(env, nest(bad.path, bad.value))
+    assert [e.field for e in errors] == [bad.field], [str(e) for e in errors]
+
+
+def test_an_accept_all_validator_fails_the_fuzz_properties(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The properties above test the validator, not only that nothing crashes: with a validator that accepts
+    everything, hypothesis finds a counterexample to each of them (a known-bad value let through)."""
+    monkeypatch.setattr(sys.modules[__name__], "validate", lambda config, supported: [])
+    search = settings(database=None, max_examples=300, **COMMON)
+
+    def fails(prop: Any, **kwargs: Any) -> bool:
+        try:
+            prop(**kwargs)
+        except AssertionError:
+            return True
+        return False
+
+    fuzz = test_any_configuration_is_accepted_or_refused_with_one_line_messages.hypothesis.inner_test
+    case = find(perturbed_cases(), lambda c: fails(fuzz, case=c), settings=search)
+    assert case[2] is not None and not case[2].type_error, case  # what got through is a known-bad value
+
+    on_valid = test_a_known_bad_value_is_refused_in_any_valid_configuration.hypothesis.inner_test
+    find(st.tuples(valid_overrides(), st.sampled_from(KNOWN_BAD)), lambda c: fails(on_valid, case=c[0], bad=c[1]), settings=search)
 
 
 @settings(max_examples=60, **COMMON)

@@ -314,15 +314,15 @@ def test_unused_suppressions_are_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
-def test_a_suppression_needs_a_reason(reason: str) -> None:
-    app = App(outdir="/tmp/unused", stack_traces=False)
+def test_a_suppression_needs_a_reason(reason: str, tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path), stack_traces=False)  # App() makes <outdir>/stacks at once
     stack = TerraformStack(app, "demo")
     with pytest.raises(ValueError, match="needs a reason"):
         suppress(stack, "GP004", reason=reason)
 
 
-def test_unknown_rule_cannot_be_suppressed() -> None:
-    app = App(outdir="/tmp/unused", stack_traces=False)
+def test_unknown_rule_cannot_be_suppressed(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path), stack_traces=False)
     with pytest.raises(ValueError, match="unknown policy rule"):
         suppress(TerraformStack(app, "demo"), "GP999", reason="typo")
 
