@@ -173,7 +173,11 @@ def load_derived_bindings() -> dict[str, str]:
         import jsii
 
         for package, (tarball, name, version) in verified.items():
-            jsii.load(name, version, str(tarball))
+            try:
+                jsii.load(name, version, str(tarball))
+            except Exception as error:  # e.g. jsii's package cache is full: its stock load is the next try
+                _SOURCES[package] = f"stock: the kernel could not load the derived tarball: {(str(error).splitlines() or [type(error).__name__])[0][:200]}"
+                continue
             _SOURCES[package] = f"derived {tarball}"
     stock = [f"{package} ({source.removeprefix('stock: ')})" for package, source in _SOURCES.items()
              if source.startswith("stock")]

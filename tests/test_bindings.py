@@ -340,3 +340,28 @@ def test_the_kernel_answers_and_prints_the_same_with_or_without_jsiis_wrapper(wr
     assert answer == "True False"
     assert children == str([["bin", "jsii-runtime.js"]] if wrapper == "1" else [["lib", "program.js"]])
     assert "[@jsii/kernel] load {" in proc.stderr.splitlines() and "b'" not in proc.stderr
+
+
+_HELM_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from constructs_lib import providers
+providers.helm.release.Release  # the first provider use: checks, loads, imports the module
+print(json.dumps(providers.load_derived_bindings()))
+"""
+
+
+def test_a_derived_tarball_the_kernel_cannot_load_falls_back_too(helm_copy: tuple[Path, Path]) -> None:
+    """A tarball that verifies (its manifest was rewritten to match) but is no package: jsii refuses it,
+    the stock tarball loads instead, one notice says why."""
+    root, folder = helm_copy
+    tarball = next(folder.glob("*.tgz"))
+    tarball.write_bytes(gzip.compress(b"not a tar archive", mtime=0))
+    _edit_manifest(folder, output__sha256=providers._sha256(tarball))
+    proc = subprocess.run([sys.executable, "-c", _HELM_PROBE, str(ROOT)], cwd=ROOT, capture_output=True, text=True,
+                          env=_env(GLOBALPAY_BINDINGS_DIR=str(root)), timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sources = json.loads(proc.stdout.splitlines()[-1])
+    assert sources[providers.HELM_PACKAGE].startswith("stock: the kernel could not load the derived tarball")
+    notices = [line for line in proc.stderr.splitlines() if line.startswith("notice:")]
+    assert len(notices) == 1 and "could not load the derived tarball" in notices[0]
