@@ -251,6 +251,7 @@ def build_model(items: list[Item]) -> Model:
     tiers: dict[tuple[str, str], list[Item]] = defaultdict(list)
     for subnet in by_type["aws_subnet"]:
         tier = (subnet.config.get("tags") or {}).get("Tier") or ("public" if subnet.config.get("map_public_ip_on_launch") else "private")
+        tier = {"database": "db", "data": "db"}.get(tier, tier)  # the region picture's tier boxes: public, private, db
         tiers[(subnet.region, tier)].append(subnet)
     nat: dict[str, list[Item]] = defaultdict(list)
     for n in by_type["aws_nat_gateway"]:
@@ -258,7 +259,7 @@ def build_model(items: list[Item]) -> Model:
     endpoints: dict[str, list[Item]] = defaultdict(list)
     for e in by_type["aws_vpc_endpoint"]:
         endpoints[e.region].append(e)
-    tier_order = {"public": 0, "private": 1, "db": 2, "database": 2}
+    tier_order = {"public": 0, "private": 1, "db": 2}
     for (region, tier), subnets in sorted(tiers.items(), key=lambda kv: (kv[0][0], tier_order.get(kv[0][1], 9), kv[0][1])):
         cidrs = sorted((s.config.get("cidr_block", "?") for s in subnets), key=_cidr_key)
         model.add(Node(_nid(region, "tier", tier), "tier", f"{tier} subnets x{len(subnets)}", [" ".join(cidrs)],
