@@ -373,6 +373,46 @@ def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: st
     assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
 
 
+#: The ELB account of each region (AWS "Enable access logs for your Application Load Balancer").
+ELB_ACCOUNTS = {"us-east-1": "127311923021", "eu-west-1": "156460612806", "ap-southeast-2": "783225319266"}
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_alb_access_logs_go_to_the_regions_sse_s3_log_bucket_that_admits_elb_delivery(prod: Synth, region: str) -> None:
+    """PCI DSS 10.2: the Ingress turns the ALB's access logs on, into the region's access-log bucket under
+    ``alb/``; that bucket is SSE-S3 (ELB log delivery cannot use a KMS key), keeps logs 400 days, and its policy
+    lets the region's ELB account and the log-delivery service (this account only) write under
+    ``alb/AWSLogs/<account>/``."""
+    ingress = next(iter(resources(prod[f"globalpay-prod-{region}-apps"], "kubernetes_ingress_v1").values()))
+    attributes = dict(
+        pair.split("=", 1)
+        for pair in ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/load-balancer-attributes"].split(",")
+    )
+    log_bucket = _cross(prod, f"globalpay-prod-{region}", "aws_s3_bucket", "/access-log-bucket/bucket", "bucket")
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == log_bucket
+    assert attributes["access_logs.s3.prefix"] == "alb"
+    assert attributes["deletion_protection.enabled"] == "true"
+
+    s = _core(prod, region)
+    bucket = by_path(s, "aws_s3_bucket", "/access-log-bucket/bucket")
+    assert bucket["bucket"] == f"globalpay-prod-access-logs-{region}" and bucket["lifecycle"]["prevent_destroy"] is True
+    enc = by_path(s, "aws_s3_bucket_server_side_encryption_configuration", "/access-log-bucket/encryption")
+    assert enc["rule"][0]["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
+    lifecycle = by_path(s, "aws_s3_bucket_lifecycle_configuration", "/access-log-bucket/lifecycle")["rule"]
+    assert [r["expiration"][0]["days"] for r in lifecycle if r["status"] == "Enabled"] == [400]
+
+    statements = {st["Sid"]: st for st in policy(by_path(s, "aws_s3_bucket_policy", "/access-log-bucket/policy"))["Statement"]}
+    prefix = f"arn:aws:s3:::globalpay-prod-access-logs-{region}/alb/AWSLogs/${{data.aws_caller_identity."
+    regional, service = statements["ElbAccessLogsRegionalAccount"], statements["ElbAccessLogsDeliveryService"]
+    assert regional["Principal"] == {"AWS": f"arn:aws:iam::{ELB_ACCOUNTS[region]}:root"}
+    assert service["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert service["Condition"]["StringEquals"]["aws:SourceAccount"].startswith("${data.aws_caller_identity.")
+    for statement in (regional, service):
+        assert statement["Effect"] == "Allow" and statement["Action"] == "s3:PutObject"
+        assert statement["Resource"].startswith(prefix) and statement["Resource"].endswith(".account_id}/*")
+
+
 def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(prod: Synth) -> None:
     """The replication writes into another region's bucket: it lives in the region's ``-edge`` stack, applied
     after both regions' core stacks, so the versioned source and the destination bucket exist. The source
