@@ -261,7 +261,7 @@ def test_every_aws_provider_block_points_at_the_emulator(prod: Synth) -> None:
     assert {b.get("alias") for b in blocks} == {b.get("alias") for b in stack["provider"]["aws"]}
     for block in blocks:
         assert block["skip_credentials_validation"] and block["s3_use_path_style"]
-        assert set(block["endpoints"][0]) >= {"sts", "route53", "cloudfront", "ec2"}
+        assert set(block["endpoints"][0]) >= {"sts", "route53", "cloudfront", "wafv2", "s3"}
 
 
 def test_lookups_are_prerequisites_or_controller_objects(prod: Synth) -> None:
