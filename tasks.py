@@ -7,6 +7,8 @@
                                                .venv-checkov, .venv-moto, node_modules
     python3 tasks.py rehearse [--env prod]     terraform init/validate/plan of every AWS stack against moto (offline)
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
+    python3 tasks.py plan-review --git <base-ref>           offline review of what a change adds, removes, replaces
+    python3 tasks.py inventory --check | --update           the stateful Terraform addresses (docs/safe-change.md)
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
@@ -39,9 +41,9 @@ ENV = {
 }
 
 
-def run(*cmd: str | Path, env: dict[str, str] | None = None, **kwargs) -> None:
+def run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path | str = ROOT, **kwargs) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, env={**os.environ, **ENV, **(env or {})}, **kwargs)
+    subprocess.run([str(c) for c in cmd], cwd=cwd, check=True, env={**os.environ, **ENV, **(env or {})}, **kwargs)
 
 
 def _fresh(stamp: Path, *inputs: Path) -> bool:
@@ -99,7 +101,10 @@ def main(argv: list[str]) -> int:
         return 0
     task, rest = argv[0], argv[1:]
     scripts = {"checkov": "scripts/checkov.py", "benchmark": "scripts/benchmark.py",
-               "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py"}
+               "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py",
+               "plan-review": "scripts/plan_review.py", "inventory": "scripts/inventory.py"}
+    # Tools whose arguments are paths: they run in the folder the command was typed in.
+    in_caller_cwd = ("plan-review", "inventory")
     if task not in ("install", "synth", "test", *scripts):
         print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2
@@ -111,6 +116,8 @@ def main(argv: list[str]) -> int:
             python("-m", "pytest", "-q", *rest)
         elif task == "rehearse":
             python(scripts[task], *rest, env=caller_cwd())
+        elif task in in_caller_cwd:
+            run(VENV / "bin" / "python", ROOT / scripts[task], *rest, cwd=os.getcwd())
         elif task in scripts:
             python(scripts[task], *rest)
     except subprocess.CalledProcessError as failed:

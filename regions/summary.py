@@ -1,6 +1,6 @@
 """The synth summary: per stack the resources by type, the policy's verdict and suppressions, and where the
 output is. It must fit one screen, so types are shortened (``aws_`` dropped) and only the most common are
-named; the full picture is the JSON itself (or ``scripts/plan_review.py`` for what changed)."""
+named; the full picture is the JSON itself (or ``python3 tasks.py plan-review`` for what changed)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ TOP_TYPES = 4
 LINE_WIDTH = 118
 #: Suppressions listed one per line; more are counted (the full list is in constructs_lib/policy.py's report).
 MAX_SUPPRESSION_LINES = 10
+#: What a reviewer runs next, as typed in the project root (tasks.py entries: no virtual environment needed).
+REVIEW_COMMANDS = ("python3 tasks.py plan-review --git <base-ref>", "python3 tasks.py inventory --check")
 
 
 def stack_resources(stack_json: dict) -> Counter:
@@ -77,7 +79,7 @@ def summary_lines(outdir: Path, spaces: Any, seconds: float) -> Iterator[str]:
         yield stack_line(name, counts, moved=len(data.get("moved", []) or []))
     yield f"  {'total':<36} {total:4d} resources"
     yield from policy_lines(spaces.app)
-    yield "before terraform plan: python scripts/plan_review.py --git <base-ref>; python scripts/inventory.py --check"
+    yield f"before terraform plan: {REVIEW_COMMANDS[0]}; {REVIEW_COMMANDS[1]}"
 
 
 def print_summary(outdir: Path, spaces: Any, seconds: float) -> None:

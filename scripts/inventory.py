@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """The checked-in inventory of stateful Terraform addresses, and the check that keeps them stable.
 
-    python scripts/inventory.py --update          # synthesize prod, rewrite tests/stateful_addresses.json
-    python scripts/inventory.py --check           # synthesize prod, compare (exit 1 on a lost address)
-    python scripts/inventory.py --check --from cdktf.out   # compare an existing synth output instead
+    python3 tasks.py inventory --update          # synthesize prod, rewrite tests/stateful_addresses.json
+    python3 tasks.py inventory --check           # synthesize prod, compare (exit 1 on a lost address)
+    python3 tasks.py inventory --check --from cdktf.out    # compare an existing synth output instead
 
 Why: a Terraform address (``aws_db_instance.database_primary_1A2B3C4D``) is derived from the construct path.
 Renaming a construct id, or moving a construct under another parent, silently changes it, and the next
@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402  (after the sys.path entry above)
+from scripts.progress import step  # noqa: E402
 
 INVENTORY = ROOT / "tests" / "stateful_addresses.json"
 ENVIRONMENT = "prod"
@@ -110,10 +111,10 @@ class Comparison:
             lines.append(
                 "A stateful address disappeared or changed identity: Terraform would destroy it. Keep the construct id, "
                 "or declare the move (new_resource.move_from_id('<old address>'), docs/safe-change.md). If the "
-                "removal is intended and reviewed, run `python scripts/inventory.py --update`."
+                "removal is intended and reviewed, run `python3 tasks.py inventory --update`."
             )
         elif self.added:
-            lines.append("New stateful addresses: run `python scripts/inventory.py --update` and commit tests/stateful_addresses.json.")
+            lines.append("New stateful addresses: run `python3 tasks.py inventory --update` and commit tests/stateful_addresses.json.")
         return lines
 
 
@@ -179,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="inventory-") as tmp:
-        outdir = Path(args.source) if args.source else synthesize(Path(tmp) / "cdktf.out")
+        if args.source:
+            outdir = Path(args.source)
+        else:
+            with step(f"inventory: synthesizing {ENVIRONMENT} (about half a minute)"):
+                outdir = synthesize(Path(tmp) / "cdktf.out")
         stacks = {name: data for name, data in read_stacks(outdir).items() if f"-{ENVIRONMENT}-" in name}
     path = Path(args.inventory)
     if args.update:

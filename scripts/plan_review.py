@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Offline plan review: what a pull request changes in the synthesized Terraform, and what it would destroy.
 
-    python scripts/plan_review.py OLD_OUT NEW_OUT        # two synth output folders (cdktf.out)
-    python scripts/plan_review.py --git main             # the tree at `main` (synthesized in a temporary
-                                                         #   worktree) against this tree's cdktf.out
-    python scripts/plan_review.py --git HEAD~1 --new /tmp/out --allow-destructive
+    python3 tasks.py plan-review OLD_OUT NEW_OUT        # two synth output folders (cdktf.out)
+    python3 tasks.py plan-review --git main             # the tree at `main` (synthesized in a temporary
+                                                        #   worktree) against this tree's cdktf.out
+    python3 tasks.py plan-review --git HEAD~1 --new /tmp/out --allow-destructive
 
 Per stack it prints the resources added (+), removed (-), changed in place (~) with the changed attributes,
 and replaced (-/+). A removal or a replacement of a stateful resource (``DATA_LOSS_TYPES``) is flagged in red
@@ -37,6 +37,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402  (after the sys.path entry above)
+
+#: What ``python3 tasks.py synth`` writes, wherever the review is started from.
+DEFAULT_NEW = ROOT / "cdktf.out"
 
 #: Types whose removal or replacement loses data, evidence or identity.
 DATA_LOSS_TYPES = frozenset(STATEFUL_TYPES) | {"aws_cloudwatch_log_group", "aws_rds_cluster_instance"}
@@ -298,9 +301,9 @@ def synth_git_ref(ref: str, workdir: Path, env: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("old", nargs="?", help="the base synth output folder")
-    parser.add_argument("new", nargs="?", help="the changed synth output folder (default: cdktf.out)")
+    parser.add_argument("new", nargs="?", help="the changed synth output folder (default: the project's cdktf.out)")
     parser.add_argument("--git", metavar="REF", help="synthesize REF in a temporary worktree as the base")
-    parser.add_argument("--new", dest="new_opt", help="the changed synth output (with --git; default cdktf.out)")
+    parser.add_argument("--new", dest="new_opt", help="the changed synth output (with --git; default: the project's cdktf.out)")
     parser.add_argument("--env", default="prod", help="environment synthesized for --git (default prod)")
     parser.add_argument("--allow-destructive", action="store_true", help="exit 0 even when a stateful resource is destroyed or replaced")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
@@ -312,11 +315,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.old:
                 parser.error("--git REF replaces OLD; pass the changed output with --new")
             old_dir = synth_git_ref(args.git, Path(tmp), args.env)
-            new_dir = Path(args.new_opt or "cdktf.out")
+            new_dir = Path(args.new_opt) if args.new_opt else DEFAULT_NEW
         else:
             if not args.old:
                 parser.error("give two synth output folders, or --git REF")
-            old_dir, new_dir = Path(args.old), Path(args.new or args.new_opt or "cdktf.out")
+            old_dir, new_dir = Path(args.old), Path(args.new or args.new_opt or DEFAULT_NEW)
         reviews = review(read_stacks(old_dir), read_stacks(new_dir))
     for line in render(reviews, color=color):
         print(line)

@@ -131,7 +131,7 @@ def test_new_stateful_resources_are_reported_but_allowed(recorded: dict, tmp_pat
     result = inventory.compare(recorded, demo_synth(tmp_path / "after", extra_bucket=True))
     assert result.ok
     assert result.added == [f"{STACK}: aws_s3_bucket.new-bucket"]
-    assert "scripts/inventory.py --update" in result.report()[-1]
+    assert "python3 tasks.py inventory --update" in result.report()[-1]
 
 
 def test_cli_update_then_check(tmp_path: Path) -> None:
@@ -144,6 +144,20 @@ def test_cli_update_then_check(tmp_path: Path) -> None:
     assert inventory.main(["--check", "--from", str(before), "--inventory", str(file)]) == 0
     demo_synth(tmp_path / "renamed", construct_id="writer")
     assert inventory.main(["--check", "--from", str(tmp_path / "renamed"), "--inventory", str(file)]) == 1
+
+
+def test_check_without_an_output_folder_shows_progress(monkeypatch: pytest.MonkeyPatch, prod: Synth,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 13: ``inventory --check`` synthesizes prod first (tens of seconds): one line when it starts and one
+    with the time when it ends, on stderr; the verdict on stdout."""
+    calls = []
+    monkeypatch.setattr(inventory, "synthesize", lambda outdir: calls.append(outdir) or prod.outdir)
+    assert inventory.main(["--check"]) == 0
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()
+    assert len(calls) == 1 and err[0] == "inventory: synthesizing prod (about half a minute) ..."
+    assert err[1].startswith("inventory: synthesizing prod (about half a minute): ") and err[1].endswith(" s")
+    assert captured.out.splitlines()[-1].startswith("inventory ok: ")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -164,7 +178,7 @@ def test_inventory_covers_every_stateful_type_of_the_data_tier() -> None:
     data = json.loads(inventory.INVENTORY.read_text())
     assert data["environment"] == "prod"
     for stack, addresses in data["stacks"].items():
-        assert list(addresses) == sorted(addresses), f"{stack} is not sorted: run scripts/inventory.py --update"
+        assert list(addresses) == sorted(addresses), f"{stack} is not sorted: run python3 tasks.py inventory --update"
     core = data["stacks"]["globalpay-prod-us-east-1"]
     types = {a.split(".")[0] for a in core}
     assert {"aws_db_instance", "aws_eks_cluster", "aws_s3_bucket", "aws_secretsmanager_secret"} <= types

@@ -356,7 +356,7 @@ def test_every_environment_passes_the_policy(env: str, tmp_path: Path) -> None:
 def test_synth_summary_lists_suppressions_with_reasons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from types import SimpleNamespace
 
-    from regions.summary import print_summary
+    from regions.summary import REVIEW_COMMANDS, print_summary
 
     def build(stack: TerraformStack) -> None:
         suppress(ingress(stack, "bastion"), "GP004", reason="break-glass bastion")
@@ -373,3 +373,5 @@ def test_synth_summary_lists_suppressions_with_reasons(tmp_path: Path, capsys: p
     assert "  suppressed GP004 x1 at demo/bastion: break-glass bastion" in out
     assert any("unused suppression GP003 at demo/key" in line for line in out)
     assert len(out) <= 24 and all(len(line) <= 130 for line in out), "one screen"
+    # What to run next, as tasks.py entries (tests/test_tool.py runs them as printed).
+    assert out[-1] == "before terraform plan: " + "; ".join(REVIEW_COMMANDS)

@@ -473,3 +473,34 @@ def test_the_session_synthesis_folder_is_removed_when_pytest_ends(tmp_path: Path
     root = Path(record.read_text())
     assert root.parent == temp
     assert not root.exists() and not list(temp.glob("globalpay-synth-*")), "the session left its synthesis folder"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issue 13: the commands the synth summary prints work as printed, from a shell without the virtual environment
+# ---------------------------------------------------------------------------------------------------------
+
+
+def run_task(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """``python3 tasks.py ...`` as a newcomer types it: the system interpreter, no virtual environment active."""
+    env = {k: v for k, v in ENV.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT / ".venv")))
+    return subprocess.run(["python3", str(ROOT / "tasks.py"), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False, env=env)
+
+
+def test_the_review_commands_of_the_synth_summary_run_as_printed(prod, tmp_path: Path) -> None:
+    """The summary's last line names ``python3 tasks.py plan-review`` and ``python3 tasks.py inventory``: both
+    run from a plain shell (tasks.py finds the project's Python), with the arguments the summary shows."""
+    from regions.summary import REVIEW_COMMANDS  # the summary prints exactly these (tests/test_policy.py)
+
+    plan_review, inventory = (command.split() for command in REVIEW_COMMANDS)
+    assert plan_review[:3] == ["python3", "tasks.py", "plan-review"] and plan_review[3] == "--git"
+    assert inventory == ["python3", "tasks.py", "inventory", "--check"]
+
+    # Both from another folder than the project root, as an operator might.
+    helped = run_task("plan-review", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "--git REF" in helped.stdout, helped.stderr[-2000:]
+    same = run_task("plan-review", str(prod.outdir), str(prod.outdir), "--color", "never", cwd=tmp_path)
+    assert same.returncode == 0, same.stdout[-2000:] + same.stderr[-2000:]
+    checked = run_task(*inventory[2:], "--from", str(prod.outdir), cwd=tmp_path)
+    assert checked.returncode == 0 and "inventory ok:" in checked.stdout, checked.stdout[-2000:] + checked.stderr[-2000:]
