@@ -34,6 +34,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts.progress import step  # noqa: E402  (after the sys.path entry above)
+
 DEFAULT_PRICES = ROOT / "pricing" / "aws-prices-2026-11.json"
 GLOBAL = "global"
 
@@ -520,7 +525,8 @@ def reports_for(envs: Iterable[str], synth_dir: Path | None, prices: Prices) -> 
     with tempfile.TemporaryDirectory(prefix="globalpay-cost-") as tmp:
         for env in envs:
             out = Path(tmp) / env
-            synthesize(env, out)
+            with step(f"cost: synthesizing {env} (about half a minute)"):
+                synthesize(env, out)
             reports.append(price(load_synthesis(out), prices))
     return reports
 

@@ -7,6 +7,7 @@ that miscounts (brokers, Multi-AZ storage, endpoint AZs, the gp3 baseline) fails
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -146,3 +147,35 @@ def test_command_prints_tables_for_an_existing_synthesis(prod: Synth, capsys: py
     assert cost.main(["--synth-dir", str(prod.outdir)]) == 0
     out = capsys.readouterr().out
     assert "environment prod" in out and "Guide estimate" in out and "total" in out
+
+
+def test_the_docs_quote_the_prod_estimate_this_synthesis_gives(prod: Synth) -> None:
+    """Issue 13: a figure in the docs that comes from a synth is checked, never hand-copied. The README and
+    docs/deviations.md quote the prod estimate rounded to USD 1,000 ("~USD 26,000", "about USD 26,000")."""
+    total = cost.price(cost.load_synthesis(prod.outdir), cost.Prices(PRICES)).total()
+    quoted = {}
+    for doc in ("README.md", "docs/deviations.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        quoted[doc] = [int(m.replace(",", "")) for m in re.findall(r"(?:~|about )USD ([\d,]+)", text)]
+    assert all(quoted.values()), f"a doc no longer quotes the estimate: {quoted}"
+    expected = int(round(total, -3))
+    for doc, figures in quoted.items():
+        assert figures == [expected] * len(figures), f"{doc} quotes USD {figures}; the prod synth prices USD {total:,.0f}"
+
+
+def test_synthesizing_shows_progress(monkeypatch: pytest.MonkeyPatch, prod: Synth, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 13: `cost` synthesizes each environment (tens of seconds): one line when it starts, one with the
+    time when it ends, on stderr (stdout stays the report)."""
+    import shutil
+
+    def fake_synthesize(env: str, outdir: Path) -> None:
+        print("synthesizing now", file=sys.stderr)
+        shutil.copytree(prod.outdir, outdir)
+
+    monkeypatch.setattr(cost, "synthesize", fake_synthesize)
+    assert cost.main(["--env", "prod"]) == 0
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()
+    assert err[0] == "cost: synthesizing prod (about half a minute) ..." and err[1] == "synthesizing now"
+    assert re.fullmatch(r"cost: synthesizing prod \(about half a minute\): \d+ s", err[2]), err
+    assert "environment prod" in captured.out and "synthesizing" not in captured.out
