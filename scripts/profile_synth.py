@@ -6,7 +6,7 @@
 Runs what ``python main.py --quiet`` runs, in phases, in this one process: imports and configuration,
 starting the jsii kernel with cdktf's and constructs' JavaScript (``import cdktf``), loading the provider
 JavaScript (``providers.load_derived_bindings``), importing the construct modules, building the constructs
-(every jsii round trip counted by kind), the synth (cdktf's aspects, including the policy aspect, validation
+(every jsii round trip counted by kind), the synth (cdktf's aspects, validation including the policy check of each stack,
 and writing JSON) and the kernel's shutdown. Node's CPU is read from /proc for each node process (the kernel,
 and jsii's runtime wrapper under GLOBALPAY_JSII_WRAPPER=1), Python's from getrusage; "tree MB" is the resident
 memory of all of them at the end of the phase. docs/benchmark.md holds a table made with this script.
@@ -168,7 +168,7 @@ def main() -> int:
         phases.mark("building the constructs", **trips.take())
         report = synth_with_policy(spaces.app)
         policy_s = report.seconds if report is not None else 0.0
-        phases.mark("synth (aspects incl. policy, validation, JSON)", policy_s=policy_s, **trips.take())
+        phases.mark("synth (aspects, validation incl. policy, JSON)", policy_s=policy_s, **trips.take())
         stacks = len(list((Path(tmp) / "out" / "stacks").iterdir()))
     import jsii
 
@@ -187,7 +187,7 @@ def main() -> int:
               f"{row['tree_rss_mb']:8.0f} {calls:>10}")
         if row.get("by_kind"):
             print(f"{'':<4}{', '.join(f'{k} {v:,}' for k, v in row['by_kind'].items())}; "
-                  f"{row['round_trip_s']:.2f} s waiting on the kernel" + (f"; policy aspect {row['policy_s']:.2f} s" if "policy_s" in row else ""))
+                  f"{row['round_trip_s']:.2f} s waiting on the kernel" + (f"; policy {row['policy_s']:.2f} s" if "policy_s" in row else ""))
     print(f"{'total':<58} {total['wall_s']:7.2f} {total['python_cpu_s']:7.2f} {total['node_cpu_s']:8.2f}")
     print("node CPU by process (before shutdown): " + ", ".join(f"{k} {v:.2f} s" for k, v in total["node_cpu_by_process"].items()))
     return 0
