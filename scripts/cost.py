@@ -526,7 +526,7 @@ def reports_for(envs: Iterable[str], synth_dir: Path | None, prices: Prices) -> 
     with tempfile.TemporaryDirectory(prefix="globalpay-cost-") as tmp:
         for env in envs:
             out = Path(tmp) / env
-            with step(f"cost: synthesizing {env} (about half a minute)"):
+            with step(f"cost: synthesizing {env} (about 10 s)"):
                 synthesize(env, out)
             reports.append(price(load_synthesis(out), prices))
     return reports

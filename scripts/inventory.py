@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.source:
             outdir = Path(args.source)
         else:
-            with step(f"inventory: synthesizing {ENVIRONMENT} (about half a minute)"):
+            with step(f"inventory: synthesizing {ENVIRONMENT} (about 10 s)"):
                 outdir = synthesize(Path(tmp) / "cdktf.out")
         stacks = {name: data for name, data in read_stacks(outdir).items() if f"-{ENVIRONMENT}-" in name}
     path = Path(args.inventory)

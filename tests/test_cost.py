@@ -178,6 +178,6 @@ def test_synthesizing_shows_progress(monkeypatch: pytest.MonkeyPatch, prod: Synt
     assert cost.main(["--env", "prod"]) == 0
     captured = capsys.readouterr()
     err = captured.err.splitlines()
-    assert err[0] == "cost: synthesizing prod (about half a minute) ..." and err[1] == "synthesizing now"
-    assert re.fullmatch(r"cost: synthesizing prod \(about half a minute\): \d+ s", err[2]), err
+    assert err[0] == "cost: synthesizing prod (about 10 s) ..." and err[1] == "synthesizing now"
+    assert re.fullmatch(r"cost: synthesizing prod \(about 10 s\): \d+ s", err[2]), err
     assert "environment prod" in captured.out and "synthesizing" not in captured.out
