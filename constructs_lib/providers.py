@@ -54,7 +54,7 @@ PROVIDER_PACKAGES = (AWS_PACKAGE, KUBERNETES_PACKAGE, HELM_PACKAGE)
 STOCK_BINDINGS_ENV = "GLOBALPAY_STOCK_BINDINGS"
 #: Folder of the derived bindings; default ``<venv>/.globalpay-bindings`` (scripts/lazy_bindings.py).
 BINDINGS_DIR_ENV = "GLOBALPAY_BINDINGS_DIR"
-#: Manifest layout this module reads (scripts/lazy_bindings.py: MANIFEST_FORMAT).
+#: Manifest layout this module reads and scripts/lazy_bindings.py writes (its MANIFEST_FORMAT).
 DERIVED_FORMAT = 1
 _GENERATOR = Path(__file__).resolve().parent.parent / "scripts" / "lazy_bindings.py"
 
@@ -89,7 +89,7 @@ def bindings_root() -> Path:
     return Path(configured) if configured else Path(sys.prefix) / ".globalpay-bindings"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
@@ -108,7 +108,7 @@ def stock_tarball(package: str) -> Path:
 def verify_derived(package: str, root: Path, generator_sha256: str) -> tuple[Path, str, str]:
     """(derived tarball, jsii name, jsii version) of ``package``, or DerivedMismatch saying what differs."""
     stock = stock_tarball(package)
-    digest = _sha256(stock)
+    digest = sha256_file(stock)
     folder = root / digest
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -131,7 +131,7 @@ def verify_derived(package: str, root: Path, generator_sha256: str) -> tuple[Pat
         raise DerivedMismatch("manifest output is not a file of the artifact folder")
     output = folder / file
     try:
-        actual = _sha256(output)
+        actual = sha256_file(output)
     except OSError:
         raise DerivedMismatch("derived tarball missing") from None
     if actual != expected:
@@ -156,7 +156,7 @@ def load_derived_bindings() -> dict[str, str]:
         return dict(_SOURCES)
     root = bindings_root()
     try:
-        generator = _sha256(_GENERATOR)
+        generator = sha256_file(_GENERATOR)
     except OSError:
         generator = "missing"
     verified: dict[str, tuple[Path, str, str]] = {}

@@ -52,28 +52,23 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = Path(__file__).resolve()
 PIPFILE_LOCK = ROOT / "Pipfile.lock"
 
-#: The provider packages whose JavaScript is derived (constructs_lib/providers.py: PROVIDER_PACKAGES).
-PROVIDER_PACKAGES = ("cdktf_cdktf_provider_aws", "cdktf_cdktf_provider_kubernetes", "cdktf_cdktf_provider_helm")
-#: Version of the manifest layout; providers.py refuses any other.
-MANIFEST_FORMAT = 1
+sys.path.insert(0, str(ROOT))
+# The checker's names: where artifacts live, which packages, how files are hashed (it imports no jsii).
+from constructs_lib.providers import (  # noqa: E402
+    BINDINGS_DIR_ENV,
+    PROVIDER_PACKAGES,
+    sha256_file,
+)
+from constructs_lib.providers import DERIVED_FORMAT as MANIFEST_FORMAT  # noqa: E402
+from constructs_lib.providers import bindings_root as default_root  # noqa: E402
+
 MANIFEST = "manifest.json"
-BINDINGS_DIR_ENV = "GLOBALPAY_BINDINGS_DIR"
 INDEX_MEMBER = "package/lib/index.js"
 GZIP_LEVEL = 6
 
 
 class DeriveError(Exception):
     """The input is not what the derivation expects; nothing is written."""
-
-
-def default_root() -> Path:
-    configured = os.environ.get(BINDINGS_DIR_ENV)
-    return Path(configured) if configured else Path(sys.prefix) / ".globalpay-bindings"
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def generator_sha256() -> str:
@@ -311,7 +306,6 @@ def build(root: Path, packages: tuple[str, ...] = PROVIDER_PACKAGES, *, force: b
 
 def warm(root: Path) -> None:
     """Load the derived tarballs once through the project's own check, so jsii caches their extraction."""
-    sys.path.insert(0, str(ROOT))
     os.environ[BINDINGS_DIR_ENV] = str(root)
     from constructs_lib import providers
 

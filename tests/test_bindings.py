@@ -59,7 +59,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _manifest(package: str) -> tuple[Path, dict]:
-    folder = lazy_bindings.default_root() / providers._sha256(providers.stock_tarball(package))
+    folder = lazy_bindings.default_root() / providers.sha256_file(providers.stock_tarball(package))
     return folder, json.loads((folder / "manifest.json").read_text())
 
 
@@ -133,11 +133,11 @@ def test_the_artifact_names_its_locked_input_and_its_generator(package: str) -> 
     assert manifest["input"]["version"] == source.version and lock["version"] == f"=={source.version}"
     assert manifest["input"]["pipfile_lock_hashes"] == lock["hashes"]
     assert manifest["generator"]["sha256"] == lazy_bindings.generator_sha256()
-    assert manifest["output"]["sha256"] == providers._sha256(folder / manifest["output"]["file"])
+    assert manifest["output"]["sha256"] == providers.sha256_file(folder / manifest["output"]["file"])
 
 
 def test_the_artifacts_verify_and_are_what_this_process_runs(prod: Synth) -> None:
-    generator = providers._sha256(providers._GENERATOR)
+    generator = providers.sha256_file(providers._GENERATOR)
     for package in providers.PROVIDER_PACKAGES:
         tarball, name, _ = providers.verify_derived(package, providers.bindings_root(), generator)
         assert tarball.name.endswith(".lazy.jsii.tgz") and name.startswith("@cdktf/provider-")
@@ -243,7 +243,7 @@ def _edit_manifest(folder: Path, **changes) -> None:
 ])
 def test_the_runtime_check_refuses_any_mismatch(helm_copy: tuple[Path, Path], damage, reason: str) -> None:
     root, folder = helm_copy
-    generator = providers._sha256(providers._GENERATOR)
+    generator = providers.sha256_file(providers._GENERATOR)
     providers.verify_derived(providers.HELM_PACKAGE, root, generator)  # the intact copy verifies
     damage(folder)
     with pytest.raises(providers.DerivedMismatch, match=re.escape(reason)):
@@ -358,7 +358,7 @@ def test_a_derived_tarball_the_kernel_cannot_load_falls_back_too(helm_copy: tupl
     root, folder = helm_copy
     tarball = next(folder.glob("*.tgz"))
     tarball.write_bytes(gzip.compress(b"not a tar archive", mtime=0))
-    _edit_manifest(folder, output__sha256=providers._sha256(tarball))
+    _edit_manifest(folder, output__sha256=providers.sha256_file(tarball))
     proc = subprocess.run([sys.executable, "-c", _HELM_PROBE, str(ROOT)], cwd=ROOT, capture_output=True, text=True,
                           env=_env(GLOBALPAY_BINDINGS_DIR=str(root)), timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
