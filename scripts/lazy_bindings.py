@@ -36,7 +36,6 @@ import base64
 import gzip
 import hashlib
 import importlib.metadata
-import importlib.util
 import io
 import json
 import os
@@ -57,7 +56,9 @@ sys.path.insert(0, str(ROOT))
 from constructs_lib.providers import (  # noqa: E402
     BINDINGS_DIR_ENV,
     PROVIDER_PACKAGES,
+    DerivedMismatch,
     sha256_file,
+    stock_tarball,
 )
 from constructs_lib.providers import DERIVED_FORMAT as MANIFEST_FORMAT  # noqa: E402
 from constructs_lib.providers import bindings_root as default_root  # noqa: E402
@@ -155,14 +156,11 @@ class Input:
 
 
 def installed_tarball(package: str) -> Path:
-    """``<site-packages>/<package>/_jsii/<name>.jsii.tgz``, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise DeriveError(f"{package} is not installed")
-    found = sorted(Path(next(iter(spec.submodule_search_locations)), "_jsii").glob("*.jsii.tgz"))
-    if len(found) != 1:
-        raise DeriveError(f"{package}: expected one jsii tarball in _jsii/, found {len(found)}")
-    return found[0]
+    """``<site-packages>/<package>/_jsii/<name>.jsii.tgz``, found as the checker finds it (without importing it)."""
+    try:
+        return stock_tarball(package)
+    except (ModuleNotFoundError, DerivedMismatch) as error:
+        raise DeriveError(f"{package}: {error}") from None
 
 
 def _lock_entry(dist: str) -> dict:
