@@ -2,7 +2,7 @@
 
 Two kinds of value exist on this platform:
 
-* values Terraform generates (the RDS master password, the Redis AUTH token, the MSK SCRAM passwords):
+* values Terraform generates (the RDS master password, the MSK SCRAM passwords; Redis has none, it uses IAM):
   an *ephemeral* ``aws_secretsmanager_random_password`` (Terraform >= 1.11) produces them during the run and
   they only ever reach *write-only* arguments (``secret_string_wo``, ``password_wo``). Terraform keeps neither
   the value nor a hash of it; rotating means bumping the ``*_version`` number in the configuration.

@@ -137,10 +137,20 @@ def test_no_credential_would_be_stored_in_terraform_state(prod_rehearsal) -> Non
         {"address": "aws_elasticache_replication_group.redis", "mode": "managed", "type": "aws_elasticache_replication_group",
          "change": {"actions": ["create"], "after": {"auth_token_update_strategy": "ROTATE"}, "after_unknown": {"auth_token": True}}},
         {"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance",
-         "change": {"actions": ["create"], "after": {"password": None, "password_wo_version": 1}, "after_unknown": {}}},
+         "change": {"actions": ["create"], "after": {"password": None, "password_wo_version": 1}, "after_unknown": {},
+                    "after_sensitive": {"password": True, "password_wo": True}}},
+        # Any value the provider marks sensitive, whatever its name, known or known only at apply.
+        {"address": "aws_elasticache_user.app", "mode": "managed", "type": "aws_elasticache_user",
+         "change": {"actions": ["create"], "after": {"authentication_mode": [{"type": "password", "passwords": ["p4ss"]}]},
+                    "after_unknown": {}, "after_sensitive": {"authentication_mode": [{"passwords": True}]}}},
+        {"address": "aws_mq_broker.mq", "mode": "managed", "type": "aws_mq_broker",
+         "change": {"actions": ["create"], "after": {"user": [{"username": "app"}]}, "after_unknown": {"user": [{"console_secret": True}]},
+                    "after_sensitive": {"user": [{"console_secret": True}]}}},
     ]}
     assert state_secrets.secret_findings(read_back) == [
         "aws_elasticache_replication_group.redis: auth_token is stored in state (the write-only auth_token_wo is not)",
+        "aws_elasticache_user.app: authentication_mode[0].passwords is marked sensitive and would be stored in state",
+        "aws_mq_broker.mq: user[0].console_secret is marked sensitive and would be stored in state",
         "data.aws_secretsmanager_secret_version.token: data.aws_secretsmanager_secret_version keeps its secret value in state",
         "data.aws_secretsmanager_secret_version.token: secret_string is stored in state (the write-only secret_string_wo is not)",
     ]
