@@ -156,12 +156,20 @@ def test_no_credential_would_be_stored_in_terraform_state(prod_rehearsal) -> Non
     ]
 
 
-def test_stacks_are_rehearsed_in_deploy_order(prod: Synth) -> None:
+@pytest.mark.slow
+def test_stacks_are_rehearsed_in_deploy_order(prod: Synth, prod_rehearsal) -> None:
     synth_out = SynthOutput.load(prod.outdir)
     position = {name: i for i, name in enumerate(synth_out.order)}
     for name, deps in synth_out.dependencies.items():
         for dep in deps:
             assert position[dep] < position[name], f"{name} is rehearsed before {dep}, which it depends on"
+    # And the run itself kept that order: no stack started before every rehearsed stack upstream of it finished.
+    result, _ = prod_rehearsal
+    ran = {r.name: r for r in result.results}
+    assert all(r.finished_at > r.started_at > 0 for r in ran.values())
+    for name, r in ran.items():
+        for upstream in synth_out.upstream(name) & ran.keys():
+            assert ran[upstream].finished_at <= r.started_at, f"{name} started before {upstream} finished"
     with pytest.raises(ValueError, match="cycle"):
         deploy_order({"a": ["b"], "b": ["a"]})
 

@@ -110,6 +110,9 @@ class StackResult:
     reused_from: str = ""
     #: ``terraform show -json`` of the plan (``show_plans``): what the state would hold after apply.
     plan_json: Path | None = None
+    #: ``time.perf_counter()`` when the job started and finished: the order the stacks really ran in.
+    started_at: float = 0.0
+    finished_at: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -341,6 +344,7 @@ def rehearse(
     def job(name: str) -> StackResult:
         t0 = time.perf_counter()
         result = results[name]
+        result.started_at = t0
         result.dropped = prepared[name].dropped
         key = hashlib.sha256(f"{provider.version}\n{seed_key}\n".encode() + (synth.stack_dir(name) / "cdk.tf.json").read_bytes()).hexdigest()
         earlier = reuse.get(key) if reuse is not None and not show_plans else None
@@ -352,7 +356,8 @@ def rehearse(
             _run_stack(tf, prepared[name], result, show_plan=show_plans)
             if reuse is not None:
                 reuse[key], reuse_labels[key] = result, label
-        result.seconds = time.perf_counter() - t0
+        result.finished_at = time.perf_counter()
+        result.seconds = result.finished_at - t0
         if progress:
             progress(result.line(max(len(n) for n in names)))
         return result
