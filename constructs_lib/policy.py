@@ -12,7 +12,7 @@ which is all a rule needs to tell a reference from a literal), checks every reso
 then runs the cross-resource rules (buckets, their encryption and public access blocks), and returns every
 unsuppressed violation, so cdktf aborts that stack before writing it.
 
-(Until issue 14 the resources were checked by a cdktf Aspect: one Python callback per construct and one
+(The resources used to be checked by a cdktf Aspect: one Python callback per construct and one
 ``to_terraform()`` per resource, ~2,000 jsii round trips and ~1.4 s of a prod synth's ~7 s. Reading each
 stack once costs ~0.3 s and sees the final configuration, after every other aspect ran.)
 

@@ -115,7 +115,7 @@ class WorkloadsProps:
     #: The region's regional WAF web ACL.
     waf_acl_arn: str
     api_hostname: str
-    #: Fixed ALB name (issue 5 finds the ALB by it to protect it with Shield Advanced).
+    #: Fixed ALB name (the -edge stack finds the ALB by it to protect it with Shield Advanced).
     load_balancer_name: str
     services: Sequence[ServiceConfig]
     #: The other regions' VPCs, where the PostgreSQL writer may live (5432 over the transit gateway).
@@ -418,7 +418,7 @@ class GlobalPayWorkloads(Construct):
                 "ingress_class_name": "alb",
                 "rule": [
                     {"host": props.api_hostname, "http": {"path": [{"path": "/", "path_type": "Prefix", "backend": backend}]}},
-                    # Route 53's HTTPS health check (issue 5) sends the ALB's DNS name as Host: without this
+                    # Route 53's HTTPS health check sends the ALB's DNS name as Host: without this
                     # host-less rule it would get the ALB's default 404 and every region would look unhealthy.
                     # Only the health endpoint, exact match: the API itself stays reachable by hostname only.
                     {"http": {"path": [{"path": props.health_check_path, "path_type": "Exact", "backend": backend}]}},

@@ -10,7 +10,7 @@ both alike; each run is printed as it finishes. Per command: the median wall tim
 the peak memory, the largest sum of resident memory of the process tree, sampled from /proc every 20 ms.
 The synth must run on the derived provider bindings (scripts/lazy_bindings.py): a synth that printed the
 stock-bindings notice fails the benchmark, unless ``--stock-bindings`` asks for the stock ones.
-Goal (issue 14): synth median <= 30% of the import median in the same run, peak memory < 400 MB.
+Goal: synth median <= 30% of the import median in the same run, peak memory < 400 MB.
 """
 
 from __future__ import annotations

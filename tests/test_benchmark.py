@@ -49,7 +49,7 @@ def test_the_goals_are_issue_14s() -> None:
 
 
 def test_the_figures_benchmark_md_takes_from_a_synth_are_this_synths(prod) -> None:
-    """Issue 13: a figure in the docs that a synth determines is checked against the synth, never hand-copied
+    """A figure in the docs that a synth determines is checked against the synth, never hand-copied
     (docs/benchmark.md once said 790 resources when a synth gave 802). Measured figures (times, memory) are
     the benchmark's own output, dated in the document; counts of the app are checked here."""
     import re

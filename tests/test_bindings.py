@@ -1,4 +1,4 @@
-"""Issue 14: the derived (lazy) provider JavaScript changes nothing but what node loads.
+"""The derived (lazy) provider JavaScript changes nothing but what node loads.
 
 - the derived tarballs are the stock ones except ``lib/index.js``, whose generated replacement exports the
   same names in the same order and loads a module only when it is first used;

@@ -1,4 +1,4 @@
-"""Issue 7: the pinned cdktf CLI runs this app and produces exactly what ``python main.py`` produces.
+"""The pinned cdktf CLI runs this app and produces exactly what ``python main.py`` produces.
 
 Operators type ``npx cdktf synth`` / ``cdktf deploy``; reviewers and tests use ``python main.py``. If the
 two ever disagreed (another interpreter, another working directory, a context value the CLI injects, an

@@ -1,4 +1,4 @@
-"""Issue 4: EKS clusters, IRSA, the -addons stacks (Helm add-ons) and the -apps stacks (workloads), read like a
+"""EKS clusters, IRSA, the -addons stacks (Helm add-ons) and the -apps stacks (workloads), read like a
 plan reviewer would.
 
 Uses the session's prod synthesis (and, for the database writer after a failover, the flipped prod synthesis

@@ -1,4 +1,4 @@
-"""Issue 6: property-based tests over the configuration model (hypothesis).
+"""Property-based tests over the configuration model (hypothesis).
 
 * Any configuration the validator accepts synthesizes without an exception and passes the synth-time policy.
 * Any configuration it refuses is refused with one-line ``field: rule`` messages, never another exception;

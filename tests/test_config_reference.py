@@ -1,4 +1,4 @@
-"""Issue 7: docs/configuration.md is generated from config.py and validation.py, and is never stale.
+"""Docs/configuration.md is generated from config.py and validation.py, and is never stale.
 
 Who changes a field, a default or a rule runs ``.venv/bin/python scripts/config_reference.py`` and commits
 the regenerated reference with the change; this test fails otherwise.

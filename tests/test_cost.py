@@ -1,4 +1,4 @@
-"""Issue 7: the cost estimate prices the synthesized JSON from the checked-in price table.
+"""The cost estimate prices the synthesized JSON from the checked-in price table.
 
 The hand-computed figures below are written out as arithmetic on the price table's numbers, so a pricer
 that miscounts (brokers, Multi-AZ storage, endpoint AZs, the gp3 baseline) fails here.
@@ -152,7 +152,7 @@ def test_command_prints_tables_for_an_existing_synthesis(prod: Synth, capsys: py
 
 
 def test_the_docs_quote_the_prod_estimate_this_synthesis_gives(prod: Synth) -> None:
-    """Issue 13: a figure in the docs that comes from a synth is checked, never hand-copied. The README and
+    """A figure in the docs that comes from a synth is checked, never hand-copied. The README and
     docs/deviations.md quote the prod estimate rounded to USD 1,000 ("~USD 26,000", "about USD 26,000")."""
     total = cost.price(cost.load_synthesis(prod.outdir), cost.Prices(PRICES)).total()
     quoted = {}
@@ -166,7 +166,7 @@ def test_the_docs_quote_the_prod_estimate_this_synthesis_gives(prod: Synth) -> N
 
 
 def test_synthesizing_shows_progress(monkeypatch: pytest.MonkeyPatch, prod: Synth, capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 13: `cost` synthesizes each environment (tens of seconds): one line when it starts, one with the
+    """`cost` synthesizes each environment (tens of seconds): one line when it starts, one with the
     time when it ends, on stderr (stdout stays the report)."""
     import shutil
 

@@ -1,4 +1,4 @@
-"""Issue 3 (data tier): the synthesized JSON as a reviewer reads the plan, region by region.
+"""The synthesized JSON as a reviewer reads the plan, region by region.
 
 Fixtures: ``prod`` and ``staging`` (shared session syntheses); two extra syntheses of our own: the failover
 configuration (primary_region and secondary_region swapped) and the Aurora variant. Validator refusals run

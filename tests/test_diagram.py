@@ -1,4 +1,4 @@
-"""Issues 7 and 13: the architecture pictures are drawn from the synthesized JSON, show every region and store,
+"""The architecture pictures are drawn from the synthesized JSON, show every region and store,
 and `python3 tasks.py diagram` reproduces the committed SVGs byte for byte.
 
 The model and the DOT text are checked against the session's prod synthesis (every region, every data store

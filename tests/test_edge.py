@@ -1,4 +1,4 @@
-"""Issue 5: WAF, Shield, alarms, dashboard, tracing, DR, budget, CloudFront and payment events, as a plan
+"""WAF, Shield, alarms, dashboard, tracing, DR, budget, CloudFront and payment events, as a plan
 reviewer reads them in the synthesized JSON.
 
 Where they live (regions/app.py): the region's KMS keys in ``<region>-keys`` (read by cross-stack reference),

@@ -70,7 +70,7 @@ def test_eu_database_is_promoted(prod: Synth, flipped: Synth) -> None:
     eu_before = resources(prod["globalpay-prod-eu-west-1"], "aws_db_instance")
     eu_after = resources(flipped["globalpay-prod-eu-west-1"], "aws_db_instance")
     if not eu_before and not eu_after:
-        pytest.skip("no aws_db_instance in eu-west-1 yet (data tier, issue 3)")
+        pytest.skip("no aws_db_instance in eu-west-1 yet (data tier)")
     assert any("replicate_source_db" in db for db in eu_before.values()), "prod: eu-west-1 holds the cross-region replica"
     assert eu_after, "flipped: eu-west-1 keeps its database"
     for db in eu_after.values():

@@ -1,4 +1,4 @@
-"""Issue 2: workspaces, remote state, network, encryption, tags, validation and deterministic synth."""
+"""Workspaces, remote state, network, encryption, tags, validation and deterministic synth."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 6: stateful Terraform addresses never change by accident.
+"""Stateful Terraform addresses never change by accident.
 
 The real check compares tests/stateful_addresses.json with the prod synth. The rename tests use a small
 purpose-built stack (a database under ``database/primary``) so that they do not depend on the data tier's
@@ -148,7 +148,7 @@ def test_cli_update_then_check(tmp_path: Path) -> None:
 
 def test_check_without_an_output_folder_shows_progress(monkeypatch: pytest.MonkeyPatch, prod: Synth,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 13: ``inventory --check`` synthesizes prod first (tens of seconds): one line when it starts and one
+    """``inventory --check`` synthesizes prod first (tens of seconds): one line when it starts and one
     with the time when it ends, on stderr; the verdict on stdout."""
     calls = []
     monkeypatch.setattr(inventory, "synthesize", lambda outdir: calls.append(outdir) or prod.outdir)

@@ -1,4 +1,4 @@
-"""Issue 10, items 4 and 5: the Kubernetes side that ``terraform validate`` cannot check.
+"""The Kubernetes side that ``terraform validate`` cannot check.
 
 * Every ``helm_release`` of every stack sets only value paths its pinned chart has: in the chart's
   ``values.yaml``, declared by its ``values.schema.json``, or read by its templates. Helm ignores a misspelled
@@ -652,7 +652,7 @@ def test_every_extract_records_its_source_and_rejects_an_unknown_key(chart, vers
 
 
 def test_extracts_for_what_comes_next_accept_realistic_values():
-    """The trace collector and CloudWatch add-on configuration another change may add (issue 10)."""
+    """The trace collector and CloudWatch add-on configuration another change may add."""
     otel = load_extract("opentelemetry-collector", "0.170.0")
     collector = {
         "mode": "deployment",
@@ -678,7 +678,7 @@ def test_extracts_for_what_comes_next_accept_realistic_values():
 
 
 # ------------------------------------------------------------------------------------------------------
-# Evidence next to every pin (issue 10, item 5)
+# Evidence next to every pin
 # ------------------------------------------------------------------------------------------------------
 
 EVIDENCE = re.compile(r"evidence:", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""Issue 6: the offline plan review. Identical trees report no change and exit 0; renaming the RDS identifier
+"""The offline plan review. Identical trees report no change and exit 0; renaming the RDS identifier
 reports a replacement of the database and exits non-zero; moved blocks are honoured."""
 
 from __future__ import annotations

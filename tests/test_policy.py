@@ -1,4 +1,4 @@
-"""Issue 6: the synth-time policy. Every rule refuses a small stack with one offending resource (naming the
+"""The synth-time policy. Every rule refuses a small stack with one offending resource (naming the
 construct path) and lets its compliant counterpart through; suppressions need reasons and are reported."""
 
 from __future__ import annotations

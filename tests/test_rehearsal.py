@@ -92,7 +92,7 @@ def prod_rehearsal(prod: Synth, moto, tmp_path_factory: pytest.TempPathFactory):
 #: What the suite rehearses: prod (every AWS stack) and prod failed over, which reuses the stacks identical to
 #: prod's and so costs a third of a scenario. Staging (same constructs, its own names) is rehearsed by
 #: ``python3 tasks.py rehearse`` and by the pull-request pipeline; in the suite it would add about 3.5 minutes
-#: on the 2-core CI machine (issue 10: the suite stays under 15).
+#: on the 2-core CI machine (the suite stays under 15).
 SUITE_SCENARIOS = ["prod", "failover"]
 
 

@@ -1,4 +1,4 @@
-"""Issue 12, item 8: the tool itself (main.py, tasks.py, the configuration loader, the test helpers).
+"""The tool itself (main.py, tasks.py, the configuration loader, the test helpers).
 
 * Two synths into one output folder: the second waits for the first (one notice) or exits 2 with one line;
   no traceback, no ``.<out>.tmp-*`` / ``.old-*`` folder left behind, and those of killed runs are cleaned.
@@ -477,7 +477,7 @@ def test_the_session_synthesis_folder_is_removed_when_pytest_ends(tmp_path: Path
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Issue 13: the commands the synth summary prints work as printed, from a shell without the virtual environment
+# The commands the synth summary prints work as printed, from a shell without the virtual environment
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -509,7 +509,7 @@ def test_the_review_commands_of_the_synth_summary_run_as_printed(prod, tmp_path:
 
 def test_install_shows_each_step_it_runs_with_its_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 13: a first install runs for minutes; it says which step runs (k of n) and how long each took. A step
+    """A first install runs for minutes; it says which step runs (k of n) and how long each took. A step
     runs when its stamp is older than its inputs or than a step that runs before it; up-to-date steps are silent."""
     spec = importlib.util.spec_from_file_location("globalpay_tasks", ROOT / "tasks.py")
     tasks = importlib.util.module_from_spec(spec)
