@@ -24,6 +24,7 @@ from constructs_lib import versions
 from constructs_lib.common import protected
 from constructs_lib.config import CacheConfig
 from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup
+from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
 #: What the services may do: every key and command except the dangerous ones (FLUSHALL, CONFIG, DEBUG, KEYS,
@@ -50,16 +51,21 @@ class CacheOutputs:
     security_group_id: str
 
 
-def app_user_name(env: str) -> str:
+def replication_group_id(naming: Naming) -> str:
+    """``globalpay-<env>-redis``: what the services' IAM policy names before the data tier exists."""
+    return naming.name("redis")
+
+
+def app_user_name(naming: Naming) -> str:
     """``globalpay-<env>-app``: lower case, as IAM authentication requires user id = user name."""
-    return f"globalpay-{env}-app"
+    return naming.name("app")
 
 
 class RedisCache(Construct):
     def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
         super().__init__(scope, id)
         c, naming = props.config, props.naming
-        group_id = naming.name("redis")
+        group_id = replication_group_id(naming)
         self.subnet_group = aws.elasticache_subnet_group.ElasticacheSubnetGroup(
             self,
             "subnet-group",
@@ -83,16 +89,16 @@ class RedisCache(Construct):
             "default-user",
             user_id=naming.name("redis-default"),
             user_name="default",
-            engine="redis",
+            engine=c.engine,  # users and user groups belong to one engine: the replication group's
             access_string=DEFAULT_USER_ACCESS_STRING,
             authentication_mode={"type": "no-password-required"},
         )
         self.app_user = aws.elasticache_user.ElasticacheUser(
             self,
             "app-user",
-            user_id=app_user_name(naming.env),
-            user_name=app_user_name(naming.env),
-            engine="redis",
+            user_id=app_user_name(naming),
+            user_name=app_user_name(naming),
+            engine=c.engine,
             access_string=APP_ACCESS_STRING,
             authentication_mode={"type": "iam"},
         )
@@ -100,7 +106,7 @@ class RedisCache(Construct):
             self,
             "user-group",
             user_group_id=naming.name("redis-users"),
-            engine="redis",
+            engine=c.engine,
             user_ids=[self.default_user.user_id, self.app_user.user_id],
         )
         logs = {
@@ -156,6 +162,6 @@ class RedisCache(Construct):
             replication_group_id=group_id,
             primary_endpoint=self.replication_group.primary_endpoint_address,
             port=c.port,
-            app_user=app_user_name(naming.env),
+            app_user=app_user_name(naming),
             security_group_id=self.security_group.id,
         )

@@ -177,10 +177,7 @@ class RegionalAlarmsProps:
     redis_groups: Mapping[str, int] = field(default_factory=dict)
     #: MSK clusters: name -> broker count (broker ids 1..n).
     kafka_clusters: Mapping[str, int] = field(default_factory=dict)
-    #: ``app/<name>/<id>`` of the ingress ALB; empty: no ALB alarm here (the -edge stack alarms on the ALB).
-    alb_arn_suffix: str = ""
     cpu_threshold_percent: int = 80
-    alb_5xx_threshold: int = 50
     db_connections_percent: int = 80
     replica_lag_seconds: int = 60
     db_free_storage_percent: int = 10
@@ -230,8 +227,6 @@ def regional_alarm_specs(p: RegionalAlarmsProps) -> dict[str, AlarmSpec]:
             evaluation_periods=1,
         ),
     }
-    if p.alb_arn_suffix:
-        specs["api-5xx"] = alb_5xx_alarm_spec(p.prefix, p.alb_arn_suffix, p.alb_5xx_threshold)
     free_bytes = p.db_allocated_storage_gb * GIB * p.db_free_storage_percent / 100
     for db in p.databases:
         ident = db.identifier

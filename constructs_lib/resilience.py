@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from constructs_lib.common import AccountContext, assume_role_policy, policy_document
+from constructs_lib.observability import AlarmSpec, metric_alarm
 from constructs_lib.providers import aws
 
 #: AWS managed policy for DLM's snapshot role (service-role path).
@@ -115,6 +116,10 @@ class BucketReplicationProps:
     role_name: str
     #: Resources the replication configuration waits for (the versioning of buckets in the same stack).
     depends_on: tuple = ()
+    #: SNS topic of the failure and latency alarms, and their name prefix (``globalpay-prod-data-replication``:
+    #: ``...-failed``, ``...-latency``). Empty topic: no alarms (a stack without an alarm topic).
+    alarm_topic_arn: str = ""
+    alarm_name_prefix: str = ""
 
 
 class BucketReplication(Construct):
@@ -124,6 +129,7 @@ class BucketReplication(Construct):
         super().__init__(scope, id)
         account, partition = props.account, props.account.partition
         dest_arn = f"arn:{partition}:s3:::{props.destination_bucket_name}"
+        self.rule_id = f"replicate-to-{props.destination_region}"
         self.replica_key_arn = data_key_alias_arn(partition, props.destination_region, account.account_id, props.destination_kms_alias)
         self.role = aws.iam_role.IamRole(
             self,
@@ -188,7 +194,7 @@ class BucketReplication(Construct):
             bucket=props.source_bucket_name,
             role=self.role.arn,
             rule=[{
-                "id": f"replicate-to-{props.destination_region}",
+                "id": self.rule_id,
                 "status": "Enabled",
                 "priority": 1,
                 "filter": {"prefix": ""},
@@ -207,3 +213,25 @@ class BucketReplication(Construct):
             }],
             depends_on=list(props.depends_on) or None,
         )
+        # S3 replication metrics (enabled above, per rule): a failed object, or a lag beyond the RTC promise.
+        self.alarm_names: list[str] = []
+        if props.alarm_topic_arn:
+            source, destination = props.source_bucket_name, props.destination_region
+            dims = {"SourceBucket": source, "DestinationBucket": props.destination_bucket_name, "RuleId": self.rule_id}
+            for cid, spec in {
+                "replication-failed": AlarmSpec(
+                    name=f"{props.alarm_name_prefix}-failed",
+                    description=f"Objects of {source} failed to replicate to {destination}",
+                    namespace="AWS/S3", metric="OperationsFailedReplication", dimensions=dims,
+                    statistic="Sum", threshold=0, period=300, treat_missing_data="notBreaching",
+                ),
+                "replication-latency": AlarmSpec(
+                    name=f"{props.alarm_name_prefix}-latency",
+                    description=f"Replication to {destination} is slower than S3 RTC's {S3_RTC_MINUTES} minutes",
+                    namespace="AWS/S3", metric="ReplicationLatency", dimensions=dims,
+                    statistic="Maximum", threshold=S3_RTC_MINUTES * 60, period=300, evaluation_periods=2,
+                    treat_missing_data="notBreaching",
+                ),
+            }.items():
+                metric_alarm(self, cid, spec, props.alarm_topic_arn)
+                self.alarm_names.append(spec.name)

@@ -28,6 +28,11 @@ class LifecycleRule:
     abort_incomplete_multipart_days: int = 7
 
 
+#: Access logs (S3 server access logs, ALB access logs): kept 400 days, more than PCI DSS 10.5.1's year.
+ACCESS_LOG_LIFECYCLE = (
+    LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),
+)
+
 #: The guide's cost section: infrequent access after 30 days, Glacier Instant Retrieval after 90,
 #: old versions kept one year (PCI DSS 10.5.1), incomplete uploads cleaned after a week.
 DEFAULT_LIFECYCLE = (

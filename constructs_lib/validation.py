@@ -60,7 +60,6 @@ CACHE_NODE_MEMORY_GIB = {
     "cache.r6g.large": 13.07, "cache.r6g.xlarge": 26.32, "cache.r6g.2xlarge": 52.82, "cache.r6g.4xlarge": 105.81,
     "cache.r7g.large": 13.07, "cache.r7g.xlarge": 26.32, "cache.r7g.2xlarge": 52.82, "cache.r7g.4xlarge": 105.81,
 }
-#: ElastiCache AUTH: 16-128 printable characters; no spaces, '/', '"' or '@'; these specials only.
 
 #: MSK broker types, and the highest provisioned storage throughput (MiB/s) where MSK offers it at all
 #: (kafka.m5.4xlarge and larger, kafka.m7g.2xlarge and larger).

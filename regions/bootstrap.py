@@ -18,12 +18,17 @@ from constructs_lib.config import EnvironmentConfig
 from constructs_lib.encryption import ManagedKey
 from constructs_lib.naming import Naming
 from constructs_lib.resilience import BucketReplication, BucketReplicationProps
-from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps, log_delivery_statement
+from constructs_lib.storage import (
+    ACCESS_LOG_LIFECYCLE,
+    LifecycleRule,
+    SecureBucket,
+    SecureBucketProps,
+    log_delivery_statement,
+)
 from regions.base import GlobalPayStack
 
 #: State history is kept a year; current state never expires.
 STATE_LIFECYCLE = (LifecycleRule(id="expire-old-state-versions", noncurrent_version_expiration_days=365),)
-ACCESS_LOG_LIFECYCLE = (LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),)
 
 
 class BootstrapStack(GlobalPayStack):

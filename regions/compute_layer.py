@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from constructs import Construct
 
 from constructs_lib import irsa
-from constructs_lib.cache import app_user_name
+from constructs_lib.cache import app_user_name, replication_group_id
 from constructs_lib.cluster import ClusterProps, EksCluster, NodeGroup, observability_addon_configuration
 from constructs_lib.common import AccountContext
 from constructs_lib.config import ClusterConfig
@@ -152,8 +152,8 @@ class ComputeLayer(Construct):
                     bucket_name=props.app_bucket_name,
                     prefix=APP_BUCKET_PREFIX,
                     events_name=props.events_name,
-                    cache_replication_group=naming.name("redis"),
-                    cache_user=app_user_name(naming.env),
+                    cache_replication_group=replication_group_id(naming),
+                    cache_user=app_user_name(naming),
                 ),
                 description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events, Redis (IAM auth)",
             ),

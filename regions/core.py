@@ -29,6 +29,34 @@ from regions.operations_layer import Operations, OperationsLayer, OperationsProp
 TRANSIT_GATEWAY_BASE_ASN = 64512
 
 
+#: Stateful resources whose address changed when the compute and operations layers became constructs (their
+#: construct path gained ``compute/`` or ``operations/``): construct path in the core stack -> the address they
+#: had before. A workspace applied before that change moves its state (a ``moved`` block) instead of planning
+#: to destroy a cluster, a bucket, a log, a topic or a queue. Remove an entry once every workspace has been
+#: applied with it (docs/safe-change.md, "Renaming a construct safely").
+LAYER_RENAMES: dict[str, str] = {
+    "compute/eks/cluster": "aws_eks_cluster.eks_cluster_55B0C966",
+    "compute/eks/log-group": "aws_cloudwatch_log_group.eks_log-group_29AF1558",
+    "operations/access-log-bucket/bucket": "aws_s3_bucket.access-log-bucket_B377A41D",
+    "operations/alarm-topic/topic": "aws_sns_topic.alarm-topic_D89A1C02",
+    "operations/data-bucket/bucket": "aws_s3_bucket.data-bucket_D46037D5",
+    "operations/payment-events/dlq": "aws_sqs_queue.payment-events_dlq_97FE93DB",
+    "operations/payment-events/queue": "aws_sqs_queue.payment-events_queue_3EDD9151",
+    "operations/payment-events/topic": "aws_sns_topic.payment-events_topic_D9D7915F",
+    "operations/waf/log-group": "aws_cloudwatch_log_group.waf_log-group_B08BEF30",
+}
+
+
+def declare_moves(stack: Construct, renames: dict[str, str]) -> None:
+    """``move_from_id`` for each construct path of ``renames`` that exists in ``stack``."""
+    for path, old_address in renames.items():
+        node: Construct | None = stack
+        for part in path.split("/"):
+            node = node.node.try_find_child(part) if node is not None else None
+        if node is not None:
+            node.move_from_id(old_address)
+
+
 def core_stack_name(config: EnvironmentConfig, region: str) -> str:
     return Naming(config.name).stack(region)
 
@@ -199,6 +227,7 @@ class RegionCoreStack(GlobalPayStack):
             kafka_clusters={data.outputs.kafka.cluster_name: config.kafka.broker_count},
             copies_of=tertiary_regions(config) if origin else (),
         ))
+        declare_moves(self, LAYER_RENAMES)
         self.outputs = CoreOutputs(
             region=region,
             stack_name=self.stack_name,

@@ -19,9 +19,9 @@ from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.edge import ShieldAdvancedProtection
 from constructs_lib.naming import Naming
-from constructs_lib.observability import AlarmSpec, alb_5xx_alarm_spec, metric_alarm
+from constructs_lib.observability import alb_5xx_alarm_spec, metric_alarm
 from constructs_lib.providers import aws
-from constructs_lib.resilience import S3_RTC_MINUTES, BucketReplication, BucketReplicationProps
+from constructs_lib.resilience import BucketReplication, BucketReplicationProps
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs, replication_destination
 from regions.operations_layer import alb_name, data_bucket_name
@@ -62,23 +62,7 @@ class RegionEdgeStack(GlobalPayStack):
                 destination_kms_alias=naming.alias("data"),
                 account=account,
                 role_name=naming.regional("s3-replication"),
+                alarm_topic_arn=topic_arn,
+                alarm_name_prefix=naming.name("data-replication"),
             ))
-            rule_id = f"replicate-to-{destination}"
-            dims = {"SourceBucket": source_bucket, "DestinationBucket": destination_bucket, "RuleId": rule_id}
-            for cid, spec in {
-                "replication-failed": AlarmSpec(
-                    name=naming.name("data-replication-failed"),
-                    description=f"Objects of {source_bucket} failed to replicate to {destination}",
-                    namespace="AWS/S3", metric="OperationsFailedReplication", dimensions=dims,
-                    statistic="Sum", threshold=0, period=300, treat_missing_data="notBreaching",
-                ),
-                "replication-latency": AlarmSpec(
-                    name=naming.name("data-replication-latency"),
-                    description=f"Replication to {destination} is slower than S3 RTC's {S3_RTC_MINUTES} minutes",
-                    namespace="AWS/S3", metric="ReplicationLatency", dimensions=dims,
-                    statistic="Maximum", threshold=S3_RTC_MINUTES * 60, period=300, evaluation_periods=2,
-                    treat_missing_data="notBreaching",
-                ),
-            }.items():
-                metric_alarm(replication, cid, spec, topic_arn)
-                self.alarm_names.append(spec.name)
+            self.alarm_names.extend(replication.alarm_names)

@@ -35,7 +35,7 @@ from constructs_lib.observability import (
 )
 from constructs_lib.resilience import EbsSnapshotPolicy, EbsSnapshotPolicyProps
 from constructs_lib.storage import (
-    LifecycleRule,
+    ACCESS_LOG_LIFECYCLE,
     SecureBucket,
     SecureBucketProps,
     elb_log_delivery_statements,
@@ -159,7 +159,6 @@ class OperationsLayer(Construct):
             redis_groups=dict(props.redis_groups),
             kafka_clusters=dict(props.kafka_clusters),
             cpu_threshold_percent=obs.cpu_alarm_threshold_percent,
-            alb_5xx_threshold=obs.alb_5xx_alarm_threshold,
             db_connections_percent=obs.db_connections_alarm_percent,
             replica_lag_seconds=obs.replica_lag_alarm_seconds,
             db_free_storage_percent=obs.db_free_storage_alarm_percent,
@@ -180,7 +179,7 @@ class OperationsLayer(Construct):
         access_logs = SecureBucket(self, "access-log-bucket", SecureBucketProps(
             bucket_name=log_bucket_name,
             kms_key_arn="",  # S3 server access logging can only deliver to SSE-S3 buckets
-            lifecycle_rules=(LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),),
+            lifecycle_rules=ACCESS_LOG_LIFECYCLE,
             # Every bucket of this environment in this region (data here; static assets and CDN logs from the
             # global stack in us-east-1) logs here, and so does the region's ALB (PCI DSS 10.2).
             policy_statements=(

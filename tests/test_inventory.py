@@ -173,6 +173,24 @@ def test_recorded_prod_addresses_are_all_still_synthesized(prod: Synth) -> None:
         warnings.warn("\n".join(result.report()), stacklevel=1)
 
 
+def test_a_workspace_applied_before_the_layer_constructs_keeps_its_stateful_resources(prod: Synth) -> None:
+    """A core stack applied before the compute and operations layers became constructs holds its cluster,
+    buckets, logs, topics and queues under their old addresses: the moved blocks carry every one of them."""
+    from regions.core import LAYER_RENAMES
+
+    core_stacks = [name for name in prod if name.count("-") == 4 and name.startswith("globalpay-prod-")]
+    assert len(core_stacks) == 3, core_stacks
+    before = {name: {old: {} for old in LAYER_RENAMES.values()} for name in core_stacks}
+    result = inventory.compare(before, {name: prod[name] for name in core_stacks})
+    assert not result.missing, "\n".join(result.report())
+    assert len(result.moved) == len(LAYER_RENAMES) * len(core_stacks)
+    for name in core_stacks:
+        paths = {a: r["//"]["metadata"]["path"] for t, rs in prod[name]["resource"].items() for a, r in
+                 ((f"{t}.{k}", v) for k, v in rs.items())}
+        moves = inventory.moved_blocks(prod[name])
+        assert {paths[moves[old]].split("/", 1)[1]: old for old in LAYER_RENAMES.values()} == LAYER_RENAMES
+
+
 def test_inventory_covers_every_stateful_type_of_the_data_tier() -> None:
     """The recorded file is the generator's output (sorted, every prod core stack), not a hand edit."""
     data = json.loads(inventory.INVENTORY.read_text())
