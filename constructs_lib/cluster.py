@@ -93,6 +93,13 @@ def observability_addon_configuration(*, traces: bool = True) -> str:
     return json.dumps({"agent": {"config": config}}, sort_keys=True)
 
 
+#: Configuration JSON of managed add-ons unless the caller gives its own: the VPC CNI's network-policy agent
+#: enforces the NetworkPolicies of the workloads' namespace.
+DEFAULT_ADDON_CONFIGURATION: dict[str, str] = {
+    "vpc-cni": json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True),
+}
+
+
 @dataclass(frozen=True)
 class ClusterProps:
     """What a region's cluster is built from. Every optional field documents its default."""
@@ -319,18 +326,15 @@ class EksCluster(Construct):
     ) -> dict[str, object]:
         """The pinned managed add-ons. Those in ``ADDONS_NEEDING_NODES`` wait for ``after_nodes``;
         ``service_account_role_arns`` gives an add-on its IRSA role (default: none, the node role);
-        ``configuration_values`` an add-on's configuration JSON (default: none; vpc-cni always gets its
-        network-policy agent)."""
+        ``configuration_values`` an add-on's configuration JSON, replacing its entry of
+        ``DEFAULT_ADDON_CONFIGURATION`` (vpc-cni's network-policy agent)."""
         props = self.props
         role_arns = dict(service_account_role_arns or {})
-        configurations = dict(configuration_values or {})
+        configurations = {**DEFAULT_ADDON_CONFIGURATION, **(configuration_values or {})}
         created: dict[str, object] = {}
         for addon, version in props.addon_versions.items():
             kwargs: dict = {}
-            if addon == "vpc-cni":
-                # The network-policy agent enforces the NetworkPolicies of the globalpay namespace.
-                kwargs["configuration_values"] = json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True)
-            elif addon in configurations:
+            if addon in configurations:
                 kwargs["configuration_values"] = configurations[addon]
             if addon in role_arns:
                 kwargs["service_account_role_arn"] = role_arns[addon]
