@@ -30,31 +30,24 @@ TRANSIT_GATEWAY_BASE_ASN = 64512
 
 
 #: Stateful resources whose address changed when the compute and operations layers became constructs (their
-#: construct path gained ``compute/`` or ``operations/``): construct path in the core stack -> the address they
-#: had before. A workspace applied before that change moves its state (a ``moved`` block) instead of planning
-#: to destroy a cluster, a bucket, a log, a topic or a queue. Remove an entry once every workspace has been
-#: applied with it (docs/safe-change.md, "Renaming a construct safely").
+#: construct path gained ``compute/`` or ``operations/``; the hash in a logical id is of the path below the
+#: stack, so the addresses are the same in every region and environment): new address -> the address before.
+#: A workspace applied before that change moves its state (a ``moved`` block) instead of planning to destroy
+#: a cluster, a bucket, a log, a topic or a queue. Remove the entries once every workspace has been applied
+#: with them (docs/safe-change.md, "Renaming a construct safely"). Written as one stack-level ``moved`` list
+#: rather than ``move_from_id`` on each resource: looking the nine resources up through jsii costs ~50 MB of
+#: synth memory (docs/benchmark.md).
 LAYER_RENAMES: dict[str, str] = {
-    "compute/eks/cluster": "aws_eks_cluster.eks_cluster_55B0C966",
-    "compute/eks/log-group": "aws_cloudwatch_log_group.eks_log-group_29AF1558",
-    "operations/access-log-bucket/bucket": "aws_s3_bucket.access-log-bucket_B377A41D",
-    "operations/alarm-topic/topic": "aws_sns_topic.alarm-topic_D89A1C02",
-    "operations/data-bucket/bucket": "aws_s3_bucket.data-bucket_D46037D5",
-    "operations/payment-events/dlq": "aws_sqs_queue.payment-events_dlq_97FE93DB",
-    "operations/payment-events/queue": "aws_sqs_queue.payment-events_queue_3EDD9151",
-    "operations/payment-events/topic": "aws_sns_topic.payment-events_topic_D9D7915F",
-    "operations/waf/log-group": "aws_cloudwatch_log_group.waf_log-group_B08BEF30",
+    "aws_eks_cluster.compute_eks_cluster_CE4CEC23": "aws_eks_cluster.eks_cluster_55B0C966",
+    "aws_cloudwatch_log_group.compute_eks_log-group_79CF62DC": "aws_cloudwatch_log_group.eks_log-group_29AF1558",
+    "aws_s3_bucket.operations_access-log-bucket_234544BD": "aws_s3_bucket.access-log-bucket_B377A41D",
+    "aws_sns_topic.operations_alarm-topic_C02225F3": "aws_sns_topic.alarm-topic_D89A1C02",
+    "aws_s3_bucket.operations_data-bucket_3D8DD6AD": "aws_s3_bucket.data-bucket_D46037D5",
+    "aws_sqs_queue.operations_payment-events_dlq_F7CD6F2A": "aws_sqs_queue.payment-events_dlq_97FE93DB",
+    "aws_sqs_queue.operations_payment-events_queue_28B8EEA2": "aws_sqs_queue.payment-events_queue_3EDD9151",
+    "aws_sns_topic.operations_payment-events_topic_D48AFC4E": "aws_sns_topic.payment-events_topic_D9D7915F",
+    "aws_cloudwatch_log_group.operations_waf_log-group_2A4C69AF": "aws_cloudwatch_log_group.waf_log-group_B08BEF30",
 }
-
-
-def declare_moves(stack: Construct, renames: dict[str, str]) -> None:
-    """``move_from_id`` for each construct path of ``renames`` that exists in ``stack``."""
-    for path, old_address in renames.items():
-        node: Construct | None = stack
-        for part in path.split("/"):
-            node = node.node.try_find_child(part) if node is not None else None
-        if node is not None:
-            node.move_from_id(old_address)
 
 
 def core_stack_name(config: EnvironmentConfig, region: str) -> str:
@@ -227,7 +220,7 @@ class RegionCoreStack(GlobalPayStack):
             kafka_clusters={data.outputs.kafka.cluster_name: config.kafka.broker_count},
             copies_of=tertiary_regions(config) if origin else (),
         ))
-        declare_moves(self, LAYER_RENAMES)
+        self.add_override("moved", [{"from": old, "to": new} for new, old in LAYER_RENAMES.items()])
         self.outputs = CoreOutputs(
             region=region,
             stack_name=self.stack_name,

@@ -187,8 +187,11 @@ def test_a_workspace_applied_before_the_layer_constructs_keeps_its_stateful_reso
     for name in core_stacks:
         paths = {a: r["//"]["metadata"]["path"] for t, rs in prod[name]["resource"].items() for a, r in
                  ((f"{t}.{k}", v) for k, v in rs.items())}
-        moves = inventory.moved_blocks(prod[name])
-        assert {paths[moves[old]].split("/", 1)[1]: old for old in LAYER_RENAMES.values()} == LAYER_RENAMES
+        assert inventory.moved_blocks(prod[name]) == {old: new for new, old in LAYER_RENAMES.items()}
+        for new, old in LAYER_RENAMES.items():  # same resource type, and the old id's path below a layer
+            layer, below = paths[new].split("/", 2)[1:]
+            assert layer in ("compute", "operations") and new.split(".")[0] == old.split(".")[0]
+            assert old.split(".")[1].startswith(below.split("/")[0] + "_"), (new, old)
 
 
 def test_inventory_covers_every_stateful_type_of_the_data_tier() -> None:
