@@ -269,6 +269,21 @@ class ObservabilityConfig:
 
 
 @dataclass(frozen=True)
+class AuditLogConfig:
+    """Write-once audit evidence (PCI DSS 10.3.3, 10.5.1): the S3 Object Lock default retention of every bucket
+    that holds logs (access logs, CDN logs, trail and configuration history), directly or through replication.
+
+    ``COMPLIANCE``: no principal, the account root included, can delete a locked object version or shorten its
+    retention before the date (prod; the validator refuses anything weaker there). ``GOVERNANCE``: principals
+    granted ``s3:BypassGovernanceRetention`` can, so a test environment can still be taken down (staging).
+    """
+
+    object_lock_mode: str = "COMPLIANCE"
+    # Days each log object version is locked; at least 365 in prod (PCI DSS 10.5.1: a year of audit history).
+    object_lock_days: int = 365
+
+
+@dataclass(frozen=True)
 class CostConfig:
     """AWS Budgets and the cost allocation tags (guide: cost optimization)."""
 
@@ -319,6 +334,7 @@ class EnvironmentConfig:
     workloads: WorkloadsConfig = field(default_factory=WorkloadsConfig)
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    audit_logs: AuditLogConfig = field(default_factory=AuditLogConfig)
     cost: CostConfig = field(default_factory=CostConfig)
 
     @property
@@ -389,6 +405,9 @@ def _staging_overrides() -> dict[str, Any]:
             "static_hostname": "static.staging.globalpay.com",
             "shield_advanced": False,
         },
+        # Governance-mode locks: staging's logs are write-once for everyone but an operator who is granted
+        # s3:BypassGovernanceRetention, so the environment can be torn down.
+        "audit_logs": {"object_lock_mode": "GOVERNANCE"},
         "cost": {"monthly_budget_usd": 5500},  # scripts/cost.py: about USD 4,900 a month at list prices
     }
 

@@ -99,7 +99,7 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     # Network rules only for regions we know: an unknown region is already one clear error.
     errors.extend(_network(config, supported))
     for rule in (_state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
-                 _edge, _observability, _cost):
+                 _edge, _observability, _audit_logs, _cost):
         errors.extend(rule(config))
     return _without_follow_ons(config, supported, errors)
 
@@ -607,6 +607,24 @@ def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("observability.replica_lag_alarm_seconds", "must be 1-3600 seconds")
     if not 0 <= o.tracing_sample_percent <= 100:
         yield ConfigError("observability.tracing_sample_percent", "X-Ray sampling is 0-100 percent")
+
+
+#: S3 Object Lock retention modes (PutObjectLockConfiguration, DefaultRetention.Mode).
+OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+#: S3 accepts a default retention of 1 day up to 100 years (36,500 days; S3 User Guide, "Object Lock").
+OBJECT_LOCK_MAX_DAYS = 36500
+
+
+def _audit_logs(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    a = c.audit_logs
+    if a.object_lock_mode not in OBJECT_LOCK_MODES:
+        yield ConfigError("audit_logs.object_lock_mode", f"{a.object_lock_mode!r} is not an S3 Object Lock mode; expected one of {', '.join(OBJECT_LOCK_MODES)}")
+    elif c.name == "prod" and a.object_lock_mode != "COMPLIANCE":
+        yield ConfigError("audit_logs.object_lock_mode", "prod audit logs are locked in COMPLIANCE mode: GOVERNANCE can be bypassed (PCI DSS 10.3.3)")
+    if not 1 <= a.object_lock_days <= OBJECT_LOCK_MAX_DAYS:
+        yield ConfigError("audit_logs.object_lock_days", f"S3 Object Lock retention is 1-{OBJECT_LOCK_MAX_DAYS} days")
+    elif c.name == "prod" and a.object_lock_days < 365:
+        yield ConfigError("audit_logs.object_lock_days", "prod keeps audit logs locked at least 365 days (PCI DSS 10.5.1)")
 
 
 def _cost(c: EnvironmentConfig) -> Iterator[ConfigError]:

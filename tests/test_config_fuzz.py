@@ -292,6 +292,8 @@ KNOWN_BAD: list[KnownBad] = [
     KnownBad(("edge", "cdn_price_class"), "PriceClass_1", "edge.cdn_price_class"),
     KnownBad(("observability", "tracing_sample_percent"), 101, "observability.tracing_sample_percent"),
     KnownBad(("observability", "log_retention_days"), 30, "observability.log_retention_days"),
+    KnownBad(("audit_logs", "object_lock_mode"), "WORM", "audit_logs.object_lock_mode"),
+    KnownBad(("audit_logs", "object_lock_days"), 0, "audit_logs.object_lock_days"),
     KnownBad(("cost", "monthly_budget_usd"), 0, "cost.monthly_budget_usd"),
     KnownBad(("cost", "budget_alert_email"), "no-at-sign", "cost.budget_alert_email"),
     KnownBad(("state", "backend"), "gcs", "state.backend"),
@@ -459,3 +461,15 @@ def test_a_line_break_in_an_unknown_key_stays_on_one_line() -> None:
     errors = load_and_validate("prod", {"database": {"\n": None}})
     assert errors
     assert_one_line_messages(errors)
+
+
+@pytest.mark.parametrize(("overrides", "field", "rule"), [
+    ({"audit_logs": {"object_lock_mode": "GOVERNANCE"}}, "audit_logs.object_lock_mode", "COMPLIANCE"),
+    ({"audit_logs": {"object_lock_days": 90}}, "audit_logs.object_lock_days", "365"),
+])
+def test_prod_audit_logs_are_locked_in_compliance_mode_for_a_year(overrides: dict[str, Any], field: str, rule: str) -> None:
+    """Staging may use governance-mode or shorter locks (it must be removable); prod may not (PCI DSS 10.3.3, 10.5.1)."""
+    assert load_and_validate("staging", overrides) == []
+    errors = load_and_validate("prod", overrides)
+    assert [e.field for e in errors] == [field]
+    assert rule in errors[0].rule
