@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from constructs import Construct
@@ -100,6 +101,14 @@ DEFAULT_ADDON_CONFIGURATION: dict[str, str] = {
 }
 
 
+class AddonRole(Protocol):
+    """The IRSA role of an add-on's service account (``irsa.ServiceAccountRole``): its ARN and the resources that
+    give it its permissions."""
+
+    arn: str
+    policies: Sequence[object]
+
+
 @dataclass(frozen=True)
 class ClusterProps:
     """What a region's cluster is built from. Every optional field documents its default."""
@@ -167,7 +176,7 @@ class EksCluster(Construct):
             description=f"EKS control plane of {name} ({props.region})",
             assume_role_policy=assume_role_policy("eks.amazonaws.com"),
         )
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+        cluster_policy = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
             "role-cluster-policy",
             role=self.role.name,
@@ -175,7 +184,7 @@ class EksCluster(Construct):
         )
         # The secrets key's policy already admits EKS (ViaService); the identity policy makes the cluster's own
         # use explicit, as terraform-aws-modules/eks does, so a key policy change cannot lock the cluster out.
-        aws.iam_role_policy.IamRolePolicy(
+        encryption_policy = aws.iam_role_policy.IamRolePolicy(
             self,
             "role-secrets-encryption",
             name="secrets-envelope-encryption",
@@ -264,7 +273,9 @@ class EksCluster(Construct):
             upgrade_policy={"support_type": "EXTENDED"},
             deletion_protection=True,
             tags={"Name": name},
-            depends_on=[self.log_group],
+            # The role's permissions exist before the cluster and go after it (IAM is eventually consistent; on
+            # destroy EKS still needs them to remove its security groups and ENIs): aws_rules AWS002.
+            depends_on=[self.log_group, cluster_policy, encryption_policy],
             lifecycle=protected(),
         )
         self.cluster_name: str = self.cluster.name
@@ -321,25 +332,29 @@ class EksCluster(Construct):
         self,
         *,
         after_nodes: Sequence[object] = (),
-        service_account_role_arns: Mapping[str, str] | None = None,
+        service_account_roles: Mapping[str, AddonRole] | None = None,
         configuration_values: Mapping[str, str] | None = None,
     ) -> dict[str, object]:
         """The pinned managed add-ons. Those in ``ADDONS_NEEDING_NODES`` wait for ``after_nodes``;
-        ``service_account_role_arns`` gives an add-on its IRSA role (default: none, the node role);
-        ``configuration_values`` an add-on's configuration JSON, replacing its entry of
+        ``service_account_roles`` gives an add-on its IRSA role, which it waits for with its policies (default:
+        none, the node role); ``configuration_values`` an add-on's configuration JSON, replacing its entry of
         ``DEFAULT_ADDON_CONFIGURATION`` (vpc-cni's network-policy agent)."""
         props = self.props
-        role_arns = dict(service_account_role_arns or {})
+        roles = dict(service_account_roles or {})
         configurations = {**DEFAULT_ADDON_CONFIGURATION, **(configuration_values or {})}
         created: dict[str, object] = {}
         for addon, version in props.addon_versions.items():
             kwargs: dict = {}
+            depends: list[object] = []
             if addon in configurations:
                 kwargs["configuration_values"] = configurations[addon]
-            if addon in role_arns:
-                kwargs["service_account_role_arn"] = role_arns[addon]
-            if addon in ADDONS_NEEDING_NODES and after_nodes:
-                kwargs["depends_on"] = list(after_nodes)
+            if addon in roles:
+                kwargs["service_account_role_arn"] = roles[addon].arn
+                depends.extend(roles[addon].policies)
+            if addon in ADDONS_NEEDING_NODES:
+                depends.extend(after_nodes)
+            if depends:
+                kwargs["depends_on"] = depends
             created[addon] = aws.eks_addon.EksAddon(
                 self,
                 f"addon-{addon}",

@@ -391,7 +391,9 @@ class PostgresDatabase(Construct):
             max_allocated_storage=d.max_allocated_storage_gb or None,
             storage_type=d.storage_type,
             storage_encrypted=True,
-            kms_key_id=p.data_key_arn,
+            # A same-region replica inherits its source's key and RDS refuses one named (aws_rules AWS001);
+            # the attribute is optional and computed, so leaving it out plans no change.
+            kms_key_id=None if spec.same_region_source else p.data_key_arn,
             port=d.port,
             db_subnet_group_name=self.subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],

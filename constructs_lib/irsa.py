@@ -156,15 +156,20 @@ class ServiceAccountRole(Construct):
             description=description or f"IRSA role of {namespace}/{service_account}",
             assume_role_policy=trust_policy(issuer, namespace, service_account),
         )
-        for policy in managed_policies:
+        #: The role's permissions: whatever AWS runs with the role waits for them (aws_rules AWS002).
+        self.policies: list[object] = [
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self,
                 f"managed-{policy.rsplit('/', 1)[-1]}",
                 role=self.role.name,
                 policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
             )
+            for policy in managed_policies
+        ]
         if inline_policy:
-            aws.iam_role_policy.IamRolePolicy(self, "policy", name=service_account, role=self.role.id, policy=inline_policy)
+            self.policies.append(
+                aws.iam_role_policy.IamRolePolicy(self, "policy", name=service_account, role=self.role.id, policy=inline_policy)
+            )
         self.arn: str = self.role.arn
 
 

@@ -42,6 +42,10 @@ GP007    stateful resources and audit trails (``STATEFUL_TYPES``: data stores, k
          ``deletion_protection``; buckets and repositories are not ``force_destroy`` / ``force_delete``.
 =======  =====================================================================================================
 
+The AWS API rules of ``constructs_lib/aws_rules.py`` (AWS001, ...: what AWS refuses at apply time although the
+plan rehearsal's emulator accepts it) run in the same pass, read the same configuration and are reported,
+suppressed and refused the same way.
+
 Suppressing one rule for one construct (and everything below it) needs a reason:
 ``suppress(construct, "GP004", reason="...")``. Suppressions are listed in the synth summary, and the
 ones no violation used are reported there too, so none outlives the resource it was written for.
@@ -60,6 +64,8 @@ import jsii
 from cdktf import App, TerraformProvider, TerraformStack
 from constructs import IConstruct, IValidation
 
+from constructs_lib import aws_rules
+
 # --------------------------------------------------------------------------------------------------
 # Reference tables (shared with scripts/inventory.py and scripts/plan_review.py)
 # --------------------------------------------------------------------------------------------------
@@ -72,6 +78,7 @@ RULES: dict[str, str] = {
     "GP005": "cost allocation tags on every AWS provider",
     "GP006": "no literal secret in the configuration",
     "GP007": "stateful resources are protected from destruction",
+    **aws_rules.RULES,
 }
 
 #: Resource types whose destruction loses data or identity, with the attributes that identify them to AWS
@@ -290,10 +297,13 @@ def _key_issue(cfg: Mapping[str, Any], attr: str, what: str) -> Iterator[Issue]:
 
 def _encryption(rtype: str, cfg: Mapping[str, Any]) -> Iterator[Issue]:
     if rtype in ("aws_db_instance", "aws_rds_cluster"):
-        # A same-region read replica inherits encryption from its source; its kms_key_id is still required.
-        if truthy(cfg.get("storage_encrypted")) is False and not cfg.get("replicate_source_db"):
+        # A read replica inherits encryption from its source; whether it names a key depends on its region
+        # (AWS001: a same-region one must not, a cross-region one must); a key it names is ours.
+        replica = bool(cfg.get("replicate_source_db"))
+        if truthy(cfg.get("storage_encrypted")) is False and not replica:
             yield "GP001", "storage_encrypted is not true"
-        yield from _key_issue(cfg, "kms_key_id", "storage")
+        if not replica or "kms_key_id" in cfg:
+            yield from _key_issue(cfg, "kms_key_id", "storage")
     elif rtype == "aws_elasticache_replication_group":
         if truthy(cfg.get("at_rest_encryption_enabled")) is False:
             yield "GP001", "at_rest_encryption_enabled is not true"
@@ -458,6 +468,8 @@ class _StackCheck:
                 self.report.resources_checked += 1
                 path = cfg.get("//", {}).get("metadata", {}).get("path") or f"{self.name}/{fid}"
                 self.check_resource(rtype, fid, cfg, path)
+        for _, _, path, rule, message in aws_rules.check(config):
+            self.add(path, [(rule, message)])
         providers = blocks((config.get("provider") or {}).get("aws"))
         issues = [(cfg.get("alias"), [*_cost_tags(cfg), *_secrets(cfg)]) for cfg in providers]
         if any(found for _, found in issues):

@@ -158,18 +158,18 @@ class ComputeLayer(Construct):
                 description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events, Redis (IAM auth)",
             ),
         ]
-        addon_roles: dict[str, str] = {}
+        addon_roles: dict[str, irsa.ServiceAccountRole] = {}
         addon_configuration: dict[str, str] = {}
         if "amazon-cloudwatch-observability" in cluster.props.addon_versions:
             # Container Insights and the trace collector through the EKS add-on; its agent gets a role of its
             # own instead of the node role (CloudWatch metrics and logs, X-Ray segments).
             cloudwatch = role(irsa.CLOUDWATCH_AGENT, managed_policies=("CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"))
             roles.append(cloudwatch)
-            addon_roles["amazon-cloudwatch-observability"] = cloudwatch.arn
+            addon_roles["amazon-cloudwatch-observability"] = cloudwatch
             addon_configuration["amazon-cloudwatch-observability"] = observability_addon_configuration(traces=props.collect_traces)
 
         self.node_group = NodeGroup(self, "eks-nodes", cluster=cluster, labels=props.node_labels)
-        cluster.add_addons(after_nodes=[self.node_group.node_group], service_account_role_arns=addon_roles,
+        cluster.add_addons(after_nodes=[self.node_group.node_group], service_account_roles=addon_roles,
                            configuration_values=addon_configuration)
         self.cluster = cluster
         self.outputs = Compute(

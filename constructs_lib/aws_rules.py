@@ -1,0 +1,142 @@
+"""AWS API rules the plan rehearsal's emulator does not enforce, checked on every stack at synth time.
+
+moto (and ``terraform plan`` against it) accepts configurations that AWS refuses at apply time, or that the
+provider turns into a perpetual diff. Each rule here is one such behaviour, learnt from the AWS API
+reference, the provider's source at its pinned tag or a reported failure, and cited next to it. The synth-time
+policy (``constructs_lib/policy.py``) runs them on every stack's configuration, exactly as ``cdk.tf.json`` will
+hold it, and refuses the synth (exit 3) on a violation: the first apply never has to find out.
+
+``docs/safe-change.md`` ("AWS rules the emulator does not enforce") lists every rule with the check that covers
+it; rules that are about configuration values (names, ARNs) live in the config validator instead.
+
+=======  =====================================================================================================
+AWS001   a read replica names a KMS key exactly when it is in another region than its source: CreateDBInstance-
+         ReadReplica, ``KmsKeyId``: "If you create an encrypted read replica in a different AWS Region, then you
+         must specify a KMS key identifier for the destination AWS Region"; "If you create an encrypted read
+         replica in the same AWS Region as the source DB
+         instance [...], don't specify a value for this parameter. A read replica in the same AWS Region is
+         always encrypted with the same KMS key as the source" (RDS API Reference). With ``kms_key_id`` set the
+         provider also sets ``SourceRegion`` from the source's ARN, so the SDK presigns a cross-region request
+         (hashicorp/terraform-provider-aws, internal/service/rds/instance.go, ``resourceInstanceCreate``, the
+         ``replicate_source_db`` branch), and RDS answers ``InvalidParameterCombination: Your request does not
+         require the KMS key parameter``.
+AWS002   a resource that hands AWS an IAM role to act with depends on that role's policies: IAM is eventually
+         consistent, so EKS (and RDS enhanced monitoring, EKS add-ons) can be created before the role's
+         permissions are visible, and on destroy the permissions can go before EKS has removed what it made
+         (its security groups and ENIs). The provider's own ``aws_eks_cluster`` and ``aws_eks_node_group``
+         examples say so ("Ensure that IAM Role permissions are created before and deleted after EKS Cluster
+         handling. Otherwise, EKS will not be able to properly delete EKS managed EC2 infrastructure such as
+         Security Groups.", website/docs/r/eks_cluster.html.markdown at v6.25.0).
+=======  =====================================================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+RULES: dict[str, str] = {
+    "AWS001": "a read replica names a KMS key exactly when it is in another region than its source",
+    "AWS002": "a resource acting with an IAM role depends on the role's policies",
+}
+
+#: Resource types that hand AWS a role to act with, and the attribute naming it.
+ROLE_CONSUMERS: dict[str, tuple[str, ...]] = {
+    "aws_eks_cluster": ("role_arn",),
+    "aws_eks_node_group": ("node_role_arn",),
+    "aws_eks_addon": ("service_account_role_arn",),
+    "aws_db_instance": ("monitoring_role_arn",),
+    "aws_rds_cluster_instance": ("monitoring_role_arn",),
+}
+#: Resources that give a role its permissions, and the attribute naming the role.
+ROLE_POLICY_TYPES: dict[str, str] = {
+    "aws_iam_role_policy_attachment": "role",
+    "aws_iam_role_policy": "role",
+    "aws_iam_role_policies_exclusive": "role_name",
+    "aws_iam_role_policy_attachments_exclusive": "role_name",
+}
+
+ROLE_REFERENCE = re.compile(r"^\$\{aws_iam_role\.([^.}]+)\.(arn|name|id|unique_id)\}$")
+RESOURCE_REFERENCE = re.compile(r"^\$\{(aws_[a-z0-9_]+)\.([^.}]+)\.[a-z_]+\}$")
+RDS_ARN_REGION = re.compile(r"^arn:[^:]+:rds:([a-z0-9-]+):")
+
+#: (resource type, logical id, construct path or address, rule, message)
+Violation = tuple[str, str, str, str, str]
+
+
+def _path(rtype: str, fid: str, cfg: Mapping[str, Any]) -> str:
+    meta = cfg.get("//") if isinstance(cfg.get("//"), Mapping) else {}
+    return (meta.get("metadata") or {}).get("path") or f"{rtype}.{fid}"
+
+
+def provider_regions(config: Mapping[str, Any]) -> dict[str, str]:
+    """Region of each AWS provider of a stack: ``""`` for the default one, ``aws.<alias>`` for the others."""
+    providers = (config.get("provider") or {}).get("aws") or []
+    if isinstance(providers, Mapping):
+        providers = [providers]
+    out: dict[str, str] = {}
+    for p in providers:
+        key = f"aws.{p['alias']}" if p.get("alias") else ""
+        out[key] = p.get("region", "")
+    return out
+
+
+def replica_key(config: Mapping[str, Any]) -> Iterator[Violation]:
+    """AWS001: the source's region from its ARN (or a reference to an instance of this stack) against the
+    region of the replica's provider. A source whose region only Terraform knows is not judged."""
+    regions = provider_regions(config)
+    for fid, cfg in ((config.get("resource") or {}).get("aws_db_instance") or {}).items():
+        source = cfg.get("replicate_source_db")
+        if not isinstance(source, str) or not source:
+            continue
+        region = regions.get(str(cfg.get("provider", "")).removeprefix("${").removesuffix("}"), "")
+        match = RDS_ARN_REGION.match(source)
+        if match is not None:
+            same = match.group(1) == region
+        elif source.startswith("${aws_db_instance.") and RESOURCE_REFERENCE.match(source):
+            same = True
+        else:
+            continue
+        path = _path("aws_db_instance", fid, cfg)
+        if same and "kms_key_id" in cfg:
+            yield ("aws_db_instance", fid, path, "AWS001",
+                   f"read replica of {source} in its own region ({region}) sets kms_key_id: RDS refuses it "
+                   "(InvalidParameterCombination); a same-region replica inherits its source's key")
+        elif not same and not cfg.get("kms_key_id"):
+            yield ("aws_db_instance", fid, path, "AWS001",
+                   f"cross-region read replica of {source} in {region} names no kms_key_id: RDS needs a key of "
+                   "the replica's region to encrypt it")
+
+
+def role_used_before_its_policies(config: Mapping[str, Any]) -> Iterator[Violation]:
+    """AWS002: every policy (attachment) of the role a consumer names is in that consumer's ``depends_on``."""
+    resources = config.get("resource") or {}
+    policies: dict[str, list[str]] = {}
+    for ptype, attr in ROLE_POLICY_TYPES.items():
+        for fid, cfg in (resources.get(ptype) or {}).items():
+            match = ROLE_REFERENCE.match(str(cfg.get(attr, "")))
+            if match:
+                policies.setdefault(match.group(1), []).append(f"{ptype}.{fid}")
+    for rtype, attrs in ROLE_CONSUMERS.items():
+        for fid, cfg in (resources.get(rtype) or {}).items():
+            depends = set(cfg.get("depends_on") or [])
+            for attr in attrs:
+                match = ROLE_REFERENCE.match(str(cfg.get(attr, "")))
+                if not match:
+                    continue
+                missing = sorted(set(policies.get(match.group(1), ())) - depends)
+                if missing:
+                    yield (rtype, fid, _path(rtype, fid, cfg), "AWS002",
+                           f"{attr} names a role whose policies it does not depend on ({', '.join(missing)}): "
+                           "AWS may act with the role before IAM shows its permissions, and a destroy removes "
+                           "them before AWS cleaned up")
+
+
+CHECKS = (replica_key, role_used_before_its_policies)
+
+
+def check(config: Mapping[str, Any]) -> Iterator[Violation]:
+    """Every violation of every rule in one stack's Terraform configuration (``cdk.tf.json``)."""
+    for rule in CHECKS:
+        yield from rule(config)
