@@ -101,6 +101,15 @@ DEFAULT_ADDON_CONFIGURATION: dict[str, str] = {
 }
 
 
+def role_arn(role: str, account: AccountContext) -> str:
+    """The ARN of ``role``: a full ARN as given, else ``<path>/<name>`` or ``<name>`` in this account (EKS access
+    entries need the real ARN, IAM path included: an IAM Identity Center role lives under
+    ``aws-reserved/sso.amazonaws.com/``)."""
+    if role.startswith("arn:"):
+        return role
+    return f"arn:{account.partition}:iam::{account.account_id}:role/{role.strip('/')}"
+
+
 class AddonRole(Protocol):
     """The IRSA role of an add-on's service account (``irsa.ServiceAccountRole``): its ARN and the resources that
     give it its permissions."""
@@ -128,7 +137,7 @@ class ClusterProps:
     data_key_arn: str
     #: Region's secrets key: Kubernetes secrets envelope encryption.
     secrets_key_arn: str
-    #: IAM role name (or full ARN) granted cluster-admin through an access entry.
+    #: IAM role granted cluster-admin through an access entry: name, ``path/name`` or full ARN (``role_arn``).
     admin_role_name: str
     #: Node group of the guide: name, instance types and sizes.
     node_group_name: str = "payment-processing-nodes"
@@ -288,11 +297,7 @@ class EksCluster(Construct):
         self.oidc_issuer_url: str = self.cluster.identity.get(0).oidc.get(0).issuer
 
         # ---- Access entries instead of aws-auth: the platform admin role is cluster-admin, nobody else.
-        admin_arn = (
-            props.admin_role_name
-            if props.admin_role_name.startswith("arn:")
-            else f"arn:{account.partition}:iam::{account.account_id}:role/{props.admin_role_name}"
-        )
+        admin_arn = role_arn(props.admin_role_name, account)
         self.admin_role_arn: str = admin_arn
         admin_entry = aws.eks_access_entry.EksAccessEntry(
             self,

@@ -181,8 +181,10 @@ class ClusterConfig:
     # -apps stacks from (CI runners, operators over VPN). The platform's own VPCs (runners inside them or in a
     # peered region) are always admitted; list only networks beyond them. Default: none.
     api_access_cidrs: tuple[str, ...] = ()
-    # IAM role granted cluster-admin through an EKS access entry (API authentication mode). Either a full
-    # ARN or a role name in this account; default: the role platform engineers assume.
+    # IAM role granted cluster-admin through an EKS access entry (API authentication mode): a role name in this
+    # account, a role name with its IAM path (an IAM Identity Center permission set's role:
+    # "aws-reserved/sso.amazonaws.com/eu-west-2/AWSReservedSSO_Admin_0123456789abcdef"), or a full role ARN. EKS
+    # needs the role's real ARN, path included. Default: the role platform engineers assume.
     admin_role_name: str = "GlobalPayPlatformAdmin"
     log_retention_days: int = 365
     node_group_name: str = "payment-processing-nodes"

@@ -498,8 +498,7 @@ def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
             continue
         if not net.is_private:
             yield ConfigError(f"{p}.api_access_cidrs", f"{cidr} is not private: the API endpoint is private; public operators use endpoint_public_access with public_access_cidrs")
-    if not re.fullmatch(r"(arn:aws:iam::\d{12}:role/[\w+=,.@/-]+|[\w+=,.@-]{1,64})", k.admin_role_name):
-        yield ConfigError(f"{p}.admin_role_name", f"{k.admin_role_name!r} is neither an IAM role name nor a role ARN")
+    yield from _admin_role(k.admin_role_name, f"{p}.admin_role_name")
     if k.log_retention_days not in LOG_RETENTION_DAYS or k.log_retention_days < 365:
         yield ConfigError(f"{p}.log_retention_days", "must be a CloudWatch retention value of at least 365 days (PCI DSS 10.5.1)")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}", k.node_group_name):
@@ -513,6 +512,28 @@ def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.node_desired_size", f"need 1 <= node_min_size ({k.node_min_size}) <= node_desired_size ({k.node_desired_size}) <= node_max_size ({k.node_max_size})")
     if not 20 <= k.node_disk_gb <= 16384:
         yield ConfigError(f"{p}.node_disk_gb", "must be 20-16384 GiB")
+
+
+#: An IAM role ARN (IAM User Guide, "IAM identifiers": a path is "/" or "/"-delimited printable ASCII up to 512
+#: characters; a role name is 1-64 of [A-Za-z0-9+=,.@_-]), and the same without the ARN prefix.
+IAM_ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/(?P<path>([\x21-\x2e\x30-\x7e]+/)*)(?P<name>[\w+=,.@-]{1,64})")
+IAM_ROLE_PATH_AND_NAME = re.compile(r"(?P<path>([\x21-\x2e\x30-\x7e]+/)*)(?P<name>[\w+=,.@-]{1,64})")
+#: Roles IAM Identity Center creates for a permission set live under this path (IAM Identity Center User Guide,
+#: "Referencing permission sets in resource policies, Amazon EKS, and AWS KMS").
+SSO_ROLE_PATH = "aws-reserved/sso.amazonaws.com/"
+
+
+def _admin_role(value: str, field: str) -> Iterator[ConfigError]:
+    """The cluster admin's role: name, path/name or ARN. EKS CreateAccessEntry refuses an ARN that leaves out
+    the role's path ("InvalidParameterException: The specified principalArn is invalid: invalid principal",
+    terraform-aws-modules/terraform-aws-eks#2969 with an AWSReservedSSO_ role), so an Identity Center role
+    without its path is refused here."""
+    match = IAM_ROLE_ARN.fullmatch(value) if value.startswith("arn:") else IAM_ROLE_PATH_AND_NAME.fullmatch(value)
+    if match is None or len(match.group("path")) > 511:
+        yield ConfigError(field, f"{value!r} is not an IAM role name, path/name or role ARN")
+    elif match.group("name").startswith("AWSReservedSSO_") and not match.group("path").startswith(SSO_ROLE_PATH):
+        yield ConfigError(field, f"{value!r} is an IAM Identity Center role without its path: give the role's full ARN "
+                                 f"(arn:aws:iam::<account>:role/{SSO_ROLE_PATH}[<region>/]{match.group('name')}); EKS refuses the ARN without it")
 
 
 def _workloads(c: EnvironmentConfig) -> Iterator[ConfigError]:

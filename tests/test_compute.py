@@ -859,3 +859,39 @@ def test_the_collector_listens_where_the_workloads_send_and_the_network_policy_o
     allowed = {(int(p["port"]), p["protocol"]) for p in rule["ports"]}
     assert allowed == {(ports["xray_udp"], "UDP"), (ports["xray_tcp"], "TCP"), (ports["otlp_grpc"], "TCP"),
                        (ports["otlp_http"], "TCP")}
+
+
+SSO_ROLE = "aws-reserved/sso.amazonaws.com/eu-west-2/AWSReservedSSO_PlatformAdmin_0123456789abcdef"
+
+
+@pytest.mark.parametrize(("value", "arn"), [
+    ("GlobalPayPlatformAdmin", "arn:aws:iam::123456789012:role/GlobalPayPlatformAdmin"),
+    (SSO_ROLE, f"arn:aws:iam::123456789012:role/{SSO_ROLE}"),
+    (f"arn:aws:iam::123456789012:role/{SSO_ROLE}", f"arn:aws:iam::123456789012:role/{SSO_ROLE}"),
+])
+def test_the_admin_role_may_be_a_name_a_path_or_an_arn_and_keeps_its_path(value: str, arn: str) -> None:
+    """EKS access entries need the role's real ARN: an IAM Identity Center role keeps its aws-reserved path."""
+    from types import SimpleNamespace
+
+    from constructs_lib.cluster import role_arn
+    from constructs_lib.config import load_config
+    from constructs_lib.validation import validate
+    from regions import REGION_SPECS
+
+    assert role_arn(value, SimpleNamespace(partition="aws", account_id="123456789012")) == arn
+    assert validate(load_config("prod", REGION_SPECS, {"cluster": {"admin_role_name": value}}), REGION_SPECS) == []
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("AWSReservedSSO_PlatformAdmin_0123456789abcdef", "without its path"),
+    ("arn:aws:iam::123456789012:role/AWSReservedSSO_PlatformAdmin_0123456789abcdef", "without its path"),
+    ("arn:aws:iam::123456789012:user/alice", "not an IAM role"),
+    ("role with spaces", "not an IAM role"),
+])
+def test_validator_refuses_an_admin_role_eks_would_refuse(value: str, message: str) -> None:
+    from constructs_lib.config import load_config
+    from constructs_lib.validation import validate
+    from regions import REGION_SPECS
+
+    errors = validate(load_config("prod", REGION_SPECS, {"cluster": {"admin_role_name": value}}), REGION_SPECS)
+    assert [e.field for e in errors] == ["cluster.admin_role_name"] and message in errors[0].rule, errors
