@@ -18,8 +18,10 @@ EKS_CREATABLE_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"
 EKS_STANDARD_SUPPORT_VERSIONS = ("1.34", "1.35", "1.36")
 
 #: EKS managed add-ons for KUBERNETES_VERSION. Each pin carries its evidence (re-checked 2026-11-29; a
-#: ``# evidence:`` comment naming the pinned version is required by tests/test_k8s_schemas.py). Before an
-#: apply, ``aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name <name>`` is the authority.
+#: ``# evidence:`` comment naming the pinned version is required by tests/test_k8s_schemas.py). The authority is
+#: EKS itself: ``python3 tasks.py preflight`` (scripts/preflight.py) asks ``describe-addon-versions`` for the
+#: cluster's Kubernetes version in every region and fails when a pin is not offered; the pipeline runs it
+#: before a plan. vpc-cni and eks-pod-identity-agent are pinned on public usage, not an AWS table.
 EKS_ADDONS = {
     # evidence: v1.21.1-eksbuild.8 is the build ministryofjustice/cloud-platform-infrastructure ran on its EKS 1.33
     # clusters (https://github.com/ministryofjustice/cloud-platform-infrastructure/pull/4678, 2026-07-08, "from
