@@ -48,6 +48,13 @@ ROLE_CONSUMERS: dict[str, tuple[str, ...]] = {
     "aws_eks_addon": ("service_account_role_arn",),
     "aws_db_instance": ("monitoring_role_arn",),
     "aws_rds_cluster_instance": ("monitoring_role_arn",),
+    "aws_lambda_function": ("role",),
+    "aws_flow_log": ("iam_role_arn",),
+    "aws_s3_bucket_replication_configuration": ("role",),
+    "aws_dlm_lifecycle_policy": ("execution_role_arn",),
+    "aws_config_configuration_recorder": ("role_arn",),
+    "aws_cloudtrail": ("cloud_watch_logs_role_arn",),
+    "aws_guardduty_malware_protection_plan": ("role",),
 }
 #: Resources that give a role its permissions, and the attribute naming the role.
 ROLE_POLICY_TYPES: dict[str, str] = {

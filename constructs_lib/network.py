@@ -186,7 +186,7 @@ class Network(Construct):
             name=naming.regional("vpc-flow-logs"),
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", source_account=props.account.account_id),
         )
-        aws.iam_role_policy.IamRolePolicy(
+        delivery = aws.iam_role_policy.IamRolePolicy(
             self,
             "flow-log-policy",
             name="deliver-to-log-group",
@@ -207,6 +207,7 @@ class Network(Construct):
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
             tags={"Name": naming.name("flow-log")},
+            depends_on=[delivery],  # delivery works from the first minute (aws_rules AWS002)
         )
 
     def _endpoints(self, props: NetworkProps) -> None:

@@ -64,7 +64,7 @@ class EbsSnapshotPolicy(Construct):
             # snapshot). iam:PassRole, which only principals of this account hold, already binds the role.
             assume_role_policy=assume_role_policy("dlm.amazonaws.com"),
         )
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+        managed = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
             "managed-policy",
             role=self.role.name,
@@ -77,6 +77,7 @@ class EbsSnapshotPolicy(Construct):
             description=f"Daily EBS snapshots for EKS volumes of {props.cluster_name}",
             execution_role_arn=self.role.arn,
             state="ENABLED",
+            depends_on=[managed],  # DLM acts with the role's permissions (aws_rules AWS002)
             policy_details={
                 "policy_type": "EBS_SNAPSHOT_MANAGEMENT",
                 "resource_types": ["VOLUME"],
@@ -138,7 +139,7 @@ class BucketReplication(Construct):
             description=f"S3 replication of {props.source_bucket_name} to {props.destination_bucket_name}",
             assume_role_policy=assume_role_policy("s3.amazonaws.com", source_account=account.account_id),
         )
-        aws.iam_role_policy.IamRolePolicy(
+        permissions = aws.iam_role_policy.IamRolePolicy(
             self,
             "policy",
             role=self.role.name,
@@ -211,7 +212,8 @@ class BucketReplication(Construct):
                     "metrics": {"status": "Enabled", "event_threshold": {"minutes": S3_RTC_MINUTES}},
                 },
             }],
-            depends_on=list(props.depends_on) or None,
+            # S3 replicates with the role's permissions from the first object (aws_rules AWS002).
+            depends_on=[*props.depends_on, permissions],
         )
         # S3 replication metrics (enabled above, per rule): a failed object, or a lag beyond the RTC promise.
         self.alarm_names: list[str] = []

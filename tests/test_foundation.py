@@ -111,7 +111,8 @@ def test_state_survives_a_us_east_1_outage_in_a_replica_with_its_own_key(prod: S
     assert dest["encryption_configuration"]["replica_kms_key_id"].endswith(":kms:eu-west-1:${data.aws_caller_identity.account_caller_1C5BE04F.account_id}:alias/globalpay-prod-terraform-state")
     assert dest["replication_time"]["status"] == "Enabled" and dest["metrics"]["status"] == "Enabled"
     assert rule["delete_marker_replication"] == {"status": "Enabled"}
-    assert len(repl["depends_on"]) == 2, "both buckets versioned before the rule"
+    assert sorted(d.split(".")[0] for d in repl["depends_on"]) == [
+        "aws_iam_role_policy", "aws_s3_bucket_versioning", "aws_s3_bucket_versioning"], "both buckets versioned and the role's permissions in place before the rule"
     # Break glass: every S3 backend and every remote-state read moves to the replica.
     moved = synth("prod", {"state": {"use_replica": True}})
     for name in moved:
