@@ -152,10 +152,11 @@ def subjects(role: str, a: Account) -> tuple[str, list[str]]:
 
 def trust_policy(role: str, a: Account) -> dict[str, Any]:
     operator, subs = subjects(role, a)
+    condition: dict[str, dict[str, Any]] = {"StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com"}}
+    condition.setdefault(operator, {})[f"{OIDC_HOST}:sub"] = subs  # one key per operator: merged, never replaced
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "GitHubActionsOidc", "Effect": "Allow", "Principal": {"Federated": a.oidc_provider},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com"}, operator: {f"{OIDC_HOST}:sub": subs}},
+        "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition,
     }]}
 
 
