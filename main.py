@@ -356,10 +356,6 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(error.errors)
     if errors:
         return refuse(errors)
-    committed = environment_file(args)
-    if committed is not None and not args.quiet:
-        print(f"configuration: {_shown(committed)} (committed), then {config_file(args)[0] if config_file(args) else 'no --config'}",
-              flush=True)
     cli_outdir = os.environ.get("CDKTF_OUTDIR")
     outdir = Path(args.out or cli_outdir or "cdktf.out")
     # Under the cdktf CLI the CLI owns the output folder; on our own we swap a complete synth in, one at a time.
@@ -370,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         with output_lock(outdir.resolve(), args.wait, None if args.quiet else _notice) if atomic else contextlib.nullcontext():
             if atomic:
                 clean_leftovers(outdir.resolve())
+            committed = environment_file(args)
+            if committed is not None and not args.quiet:
+                extra = config_file(args)
+                print(f"configuration: {_shown(committed)} (committed){', then ' + extra[0] if extra else ''}", flush=True)
             synthesize(config, outdir, atomic=atomic, quiet=args.quiet)
     except Busy as busy:
         print(busy, file=sys.stderr)
