@@ -8,6 +8,11 @@
 
     python main.py --regions us-east-1,eu-west-1   # a subset of the regions
 
+Every synth first reads the environment's committed configuration, ``environments/<env>.json`` (same format
+as ``--config``; the topology every workflow, the cdktf CLI and ``tasks.py`` must agree on: which region
+holds the writer), then ``--config`` on top of it. ``--environment-file FILE`` (GLOBALPAY_ENVIRONMENT_FILE)
+reads another file in its place, ``--environment-file none`` none (docs/runbooks/pipeline.md).
+
 The same settings come from the environment (GLOBALPAY_ENV, GLOBALPAY_BACKEND, GLOBALPAY_CONFIG_FILE,
 GLOBALPAY_REGIONS, GLOBALPAY_AWS_ACCOUNT_ID) or,
 when the cdktf CLI runs this file, from cdktf.json's ``context`` (``cdktf synth --context environment=staging``
@@ -41,8 +46,8 @@ from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from constructs_lib.config import ENVIRONMENT_NAMES, load_config, load_overrides_file
-from constructs_lib.errors import ConfigError
+from constructs_lib.config import ENVIRONMENT_NAMES, apply_overrides, load_config, load_overrides_file
+from constructs_lib.errors import ConfigError, ConfigErrors
 from constructs_lib.validation import validate
 from regions import REGION_SPECS
 
@@ -54,6 +59,11 @@ EXIT_INTERRUPTED = 130
 DEFAULT_WAIT_SECONDS = 300.0
 #: Set by tasks.py (which runs this file from the project root): the folder the operator ran the command in.
 CALLER_CWD = "GLOBALPAY_CALLER_CWD"
+#: The committed configuration of each environment, ``<env>.json`` (an overrides file), read by every synth
+#: before ``--config``: the pipeline's plans, drift checks and deploys, ``tasks.py synth`` and the cdktf CLI all
+#: synthesize the topology committed there. Next to it, ``<env>.freeze`` stops the pipeline's deploys
+#: (docs/runbooks/pipeline.md, "The committed topology and the freeze switch").
+ENVIRONMENTS_DIR = ROOT / "environments"
 
 
 def _cli_context() -> dict:
@@ -73,6 +83,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         choices=("s3", "local"), help="state backend of every workspace but bootstrap; default s3")
     parser.add_argument("--config", default=None,
                         help="JSON file of configuration overrides (default: GLOBALPAY_CONFIG_FILE, cdktf.json context configFile)")
+    parser.add_argument("--environment-file", default=os.environ.get("GLOBALPAY_ENVIRONMENT_FILE") or None,
+                        metavar="FILE", help="the environment's committed configuration (default: environments/<env>.json "
+                        "when it exists; 'none' reads none), applied before --config")
     parser.add_argument("--regions", default=os.environ.get("GLOBALPAY_REGIONS") or context.get("regions"),
                         help="comma-separated subset of regions to synthesize (default: all of the environment's)")
     parser.add_argument("--out", default=None, help="output folder; default cdktf.out (or the CLI's CDKTF_OUTDIR)")
@@ -101,8 +114,44 @@ def config_file(args: argparse.Namespace) -> tuple[str, str | None] | None:
     return None
 
 
+def environment_file(args: argparse.Namespace) -> Path | None:
+    """The committed configuration of ``args.env`` to read first, or None."""
+    choice = args.environment_file
+    if choice == "none":
+        return None
+    if choice:
+        file = Path(choice).expanduser()
+        caller = os.environ.get(CALLER_CWD)
+        return Path(caller) / file if caller and not file.is_absolute() else file
+    default = ENVIRONMENTS_DIR / f"{args.env}.json"
+    return default if default.is_file() else None
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _committed_layer(path: Path) -> dict:
+    """The overrides of the committed file, errors named after the file instead of ``--config``."""
+    try:
+        return load_overrides_file(path)
+    except ConfigError as error:
+        raise ConfigError(_shown(path), error.rule) from None
+
+
 def load_validated(args: argparse.Namespace):
-    """The environment's configuration, or ConfigError(s) describing why it cannot be deployed."""
+    """The environment's configuration, or ConfigError(s) describing why it cannot be deployed.
+
+    Layers, each applied on the one before: the defaults of ``args.env``, the committed environment file,
+    ``--config``, then GLOBALPAY_AWS_ACCOUNT_ID and ``--regions``.
+    """
+    committed = environment_file(args)
+    layers: list[tuple[str, dict]] = []
+    if committed is not None:
+        layers.append((_shown(committed), _committed_layer(committed)))
     source = config_file(args)
     overrides = load_overrides_file(*source) if source else {}
     account = os.environ.get("GLOBALPAY_AWS_ACCOUNT_ID")
@@ -111,7 +160,17 @@ def load_validated(args: argparse.Namespace):
     if args.regions:
         names = [name.strip() for name in str(args.regions).split(",") if name.strip()]
         overrides = {**overrides, "regions": [{"name": name} for name in names]}
-    config = load_config(args.env, REGION_SPECS, overrides)
+    layers.append(("", overrides))
+    config = load_config(args.env, REGION_SPECS)
+    for label, layer in layers:
+        if not layer:
+            continue
+        try:
+            config = apply_overrides(config, layer)
+        except ConfigError as error:
+            if not label:
+                raise
+            raise ConfigErrors([ConfigError(f"{label}: {e.field}", e.rule) for e in error.errors]) from None
     if args.backend:
         from dataclasses import replace
 
@@ -140,6 +199,13 @@ def synthesize(config, outdir: Path, *, atomic: bool, quiet: bool) -> None:
 
         spaces = build_app(config, str(work), progress=None if quiet else _progress)
         synth_with_policy(spaces.app)
+        # Each stack's committed provider lock file (locks/), which terraform init then holds it to.
+        from scripts.ci.locks import install as install_lock_files
+
+        without_lock = install_lock_files(work)
+        if without_lock and not quiet:
+            print(f"notice: no committed provider lock file for {', '.join(without_lock)} (python3 tasks.py locks --update)",
+                  file=sys.stderr)
     except BaseException:
         if atomic:
             shutil.rmtree(work, ignore_errors=True)
@@ -300,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         with output_lock(outdir.resolve(), args.wait, None if args.quiet else _notice) if atomic else contextlib.nullcontext():
             if atomic:
                 clean_leftovers(outdir.resolve())
+            committed = environment_file(args)
+            if committed is not None and not args.quiet:
+                extra = config_file(args)
+                print(f"configuration: {_shown(committed)} (committed){', then ' + extra[0] if extra else ''}", flush=True)
             synthesize(config, outdir, atomic=atomic, quiet=args.quiet)
     except Busy as busy:
         print(busy, file=sys.stderr)

@@ -10,6 +10,7 @@
     python3 tasks.py plan-review --git <base-ref>           offline review of what a change adds, removes, replaces
     python3 tasks.py inventory --check | --update           the stateful Terraform addresses (docs/safe-change.md)
     python3 tasks.py preflight [--env prod]                 against the target account (AWS CLI): pinned EKS add-ons offered
+    python3 tasks.py locks --check | --update               the committed provider lock files (locks/, scripts/ci/locks.py)
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
@@ -79,7 +80,9 @@ def _sync_venv() -> None:
 def _tool_venv(venv: Path, requirements: Path) -> Callable[[], None]:
     def sync() -> None:
         run(sys.executable, "-m", "venv", "--clear", venv)
-        run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+        # Every file is checked against the SHA-256 sums in the requirements file (pip-compile --generate-hashes).
+        run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "--no-deps",
+            "-r", requirements)
     return sync
 
 
@@ -153,13 +156,23 @@ def main(argv: list[str]) -> int:
                "preflight": "scripts/preflight.py"}
     # Tools whose arguments are paths: they run in the folder the command was typed in.
     in_caller_cwd = ("plan-review", "inventory")
-    if task not in ("install", "synth", "test", *scripts):
+    if task not in ("install", "synth", "test", "locks", *scripts):
         print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2
     install()
     try:
         if task == "synth":
             python("main.py", *rest, env=caller_cwd())
+        elif task == "locks":
+            # both environments' stacks, from fresh syntheses (prod and staging share the lock files)
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="locks-") as tmp:
+                outs = []
+                for env in ("prod", "staging"):
+                    python("main.py", "--env", env, "--out", f"{tmp}/{env}", "--quiet")
+                    outs.append(f"{tmp}/{env}")
+                python("scripts/ci/locks.py", *outs, *(rest or ["--check"]))
         elif task == "test":
             python("-m", "pytest", "-q", *rest)
         elif task == "rehearse":

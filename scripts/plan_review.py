@@ -8,7 +8,11 @@
 
 Per stack it prints the resources added (+), removed (-), changed in place (~) with the changed attributes,
 and replaced (-/+). A removal or a replacement of a stateful resource (``DATA_LOSS_TYPES``) is flagged in red
-(ANSI colour on a terminal) and makes the command exit 1, unless ``--allow-destructive``. A resource whose
+(ANSI colour on a terminal) and makes the command exit 1, unless its address is on the environment's reviewed
+allow-list, ``environments/<env>.allow-destructive.json`` (scripts/ci/allowlist.py; the pipeline's live plan
+check honours the same file), or ``--allow-destructive`` is given by hand. A database instance that has no
+replication source and would get one again (a promoted writer made a replica: RDS cannot, the provider fails
+or replaces it) is refused whatever the allow-list says (docs/runbooks/failover.md). A resource whose
 address changed is not a removal when the new synth declares the move (a ``moved`` block, cdktf
 ``move_from_id`` / ``move_to``): it is compared with its old self.
 
@@ -37,6 +41,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402  (after the sys.path entry above)
+from scripts.ci.allowlist import AllowList, AllowListError  # noqa: E402
+from scripts.ci.allowlist import load as load_allow_list  # noqa: E402
 
 #: What ``python3 tasks.py synth`` writes, wherever the review is started from.
 DEFAULT_NEW = ROOT / "cdktf.out"
@@ -153,6 +159,8 @@ class Change:
     details: list[str] = field(default_factory=list)
     destructive: bool = False
     warnings: list[str] = field(default_factory=list)
+    allowed: str = ""  # the allow-list's reason, when a destructive change is on it
+    refused: str = ""  # a change no allow-list can allow
 
     @property
     def rtype(self) -> str:
@@ -168,6 +176,11 @@ class StackReview:
     @property
     def destructive(self) -> list[Change]:
         return [c for c in self.changes if c.destructive]
+
+    @property
+    def blocking(self) -> list[Change]:
+        """Destructive changes the allow-list does not cover, and refused ones."""
+        return [c for c in self.changes if (c.destructive and not c.allowed) or c.refused]
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -193,6 +206,10 @@ def diff_resource(address: str, old: Mapping[str, Any], new: Mapping[str, Any], 
     for key, why in RISKY_IN_PLACE.get(rtype, {}).items():
         if key in changed:
             change.warnings.append(f"{key}: {_short(before.get(key))} -> {_short(after.get(key))}: {why}")
+    if rtype == "aws_db_instance" and not before.get("replicate_source_db") and after.get("replicate_source_db"):
+        change.refused = (f"a standalone writer would become a replica of {after['replicate_source_db']} again: RDS "
+                          "cannot demote an instance (the provider fails or replaces it); commit the topology in force "
+                          "to environments/<env>.json (docs/runbooks/failover.md)")
     if rtype in STATEFUL_TYPES and before.get("lifecycle.prevent_destroy") and not after.get("lifecycle.prevent_destroy"):
         change.warnings.append("lifecycle.prevent_destroy removed: Terraform will no longer refuse to destroy it")
     return change
@@ -229,8 +246,16 @@ def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any
     return review
 
 
-def review(old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]]) -> list[StackReview]:
-    return [review_stack(name, old.get(name), new.get(name)) for name in sorted(set(old) | set(new))]
+def review(old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]],
+           allow: AllowList | None = None) -> list[StackReview]:
+    reviews = [review_stack(name, old.get(name), new.get(name)) for name in sorted(set(old) | set(new))]
+    if allow is not None:
+        for r in reviews:
+            for c in r.destructive:
+                entry = allow.allows(r.name, c.address)
+                if entry:
+                    c.allowed = entry.reason
+    return reviews
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,7 +281,11 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
             line = f"  {SYMBOL[c.kind]:>3} {c.address}"
             if c.kind in ("update", "replace") and c.attributes:
                 line += f"  [{', '.join(c.attributes[:8])}{', ...' if len(c.attributes) > 8 else ''}]"
-            if c.destructive:
+            if c.refused:
+                line = paint(f"{line}  REFUSED", RED)
+            elif c.destructive and c.allowed:
+                line = paint(f"{line}  destructive, on the allow-list: {c.allowed}", YELLOW)
+            elif c.destructive:
                 line = paint(f"{line}  DESTRUCTIVE: {'replaced' if c.kind == 'replace' else 'destroyed'}", RED)
             elif c.kind == "add":
                 line = paint(line, GREEN)
@@ -267,11 +296,15 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
                 yield paint(f"        {detail}", RED) if c.destructive else f"        {detail}"
             for warning in c.warnings:
                 yield paint(f"        warning: {warning}", YELLOW)
+            if c.refused:
+                yield paint(f"        refused: {c.refused}", RED)
             if c.destructive and c.path:
                 yield f"        construct: {c.path}"
     destructive = [c for r in reviews for c in r.destructive]
+    allowed = [c for c in destructive if c.allowed]
     total = sum(len(r.changes) for r in reviews)
-    yield f"{total} change(s) in {len(changed)} stack(s); {len(destructive)} destroy or replace a stateful resource"
+    yield (f"{total} change(s) in {len(changed)} stack(s); {len(destructive)} destroy or replace a stateful resource"
+           + (f" ({len(allowed)} on the allow-list)" if allowed else ""))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,6 +313,7 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
 
 
 def synth_git_ref(ref: str, workdir: Path, env: str) -> Path:
+    # The base is synthesized with the base's own environments/<env>.json (main.py reads it in the worktree).
     """Check ``ref`` out in a temporary worktree and synthesize it with this interpreter; returns its output."""
     tree = workdir / "tree"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), ref], check=True)
@@ -306,8 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", dest="new_opt", help="the changed synth output (with --git; default: the project's cdktf.out)")
     parser.add_argument("--env", default="prod", help="environment synthesized for --git (default prod)")
     parser.add_argument("--allow-destructive", action="store_true", help="exit 0 even when a stateful resource is destroyed or replaced")
+    parser.add_argument("--allow-list", type=Path, default=None,
+                        help="reviewed allow-list of destructive changes (default: environments/<env>.allow-destructive.json)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--stateful-types", action="store_true", help="print DATA_LOSS_TYPES as JSON and exit (the pipeline's plan check reads it)")
     args = parser.parse_args(argv)
+    if args.stateful_types:
+        print(json.dumps(sorted(DATA_LOSS_TYPES)))
+        return 0
+    try:
+        allow = load_allow_list(args.env, args.allow_list)
+    except AllowListError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
 
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     with tempfile.TemporaryDirectory(prefix="plan-review-") as tmp:
@@ -320,12 +365,20 @@ def main(argv: list[str] | None = None) -> int:
             if not args.old:
                 parser.error("give two synth output folders, or --git REF")
             old_dir, new_dir = Path(args.old), Path(args.new or args.new_opt or DEFAULT_NEW)
-        reviews = review(read_stacks(old_dir), read_stacks(new_dir))
+        new_stacks = read_stacks(new_dir)
+        reviews = review(read_stacks(old_dir), new_stacks, allow)
     for line in render(reviews, color=color):
         print(line)
-    destructive = [c for r in reviews for c in r.destructive]
-    if destructive and not args.allow_destructive:
-        print("refused: destructive changes to stateful resources (re-run with --allow-destructive once reviewed)", file=sys.stderr)
+    for entry in allow.unused(set(new_stacks)):
+        print(f"note: {allow.source}: {entry.stack} {entry.address} matches no destructive change (remove it once deployed)")
+    refused = [c for r in reviews for c in r.changes if c.refused]
+    blocking = [c for r in reviews for c in r.blocking if not c.refused]
+    if refused:
+        print(f"refused: {len(refused)} change(s) no allow-list can allow (docs/runbooks/failover.md)", file=sys.stderr)
+        return 1
+    if blocking and not args.allow_destructive:
+        print(f"refused: destructive changes to stateful resources not on {allow.source} (add each reviewed address "
+              "with its reason, docs/safe-change.md)", file=sys.stderr)
         return 1
     return 0
 

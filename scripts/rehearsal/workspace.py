@@ -152,7 +152,7 @@ def prepare(name: str, source_dir: Path, workdir: Path, *, provider_version: str
     """Copy one synthesized stack into ``workdir/<name>`` and write its override file."""
     target = workdir / name
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source_dir, target, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
+    shutil.copytree(source_dir, target, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan", ".terraform.lock.hcl"))
     stack = json.loads((target / "cdk.tf.json").read_text())
     dropped = apply_drops(stack, drops)
     if dropped:
