@@ -95,3 +95,25 @@ def test_a_preflight_that_cannot_ask_aws_fails(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "scripts/preflight.py", "--aws", str(script)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert "cannot ask AWS: Unable to locate credentials." in done.stderr
+
+
+def test_one_region_can_be_checked_and_an_unknown_one_is_refused(capsys) -> None:
+    call, calls = recorded({addon: [pin] for addon, pin in versions.EKS_ADDONS.items()})
+    assert preflight.main(["addons", "--region", "eu-west-1"], call=call) == 0
+    assert {a[a.index("--region") + 1] for a in calls} == {"eu-west-1"}
+    assert preflight.main(["addons", "--region", "us-west-2"], call=call) == 2
+    assert "us-west-2 is not a region of prod" in capsys.readouterr().err
+
+
+def test_the_pipeline_runs_the_preflight_before_planning_a_core_stack() -> None:
+    """stack.yml's plan job: credentials, then the pre-flight of the stack's region, then terraform init."""
+    from tests.test_pipeline import workflow
+
+    job = workflow("stack.yml")["jobs"]["plan"]
+    names = [step.get("name", "") for step in job["steps"]]
+    runs = [step.get("run", "") for step in job["steps"]]
+    preflight_at = next(i for i, run in enumerate(runs) if "scripts/preflight.py addons" in run)
+    credentials_at = next(i for i, step in enumerate(job["steps"]) if "configure-aws-credentials" in step.get("uses", ""))
+    init_at = next(i for i, name in enumerate(names) if name.startswith("terraform init"))
+    assert credentials_at < preflight_at < init_at
+    assert '--region "$REGION"' in runs[preflight_at] and job["steps"][preflight_at]["env"]["REGION"] == "${{ inputs.stack }}"
