@@ -74,6 +74,9 @@ def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend
         assert not errors, [str(e) for e in errors]
         outdir = synth_root() / f"synth-{len(_CACHE)}"
         build_app(config, str(outdir), backend=backend).app.synth()
+        from scripts.ci.locks import install as install_lock_files
+
+        install_lock_files(outdir)  # as main.py does: the output folder holds what terraform init will read
         _CACHE[key] = Synth(outdir)
     return _CACHE[key]
 
