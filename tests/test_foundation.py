@@ -377,7 +377,10 @@ def test_two_syntheses_are_byte_identical(prod: Synth, tmp_path: Path) -> None:
     from regions import REGION_SPECS
     from regions.app import build_app
 
+    from scripts.ci.locks import install as install_lock_files
+
     build_app(load_config("prod", REGION_SPECS), str(tmp_path / "again")).app.synth()
+    install_lock_files(tmp_path / "again")
     cmp = filecmp.dircmp(prod.outdir, tmp_path / "again")
     assert _snapshot(prod.outdir) == _snapshot(tmp_path / "again"), cmp.diff_files
 
