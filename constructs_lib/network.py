@@ -193,12 +193,13 @@ class Network(Construct):
         # keep routing straight to the pods), and their route table sends the pods' return traffic back through
         # the firewall endpoint of the pods' AZ: Network Firewall only inspects symmetric flows.
         nat_subnets = self.public_subnets
-        nat_route_table = None
+        nat_route_table_id = ""
         if props.network_firewall:
             nat_subnets = self._subnets(props, "nat", region.nat_subnet_octets, {})
             nat_route_table = aws.route_table.RouteTable(
                 self, "nat-rt", vpc_id=self.vpc_id, tags={"Name": naming.name("nat-rt")}
             )
+            nat_route_table_id = nat_route_table.id
             aws.route.Route(
                 self, "nat-default-route", route_table_id=nat_route_table.id,
                 destination_cidr_block="0.0.0.0/0", gateway_id=igw.id,
@@ -221,7 +222,7 @@ class Network(Construct):
 
         self.network_firewall: NetworkFirewall | None = None
         if props.network_firewall:
-            self.network_firewall = self._network_firewall(props, nat_ids, nat_route_table)
+            self.network_firewall = self._network_firewall(props, nat_ids, nat_route_table_id)
 
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
@@ -279,7 +280,7 @@ class Network(Construct):
             ))
         return out
 
-    def _network_firewall(self, props: NetworkProps, nat_ids: list[str], nat_route_table: object) -> NetworkFirewall:
+    def _network_firewall(self, props: NetworkProps, nat_ids: list[str], nat_route_table_id: str) -> NetworkFirewall:
         """The firewall subnets, the firewall, and the routes through it: firewall subnet -> NAT gateway of its AZ
         (the only one with ``single_nat_gateway``), NAT subnets -> the firewall endpoint of each private subnet's AZ."""
         region, naming = props.region, props.naming
@@ -309,7 +310,7 @@ class Network(Construct):
             )
         for i, octet in enumerate(region.private_subnet_octets):
             aws.route.Route(
-                self, f"nat-return-route-{i}", route_table_id=nat_route_table.id,  # type: ignore[attr-defined]
+                self, f"nat-return-route-{i}", route_table_id=nat_route_table_id,
                 destination_cidr_block=subnet_cidr(region.vpc_cidr, octet, region.subnet_prefix),
                 vpc_endpoint_id=firewall.endpoint_id(region.azs[i]),
             )
