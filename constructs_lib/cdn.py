@@ -9,7 +9,10 @@ instead of the API's ALBs, which only serve the API. What makes it PCI-reviewabl
   whose policy lets CloudFront decrypt for this account only;
 * viewers: HTTPS only (HTTP redirected), TLS 1.2 minimum (``TLSv1.2_2021``) with an ACM certificate from
   us-east-1, SNI; our security-headers response policy (HSTS two years with preload, nosniff, frame DENY,
-  strict referrer);
+  strict referrer, and the Content-Security-Policy of ``edge.content_security_policy``: only authorized scripts
+  run on the payment pages, PCI DSS 6.4.3; violations are reported to ``edge.csp_report_uri`` through
+  ``report-uri`` and the Reporting API's ``Reporting-Endpoints`` header, the change and tamper detection signal
+  of PCI DSS 11.6.1);
 * the CLOUDFRONT-scope WAF web ACL (us-east-1) with the same rules as the regional ACLs;
 * access logs through CloudFront standard logging v2 (CloudWatch Logs vended delivery) into a private,
   KMS-encrypted log bucket: v2 needs no bucket ACLs, which our buckets disable (BucketOwnerEnforced).
@@ -54,6 +57,11 @@ class StaticAssetsCdnProps:
     price_class: str = "PriceClass_All"
     #: The log bucket's policy (admits delivery.logs.amazonaws.com): the delivery is created after it.
     log_bucket_policy: Any = None
+    #: Content-Security-Policy header value (with its ``report-to`` group) and where reports go; default empty: no
+    #: CSP header (the configuration always sets one: ``EdgeConfig.csp_header``).
+    content_security_policy: str = ""
+    csp_report_group: str = ""
+    csp_report_endpoint: str = ""
 
 
 class StaticAssetsCdn(Construct):
@@ -68,22 +76,36 @@ class StaticAssetsCdn(Construct):
             signing_behavior="always",
             signing_protocol="sigv4",
         )
+        security_headers: dict[str, Any] = {
+            "strict_transport_security": {
+                "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
+                "include_subdomains": True,
+                "preload": True,
+                "override": True,
+            },
+            "content_type_options": {"override": True},
+            "frame_options": {"frame_option": "DENY", "override": True},
+            "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
+        }
+        reporting: dict[str, Any] = {}
+        if props.content_security_policy:
+            security_headers["content_security_policy"] = {
+                "content_security_policy": props.content_security_policy, "override": True,
+            }
+            if props.csp_report_group:
+                # The Reporting API endpoint the policy's report-to names (report-uri serves older browsers).
+                reporting["custom_headers_config"] = {"items": [{
+                    "header": "Reporting-Endpoints",
+                    "value": f'{props.csp_report_group}="{props.csp_report_endpoint}"',
+                    "override": True,
+                }]}
         headers = aws.cloudfront_response_headers_policy.CloudfrontResponseHeadersPolicy(
             self,
             "security-headers",
             name=f"{props.prefix}-static-security-headers",
-            comment="HSTS, nosniff, frame DENY, strict referrer for the checkout and dashboard assets",
-            security_headers_config={
-                "strict_transport_security": {
-                    "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
-                    "include_subdomains": True,
-                    "preload": True,
-                    "override": True,
-                },
-                "content_type_options": {"override": True},
-                "frame_options": {"frame_option": "DENY", "override": True},
-                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
-            },
+            comment="HSTS, CSP with reporting, nosniff, frame DENY, strict referrer for the checkout and dashboard assets",
+            security_headers_config=security_headers,
+            **reporting,
         )
         self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
             self,
@@ -119,6 +141,7 @@ class StaticAssetsCdn(Construct):
             },
         )
         self.arn: str = self.distribution.arn
+        self.distribution_id: str = self.distribution.id
         self.domain_name: str = self.distribution.domain_name
         self.hosted_zone_id: str = self.distribution.hosted_zone_id
 

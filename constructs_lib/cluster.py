@@ -158,6 +158,12 @@ class ClusterProps:
     database_peer_cidrs: Sequence[str] = ()
     #: Control-plane log retention; default one year (PCI DSS 10.5.1).
     log_retention_days: int = 365
+    #: The S3 gateway endpoint's prefix list: the nodes reach S3 and ECR's image layers on 443 through it; default
+    #: empty (S3 only through the internet rule below).
+    s3_prefix_list_id: str = ""
+    #: HTTPS from the nodes to the internet through NAT, for what no VPC endpoint serves (payment partners, public
+    #: registries; the DNS Firewall allow-list and, when on, Network Firewall decide which names); default True.
+    internet_https_egress: bool = True
     #: Kubernetes minor; default the pinned ``versions.KUBERNETES_VERSION``.
     kubernetes_version: str = versions.KUBERNETES_VERSION
     #: Managed add-ons and their versions; default ``versions.EKS_ADDONS``. A name missing here is not installed.
@@ -419,11 +425,25 @@ class NodeGroup(Construct):
             self, "sg-egress-self-all", security_group_id=sg, description="Node to node: pod-to-pod traffic and CoreDNS",
             ports=None, peer_group_id=sg, egress=True,
         ))
+        # HTTPS: the Kubernetes API and the interface endpoints are in the VPC, S3 and ECR's layers behind the gateway
+        # endpoint's prefix list; 0.0.0.0/0 only for the destinations no endpoint serves (internet_https_egress).
         self.security_group_rules.append(security_group_rule(
-            self, "sg-egress-https", security_group_id=sg,
-            description="HTTPS to the Kubernetes API, AWS APIs (VPC endpoints) and ECR/S3 through NAT",
-            ports=443, cidr="0.0.0.0/0", egress=True,
+            self, "sg-egress-https-vpc", security_group_id=sg,
+            description="HTTPS to the Kubernetes API and the interface endpoints of AWS APIs in the VPC",
+            ports=443, cidr=props.vpc_cidr, egress=True,
         ))
+        if props.s3_prefix_list_id:
+            self.security_group_rules.append(security_group_rule(
+                self, "sg-egress-https-s3", security_group_id=sg,
+                description="HTTPS to S3 and ECR image layers through the S3 gateway endpoint",
+                ports=443, prefix_list_id=props.s3_prefix_list_id, egress=True,
+            ))
+        if props.internet_https_egress:
+            self.security_group_rules.append(security_group_rule(
+                self, "sg-egress-https", security_group_id=sg,
+                description="HTTPS through NAT to what no endpoint serves (payment partners, public registries); names limited by the egress allow-list",
+                ports=443, cidr="0.0.0.0/0", egress=True,
+            ))
         # The data tier (RDS 5432, Redis 6379, MSK TLS 9094 / SASL-SCRAM 9096) inside the VPC only.
         for port in (5432, 6379, 9094, 9096):
             security_group_rule(

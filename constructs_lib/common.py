@@ -64,12 +64,14 @@ def security_group_rule(
     ports: int | tuple[int, int] | None,
     peer_group_id: str | None = None,
     cidr: str | None = None,
+    prefix_list_id: str | None = None,
     egress: bool = False,
 ) -> Any:
     """One ingress (or egress) rule as its own resource: TCP on ``ports`` (one port or a range; ``None`` is
-    all traffic), to or from exactly one peer, a security group or a CIDR, always with a description."""
-    if (peer_group_id is None) == (cidr is None):
-        raise ValueError(f"{id}: give exactly one of peer_group_id and cidr")
+    all traffic), to or from exactly one peer, a security group, a CIDR or a managed prefix list, always with a
+    description."""
+    if sum(peer is not None for peer in (peer_group_id, cidr, prefix_list_id)) != 1:
+        raise ValueError(f"{id}: give exactly one of peer_group_id, cidr and prefix_list_id")
     kwargs: dict[str, Any] = {"security_group_id": security_group_id, "description": description}
     if ports is None:
         kwargs["ip_protocol"] = "-1"
@@ -78,6 +80,8 @@ def security_group_rule(
         kwargs.update(ip_protocol="tcp", from_port=low, to_port=high)
     if peer_group_id is not None:
         kwargs["referenced_security_group_id"] = peer_group_id
+    elif prefix_list_id is not None:
+        kwargs["prefix_list_id"] = prefix_list_id
     else:
         kwargs["cidr_ipv4"] = cidr
     rule = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule if egress else aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule

@@ -46,6 +46,14 @@ class RegionSpec:
     private_subnet_octets: tuple[int, ...] = (11, 12, 13)
     database_subnet_octets: tuple[int, ...] = (21, 22, 23)
     subnet_prefix: int = 24
+    # With egress.network_firewall only: the firewall endpoints' subnets (one per AZ, between the private subnets
+    # and the NAT gateways) and the NAT gateways' own subnets (apart from the load balancers' public subnets, so
+    # traffic between the ALB and the pods never crosses the firewall).
+    firewall_subnet_octets: tuple[int, ...] = (31, 32, 33)
+    nat_subnet_octets: tuple[int, ...] = (41, 42, 43)  # the NAT gateways' subnets with egress.network_firewall
+    # ID of the AWS managed DNS Firewall domain list AWSManagedDomainsAggregateThreatList in this region: IDs are
+    # regional and no Terraform data source finds one by name (each region module gives its own, with sources).
+    dns_firewall_threat_list_id: str = ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,6 +237,10 @@ class WorkloadsConfig:
 # --------------------------------------------------------------------------------------------------
 
 
+#: The Reporting API group name of CSP violation reports (``report-to`` and the ``Reporting-Endpoints`` header).
+CSP_REPORT_GROUP = "csp-endpoint"
+
+
 @dataclass(frozen=True)
 class EdgeConfig:
     """WAF, Shield Advanced, Route 53 failover and the CloudFront edge (docs/edge.md)."""
@@ -250,6 +262,29 @@ class EdgeConfig:
     static_hostname: str = "static.globalpay.com"
     cdn_certificate_arn: str = ""
     cdn_price_class: str = "PriceClass_All"  # customers in all three regions' continents
+    # Content-Security-Policy of every static asset response (merchant dashboard, checkout widget: PCI DSS 6.4.3,
+    # 11.6.1), without reporting directives: report-uri and report-to are added for csp_report_uri. Empty: only
+    # this origin's scripts, styles, fonts and images, API calls to https://<api_hostname>, no framing, no plugins.
+    content_security_policy: str = ""
+    # Where browsers send CSP violation reports (an endpoint of the api-gateway). Empty: https://<api_hostname>/csp-report.
+    csp_report_uri: str = ""
+
+    def csp_report_endpoint(self) -> str:
+        """The URL CSP violation reports go to."""
+        return self.csp_report_uri or f"https://{self.api_hostname}/csp-report"
+
+    def csp_policy(self) -> str:
+        """``content_security_policy``, or the default policy for ``api_hostname``."""
+        return self.content_security_policy or (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            f"connect-src 'self' https://{self.api_hostname}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; upgrade-insecure-requests"
+        )
+
+    def csp_header(self) -> str:
+        """The Content-Security-Policy header value served by CloudFront: the policy plus its reporting directives
+        (``report-uri`` for every browser, ``report-to`` with the Reporting-Endpoints header for current ones)."""
+        return f"{self.csp_policy().strip().rstrip(';')}; report-uri {self.csp_report_endpoint()}; report-to {CSP_REPORT_GROUP}"
 
 
 @dataclass(frozen=True)
@@ -268,6 +303,36 @@ class ObservabilityConfig:
     redis_memory_alarm_percent: int = 80
     msk_disk_alarm_percent: int = 85
     tracing_sample_percent: int = 5  # X-Ray fixed rate after the 1-per-second reservoir
+
+
+@dataclass(frozen=True)
+class EgressConfig:
+    """Outbound traffic of the platform's VPCs (PCI DSS 1.3.2, 1.4.2): Route 53 Resolver DNS Firewall on every VPC,
+    AWS Network Firewall as the stronger option, and VPC endpoint policies (docs/edge.md, "Egress")."""
+
+    # Domains the VPCs may resolve; every other name is refused (DNS Firewall, after the AWS managed threat list).
+    # "*.example.com" matches the subdomains of example.com, not example.com itself. Default, in this order: AWS
+    # APIs, VPC endpoints and the RDS/MSK/ElastiCache/EKS endpoints (ECR's layers too, in S3); the VPC's own host
+    # names and DHCP search domains; the images of the pinned charts outside ECR: registry.k8s.io and where it
+    # redirects (cluster-autoscaler, metrics-server), ECR Public and the CloudFront it serves layers from (load
+    # balancer controller, EBS CSI), ghcr.io and its blob host (external-secrets); the payment partners the guide
+    # names (Stripe, Plaid).
+    allowed_domains: tuple[str, ...] = (
+        "*.amazonaws.com",
+        "*.compute.internal", "ec2.internal", "*.ec2.internal",
+        "registry.k8s.io", "*.pkg.dev",
+        "public.ecr.aws", "*.cloudfront.net",
+        "ghcr.io", "oci.external-secrets.io", "pkg-containers.githubusercontent.com",
+        "api.stripe.com", "*.plaid.com",
+    )
+    # AWS Network Firewall in every VPC between the private subnets and the NAT gateways, with the allow-list above
+    # enforced on TLS SNI and HTTP Host (everything else dropped). Costs about USD 290 per AZ and month plus
+    # USD 0.065/GB (scripts/cost.py); the DNS Firewall alone is the default. Default False.
+    network_firewall: bool = False
+    # Whose principals and resources the VPC endpoints serve: "account" (this account only) or "organization"
+    # (organization_id's accounts, for an organization that shares resources between accounts).
+    endpoint_policy_scope: str = "account"
+    organization_id: str = ""  # "o-..." when endpoint_policy_scope is "organization"
 
 
 @dataclass(frozen=True)
@@ -336,6 +401,7 @@ class EnvironmentConfig:
     workloads: WorkloadsConfig = field(default_factory=WorkloadsConfig)
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    egress: EgressConfig = field(default_factory=EgressConfig)
     audit_logs: AuditLogConfig = field(default_factory=AuditLogConfig)
     cost: CostConfig = field(default_factory=CostConfig)
 
@@ -359,21 +425,36 @@ class EnvironmentConfig:
 
     @property
     def state_bucket(self) -> str:
-        return f"{PROJECT}-{self.name}-terraform-state-{self.aws_account_id}"
+        """``globalpay-<env>-terraform-state-<account>``: the bucket naming rule (``naming.BUCKET_NAME_RULE``) without a
+        region, the name this bucket had before the rule (a rename would replace the bucket holding all state)."""
+        from constructs_lib.naming import bucket_name
+
+        return bucket_name(self.name, self.aws_account_id, "terraform-state")
 
     @property
     def state_key_alias(self) -> str:
         return f"alias/{PROJECT}-{self.name}-terraform-state"
 
     @property
+    def state_access_log_bucket(self) -> str:
+        """Server access logs of the state bucket (its name before the bucket naming rule, kept: no region)."""
+        from constructs_lib.naming import bucket_name
+
+        return bucket_name(self.name, self.aws_account_id, "terraform-state", qualifier="access-logs")
+
+    @property
     def state_replica_bucket(self) -> str:
         """The state bucket's copy in ``state.replica_region`` (same key alias name there)."""
-        return f"{self.state_bucket}-{self.state.replica_region}"
+        from constructs_lib.naming import bucket_name
+
+        return bucket_name(self.name, self.aws_account_id, "terraform-state", self.state.replica_region)
 
     @property
     def state_replica_log_bucket(self) -> str:
         """Server access logs of the replica (S3 bucket names end at 63 characters: no ``-access-logs`` suffix)."""
-        return f"{PROJECT}-{self.name}-state-logs-{self.aws_account_id}-{self.state.replica_region}"
+        from constructs_lib.naming import bucket_name
+
+        return bucket_name(self.name, self.aws_account_id, "state-logs", self.state.replica_region)
 
 
 def _staging_overrides() -> dict[str, Any]:

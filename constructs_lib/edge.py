@@ -164,14 +164,24 @@ class WebAcl(Construct):
 
 
 class ShieldAdvancedProtection(Construct):
-    """Shield Advanced protection of one resource (the region's ingress ALB).
+    """Shield Advanced protection of one resource (a region's ingress ALB, the CloudFront distribution).
 
-    Needs the account's Shield Advanced subscription (global stack). Shield's API exists only in us-east-1;
-    the AWS provider sends these calls there whatever the stack's region, so the protection can live with
-    the region it protects.
+    Needs the account's Shield Advanced subscription (global stack; ``depends_on`` it when it is in the same
+    stack). Shield's API exists only in us-east-1; the AWS provider sends these calls there whatever the stack's
+    region, so the protection can live with the region it protects. ``health_check_arn``: a Route 53 health
+    check of the resource's health, associated for Shield's health-based detection (faster, more accurate
+    detection and mitigation of application-layer events; Shield Advanced Developer Guide, "Health-based
+    detection using health checks"); default none.
     """
 
-    def __init__(self, scope: Construct, id: str, *, name: str, resource_arn: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, name: str, resource_arn: str, health_check_arn: str = "",
+                 depends_on: Sequence[Any] = ()) -> None:
         super().__init__(scope, id)
-        self.protection = aws.shield_protection.ShieldProtection(self, "protection", name=name, resource_arn=resource_arn)
+        self.protection = aws.shield_protection.ShieldProtection(
+            self, "protection", name=name, resource_arn=resource_arn, depends_on=list(depends_on) or None,
+        )
         self.id: str = self.protection.id
+        if health_check_arn:
+            aws.shield_protection_health_check_association.ShieldProtectionHealthCheckAssociation(
+                self, "health-check", shield_protection_id=self.protection.id, health_check_arn=health_check_arn,
+            )

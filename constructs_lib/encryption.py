@@ -19,7 +19,8 @@ from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
 #: Services that encrypt data at rest with the data key.
-DATA_KEY_SERVICES = ("ec2", "rds", "kafka", "elasticache", "s3", "ecr", "sqs", "sns", "logs", "dlm", "backup", "xray")
+DATA_KEY_SERVICES = ("ec2", "rds", "kafka", "elasticache", "s3", "ecr", "sqs", "sns", "logs", "dlm", "backup", "xray",
+                     "network-firewall")
 #: Services that use the secrets key.
 SECRETS_KEY_SERVICES = ("secretsmanager", "eks", "rds")
 

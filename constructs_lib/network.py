@@ -4,8 +4,11 @@ Three tiers in three AZs: public (load balancers, NAT), private (EKS, MSK, Redis
 (isolated: no route to the internet). One NAT gateway per AZ so an AZ outage does not take egress of the
 other two with it (``single_nat_gateway`` trades that for cost in staging). Flow logs of ALL traffic to a
 KMS-encrypted log group kept a year (PCI DSS 10.5.1); the default security group stripped of every rule;
-VPC endpoints so that private nodes reach AWS APIs without the internet; a transit gateway that the global
-stack peers with the other regions.
+VPC endpoints so that private nodes reach AWS APIs without the internet, each with a policy that admits only
+this account's (or organization's) principals and resources; a transit gateway that the global stack peers
+with the other regions, its traffic flow-logged like the VPC's. Egress control (``constructs_lib/egress.py``):
+Route 53 Resolver DNS Firewall on the VPC and, with ``network_firewall``, AWS Network Firewall between the
+private subnets and the NAT gateways.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from constructs import Construct
 
 from constructs_lib.common import AccountContext, assume_role_policy, policy_document, protected, security_group_rule
 from constructs_lib.config import RegionSpec
+from constructs_lib.egress import DnsFirewall, DnsFirewallProps, NetworkFirewall, NetworkFirewallProps
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
@@ -43,6 +47,70 @@ INTERFACE_ENDPOINTS = (
 )
 
 
+#: Read-only S3 objects AWS (and the Kubernetes project) own that nodes fetch through the S3 gateway endpoint,
+#: sometimes with a URL presigned by the owner's account (aws-samples/data-perimeter-policy-examples,
+#: vpc_endpoint_policies/s3_endpoint_policy.json and service_owned_resources.md; registry.k8s.io's S3 mirrors).
+S3_SERVICE_OWNED_OBJECTS = (
+    "prod-{region}-starport-layer-bucket",  # ECR image layers (ECR User Guide, "Minimum Amazon S3 bucket permissions")
+    "al2023-repos-{region}-de612dc2",  # Amazon Linux 2023 package repositories of the EKS nodes
+    "amazonlinux-2-repos-{region}",
+    "prod-registry-k8s-io-{region}",  # registry.k8s.io image layers (cluster-autoscaler, metrics-server)
+)
+#: Image pulls are read-only: principals of the perimeter may pull from any registry (EKS add-on images live in
+#: AWS-owned registry accounts that differ by region: EKS User Guide, "View Amazon container image registries").
+ECR_PULL_ACTIONS = ("ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability")
+
+
+def endpoint_policy(service: str, *, region: str, partition: str, account_id: str, organization_id: str = "") -> str:
+    """The policy of the VPC endpoint of ``service`` (``sts``, ``ecr.dkr``, ``s3``...): requests of this account's
+    (or organization's) principals to this account's (organization's) resources, and requests AWS services make
+    with their service principal; the few service-owned resources a service needs besides (data perimeter
+    pattern of aws-samples/data-perimeter-policy-examples, vpc_endpoint_policies/)."""
+    if organization_id:
+        principals = {"aws:PrincipalOrgID": organization_id}
+        perimeter = {**principals, "aws:ResourceOrgID": organization_id}
+    else:
+        principals = {"aws:PrincipalAccount": account_id}
+        perimeter = {**principals, "aws:ResourceAccount": account_id}
+    statements: list[dict] = [
+        {"Sid": "PerimeterPrincipalsToPerimeterResources", "Effect": "Allow", "Principal": "*", "Action": "*",
+         "Resource": "*", "Condition": {"StringEquals": perimeter}},
+        {"Sid": "AwsServicePrincipals", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+         "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}}},
+    ]
+    if service == "sts":
+        # IRSA: AssumeRoleWithWebIdentity carries a token, not an AWS identity, so no principal key is in the request
+        # (IAM User Guide, "Control access to AWS STS with VPC endpoint policies"): allow it to the perimeter's roles.
+        federated: dict = {"Sid": "WebIdentityToPerimeterRoles", "Effect": "Allow", "Principal": "*",
+                           "Action": "sts:AssumeRoleWithWebIdentity"}
+        if organization_id:
+            federated.update(Resource="*", Condition={"StringEquals": {"aws:ResourceOrgID": organization_id}})
+        else:
+            federated["Resource"] = f"arn:{partition}:iam::{account_id}:role/*"
+        statements.append(federated)
+    elif service in ("ecr.api", "ecr.dkr"):
+        statements.append({"Sid": "PerimeterPrincipalsPullImages", "Effect": "Allow", "Principal": "*",
+                           "Action": list(ECR_PULL_ACTIONS), "Resource": "*", "Condition": {"StringEquals": principals}})
+    elif service == "s3":
+        statements.append({"Sid": "ServiceOwnedObjectsReadOnly", "Effect": "Allow", "Principal": "*",
+                           "Action": "s3:GetObject",
+                           "Resource": [f"arn:{partition}:s3:::{b.format(region=region)}/*" for b in S3_SERVICE_OWNED_OBJECTS]})
+    elif service == "ec2":
+        statements.append({"Sid": "PerimeterPrincipalsToAwsImagesAndPrefixLists", "Effect": "Allow", "Principal": "*",
+                           "Action": ["ec2:RunInstances", "ec2:CreateReplaceRootVolumeTask", "ec2:CreateTags",
+                                      "ec2:DeleteTags", "ec2:GetManagedPrefixListEntries"],
+                           "Resource": [f"arn:{partition}:ec2:*::image/*", f"arn:{partition}:ec2:*:aws:prefix-list/*"],
+                           "Condition": {"StringEquals": principals}})
+    elif service == "ssm":
+        statements.append({"Sid": "PerimeterPrincipalsToAwsDocumentsAndParameters", "Effect": "Allow", "Principal": "*",
+                           "Action": ["ssm:Describe*", "ssm:List*", "ssm:Get*", "ssm:SendCommand", "ssm:StartSession",
+                                      "ssm:StartAutomationExecution"],
+                           "Resource": [f"arn:{partition}:ssm:{region}::parameter/aws/*", f"arn:{partition}:ssm:{region}::document/*"],
+                           "Condition": {"StringEquals": principals}})
+    return policy_document(statements)
+
+
 @dataclass(frozen=True)
 class NetworkProps:
     region: RegionSpec
@@ -59,6 +127,14 @@ class NetworkProps:
     transit_gateway_asn: int = 64512
     #: CIDRs of the other regions' VPCs, routed through the transit gateway.
     peer_cidrs: Sequence[str] = ()
+    #: Domains the VPC may resolve (DNS Firewall) and, with ``network_firewall``, reach over HTTP(S); default: AWS
+    #: APIs only.
+    allowed_domains: Sequence[str] = ("*.amazonaws.com",)
+    #: AWS Network Firewall between the private subnets and the NAT gateways (default False: DNS Firewall only).
+    network_firewall: bool = False
+    #: Endpoint policies admit this AWS Organizations organization's principals and resources instead of this
+    #: account's (default empty: this account).
+    organization_id: str = ""
 
 
 def subnet_cidr(vpc_cidr: str, octet: int, prefix: int = 24) -> str:
@@ -113,16 +189,40 @@ class Network(Construct):
                 self, f"public-rta-{i}", subnet_id=subnet.id, route_table_id=public_rt.id
             )
 
+        # With the network firewall, the NAT gateways get subnets of their own (the load balancers' public subnets
+        # keep routing straight to the pods), and their route table sends the pods' return traffic back through
+        # the firewall endpoint of the pods' AZ: Network Firewall only inspects symmetric flows.
+        nat_subnets = self.public_subnets
+        nat_route_table_id = ""
+        if props.network_firewall:
+            nat_subnets = self._subnets(props, "nat", region.nat_subnet_octets, {})
+            nat_route_table = aws.route_table.RouteTable(
+                self, "nat-rt", vpc_id=self.vpc_id, tags={"Name": naming.name("nat-rt")}
+            )
+            nat_route_table_id = nat_route_table.id
+            aws.route.Route(
+                self, "nat-default-route", route_table_id=nat_route_table.id,
+                destination_cidr_block="0.0.0.0/0", gateway_id=igw.id,
+            )
+            for i, subnet in enumerate(nat_subnets):
+                aws.route_table_association.RouteTableAssociation(
+                    self, f"nat-rta-{i}", subnet_id=subnet.id, route_table_id=nat_route_table.id
+                )
+
         nat_count = 1 if props.single_nat_gateway else len(region.azs)
         nat_ids = []
         for i in range(nat_count):
             suffix = region.azs[i][-2:]  # "1a", as in the guide's nat-gateway-1a
             eip = aws.eip.Eip(self, f"nat-eip-{i}", domain="vpc", tags={"Name": naming.name(f"nat-eip-{suffix}")})
             nat = aws.nat_gateway.NatGateway(
-                self, f"nat-{i}", allocation_id=eip.allocation_id, subnet_id=self.public_subnets[i].id,
+                self, f"nat-{i}", allocation_id=eip.allocation_id, subnet_id=nat_subnets[i].id,
                 tags={"Name": naming.name(f"nat-gateway-{suffix}")}, depends_on=[igw],
             )
             nat_ids.append(nat.id)
+
+        self.network_firewall: NetworkFirewall | None = None
+        if props.network_firewall:
+            self.network_firewall = self._network_firewall(props, nat_ids, nat_route_table_id)
 
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
@@ -130,9 +230,13 @@ class Network(Construct):
             rt = aws.route_table.RouteTable(
                 self, f"private-rt-{i}", vpc_id=self.vpc_id, tags={"Name": naming.name(f"private-rt-{suffix}")}
             )
+            egress_target = (
+                {"vpc_endpoint_id": self.network_firewall.endpoint_id(region.azs[i])} if self.network_firewall
+                else {"nat_gateway_id": nat_ids[min(i, nat_count - 1)]}
+            )
             aws.route.Route(
                 self, f"private-default-route-{i}", route_table_id=rt.id,
-                destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_ids[min(i, nat_count - 1)],
+                destination_cidr_block="0.0.0.0/0", **egress_target,
             )
             aws.route_table_association.RouteTableAssociation(
                 self, f"private-rta-{i}", subnet_id=subnet.id, route_table_id=rt.id
@@ -152,6 +256,12 @@ class Network(Construct):
         self._flow_logs(props)
         self._endpoints(props)
         self._transit_gateway(props)
+        self.dns_firewall = DnsFirewall(self, "dns-firewall", DnsFirewallProps(
+            prefix=naming.name(),
+            vpc_id=self.vpc_id,
+            allowed_domains=tuple(props.allowed_domains),
+            threat_list_id=region.dns_firewall_threat_list_id,
+        ))
 
     # ------------------------------------------------------------------------------------------------
 
@@ -170,6 +280,42 @@ class Network(Construct):
             ))
         return out
 
+    def _network_firewall(self, props: NetworkProps, nat_ids: list[str], nat_route_table_id: str) -> NetworkFirewall:
+        """The firewall subnets, the firewall, and the routes through it: firewall subnet -> NAT gateway of its AZ
+        (the only one with ``single_nat_gateway``), NAT subnets -> the firewall endpoint of each private subnet's AZ."""
+        region, naming = props.region, props.naming
+        firewall_subnets = self._subnets(props, "firewall", region.firewall_subnet_octets, {})
+        firewall = NetworkFirewall(self, "network-firewall", NetworkFirewallProps(
+            prefix=naming.name(),
+            vpc_id=self.vpc_id,
+            subnet_ids=[s.id for s in firewall_subnets],
+            platform_cidrs=(region.vpc_cidr, *props.peer_cidrs),
+            allowed_domains=tuple(props.allowed_domains),
+            kms_key_arn=props.log_kms_key_arn,
+            region=region.name,
+            account=props.account,
+            log_retention_days=props.flow_log_retention_days,
+        ))
+        for i, subnet in enumerate(firewall_subnets):
+            suffix = region.azs[i][-2:]
+            rt = aws.route_table.RouteTable(
+                self, f"firewall-rt-{i}", vpc_id=self.vpc_id, tags={"Name": naming.name(f"firewall-rt-{suffix}")}
+            )
+            aws.route.Route(
+                self, f"firewall-default-route-{i}", route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_ids[min(i, len(nat_ids) - 1)],
+            )
+            aws.route_table_association.RouteTableAssociation(
+                self, f"firewall-rta-{i}", subnet_id=subnet.id, route_table_id=rt.id
+            )
+        for i, octet in enumerate(region.private_subnet_octets):
+            aws.route.Route(
+                self, f"nat-return-route-{i}", route_table_id=nat_route_table_id,
+                destination_cidr_block=subnet_cidr(region.vpc_cidr, octet, region.subnet_prefix),
+                vpc_endpoint_id=firewall.endpoint_id(region.azs[i]),
+            )
+        return firewall
+
     def _flow_logs(self, props: NetworkProps) -> None:
         naming = props.naming
         self.flow_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
@@ -179,6 +325,15 @@ class Network(Construct):
             retention_in_days=props.flow_log_retention_days,
             kms_key_id=props.log_kms_key_arn,
             lifecycle=protected(),  # PCI DSS 10.5: network audit trail
+        )
+        # The transit gateway's traffic (every cross-region flow: pods to the writer, replication) gets its own.
+        self.transit_flow_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "tgw-flow-log-group",
+            name=f"/aws/transit-gateway/{naming.name('flow-logs')}",
+            retention_in_days=props.flow_log_retention_days,
+            kms_key_id=props.log_kms_key_arn,
+            lifecycle=protected(),
         )
         role = aws.iam_role.IamRole(
             self,
@@ -194,9 +349,11 @@ class Network(Construct):
             policy=policy_document([{
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                "Resource": [self.flow_log_group.arn, f"{self.flow_log_group.arn}:*"],
+                "Resource": [self.flow_log_group.arn, f"{self.flow_log_group.arn}:*",
+                             self.transit_flow_log_group.arn, f"{self.transit_flow_log_group.arn}:*"],
             }]),
         )
+        self.flow_log_role_arn: str = role.arn
         aws.flow_log.FlowLog(
             self,
             "flow-log",
@@ -224,15 +381,24 @@ class Network(Construct):
             self, "endpoints-https-in", security_group_id=self.endpoint_security_group.id,
             description="HTTPS from the VPC", ports=443, cidr=region.vpc_cidr,
         )
-        aws.vpc_endpoint.VpcEndpoint(
+        account = props.account
+
+        def policy(service: str) -> str:
+            return endpoint_policy(service, region=region.name, partition=account.partition,
+                                   account_id=account.account_id, organization_id=props.organization_id)
+
+        self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
             "s3-endpoint",
             vpc_id=self.vpc_id,
             service_name=f"com.amazonaws.{region.name}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[*self.private_route_table_ids, self.database_route_table.id],
+            policy=policy("s3"),
             tags={"Name": naming.name("s3-endpoint")},
         )
+        #: The S3 gateway endpoint's prefix list: security groups admit S3 (and ECR's image layers) through it.
+        self.s3_prefix_list_id: str = self.s3_endpoint.prefix_list_id
         for service in INTERFACE_ENDPOINTS:
             aws.vpc_endpoint.VpcEndpoint(
                 self,
@@ -243,6 +409,7 @@ class Network(Construct):
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[self.endpoint_security_group.id],
+                policy=policy(service),
                 tags={"Name": naming.name(f"{service.replace('.', '-')}-endpoint")},
             )
 
@@ -261,6 +428,19 @@ class Network(Construct):
         )
         self.transit_gateway_id: str = self.transit_gateway.id
         self.transit_gateway_route_table_id: str = self.transit_gateway.association_default_route_table_id
+        # Transit gateway flow logs take no traffic type and only a 60-second aggregation interval; EC2 refuses
+        # anything else for this resource type (Transit Gateway guide, "Create and manage flow logs using the
+        # API or CLI").
+        aws.flow_log.FlowLog(
+            self,
+            "tgw-flow-log",
+            transit_gateway_id=self.transit_gateway_id,
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.transit_flow_log_group.arn,
+            iam_role_arn=self.flow_log_role_arn,
+            max_aggregation_interval=60,
+            tags={"Name": naming.name("tgw-flow-log")},
+        )
         aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
             self,
             "tgw-attachment",

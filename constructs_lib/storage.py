@@ -1,8 +1,20 @@
 """S3 buckets that are private, versioned, KMS-encrypted and TLS-only by construction.
 
-Used for the Terraform state bucket, the data buckets, the access-log buckets and the static assets
-bucket; a bucket that must differ (e.g. a log bucket that cannot log to itself) says so through props, not
-by building its own copy.
+Used for the Terraform state bucket, the data buckets, the access-log buckets, the write-once log archives and
+the static assets bucket; a bucket that must differ (e.g. a log bucket that cannot log to itself) says so
+through props, not by building its own copy.
+
+Write-once (``SecureBucketProps.object_lock``): S3 Object Lock with a default retention, so every object version
+written to the bucket is locked for that many days. It is switched on through
+``aws_s3_bucket_object_lock_configuration`` with ``object_lock_enabled = "Enabled"`` (PutObjectLockConfiguration),
+never through ``aws_s3_bucket.object_lock_enabled``: in the AWS provider that argument is ``ForceNew``
+(internal/service/s3/bucket.go, 6.x: ``Optional, Computed, ForceNew``), so turning it on for a bucket that
+exists would plan to destroy and re-create the bucket with its data, while S3 accepts
+PutObjectLockConfiguration on any bucket whose versioning is enabled (S3 User Guide, "Configuring S3 Object
+Lock", "Enable Object Lock on an existing S3 bucket"; no AWS Support ticket since 2023). Being ``Computed``,
+``object_lock_enabled`` then reads back ``true`` from AWS without a diff. Once enabled, Object Lock cannot be
+switched off and versioning cannot be suspended; in COMPLIANCE mode nobody, the root user included, can delete
+a locked version before its date.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from constructs import Construct
 
 from constructs_lib.common import policy_document, protected
 from constructs_lib.providers import aws
+from constructs_lib.validation import OBJECT_LOCK_MAX_DAYS, OBJECT_LOCK_MODES
 
 
 @dataclass(frozen=True)
@@ -28,10 +41,23 @@ class LifecycleRule:
     abort_incomplete_multipart_days: int = 7
 
 
-#: Access logs (S3 server access logs, ALB access logs): kept 400 days, more than PCI DSS 10.5.1's year.
-ACCESS_LOG_LIFECYCLE = (
-    LifecycleRule(id="expire-access-logs", expiration_days=400, noncurrent_version_expiration_days=30),
-)
+#: Days a log (S3 server access logs, ALB and CDN access logs) is kept: PCI DSS 10.5.1's year, plus the
+#: month in which the last one is reviewed.
+LOG_RETENTION_DAYS = 400
+
+
+def log_lifecycle(rule_id: str, *, keep_days: int = LOG_RETENTION_DAYS,
+                  transitions: Sequence[tuple[int, str]] = ()) -> tuple[LifecycleRule, ...]:
+    """A log bucket's lifecycle: a log expires after ``keep_days`` (at least ``LOG_RETENTION_DAYS``), and so does a
+    noncurrent version, counted from the day it became noncurrent: an overwritten or deleted log stays
+    recoverable at least as long as a current one (PCI DSS 10.3.3, 10.5.1)."""
+    days = max(keep_days, LOG_RETENTION_DAYS)
+    return (LifecycleRule(id=rule_id, transitions=tuple(transitions), expiration_days=days,
+                          noncurrent_version_expiration_days=days),)
+
+
+#: Access logs (S3 server access logs, ALB access logs), in the buckets they are delivered to.
+ACCESS_LOG_LIFECYCLE = log_lifecycle("expire-access-logs")
 
 #: The guide's cost section: infrequent access after 30 days, Glacier Instant Retrieval after 90,
 #: old versions kept one year (PCI DSS 10.5.1), incomplete uploads cleaned after a week.
@@ -42,6 +68,22 @@ DEFAULT_LIFECYCLE = (
         noncurrent_version_expiration_days=365,
     ),
 )
+
+
+@dataclass(frozen=True)
+class ObjectLockRetention:
+    """S3 Object Lock default retention: every object version written to the bucket is locked ``days`` days in
+    ``mode`` (``COMPLIANCE``: nobody can delete it or shorten the lock; ``GOVERNANCE``: principals granted
+    ``s3:BypassGovernanceRetention`` can)."""
+
+    mode: str
+    days: int
+
+    def __post_init__(self) -> None:
+        if self.mode not in OBJECT_LOCK_MODES:
+            raise ValueError(f"S3 Object Lock mode is one of {', '.join(OBJECT_LOCK_MODES)}, not {self.mode!r}")
+        if not 1 <= self.days <= OBJECT_LOCK_MAX_DAYS:
+            raise ValueError(f"S3 Object Lock default retention is 1-{OBJECT_LOCK_MAX_DAYS} days, not {self.days}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +101,10 @@ class SecureBucketProps:
     access_log_prefix: str = ""
     #: Terraform refuses to destroy the bucket (default: True; every bucket here holds data or evidence).
     prevent_destroy: bool = True
+    #: Write-once: S3 Object Lock default retention of every new object version (default None: not locked).
+    #: S3 server access logging cannot deliver into such a bucket; its lifecycle must keep noncurrent versions
+    #: at least as long as the lock.
+    object_lock: ObjectLockRetention | None = None
     #: AWS provider of the bucket's region; default: the stack's default provider.
     provider: Any = None
 
@@ -66,6 +112,7 @@ class SecureBucketProps:
 class SecureBucket(Construct):
     def __init__(self, scope: Construct, id: str, props: SecureBucketProps) -> None:
         super().__init__(scope, id)
+        _check_lock(props)
         on = {"provider": props.provider} if props.provider is not None else {}
         self.bucket = aws.s3_bucket.S3Bucket(
             self,
@@ -81,6 +128,21 @@ class SecureBucket(Construct):
         self.versioning = aws.s3_bucket_versioning.S3BucketVersioningA(
             self, "versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, **on
         )
+        #: The Object Lock configuration (None for an unlocked bucket). Protected: destroying it would remove the
+        #: default retention, so later log versions would no longer be locked.
+        self.object_lock = None
+        if props.object_lock is not None:
+            self.object_lock = aws.s3_bucket_object_lock_configuration.S3BucketObjectLockConfigurationA(
+                self,
+                "object-lock",
+                **on,
+                bucket=bucket_id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": props.object_lock.mode, "days": props.object_lock.days}},
+                # S3 refuses PutObjectLockConfiguration on a bucket whose versioning is not enabled yet.
+                depends_on=[self.versioning],
+                lifecycle=protected(),
+            )
         aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
             self,
             "encryption",
@@ -146,6 +208,18 @@ class SecureBucket(Construct):
                 target_bucket=props.access_log_bucket,
                 target_prefix=props.access_log_prefix or f"{props.bucket_name}/",
             )
+
+
+def _check_lock(props: SecureBucketProps) -> None:
+    """A locked bucket cannot receive S3 server access logs, and no lifecycle rule may expire a noncurrent version
+    before its lock would have ended (it would be refused while locked, and it says the wrong retention)."""
+    lock = props.object_lock
+    if lock is None:
+        return
+    for rule in props.lifecycle_rules:
+        if 0 < rule.noncurrent_version_expiration_days < lock.days:
+            raise ValueError(f"{props.bucket_name}: lifecycle rule {rule.id!r} expires noncurrent versions after "
+                             f"{rule.noncurrent_version_expiration_days} days, before their {lock.days}-day Object Lock")
 
 
 def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from constructs_lib.config import (
     RegionSpec,
 )
 from constructs_lib.errors import ConfigError
+from constructs_lib.naming import S3_BUCKET_NAME_MAX, environment_buckets
 
 # ------------------------------------------------------------------------------------------------------
 # Reference data (AWS documentation, checked 2026-11)
@@ -98,8 +99,8 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     errors.extend(_environment(config, supported))
     # Network rules only for regions we know: an unknown region is already one clear error.
     errors.extend(_network(config, supported))
-    for rule in (_state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
-                 _edge, _observability, _audit_logs, _cost):
+    for rule in (_state, _buckets, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
+                 _edge, _content_security_policy, _observability, _egress, _audit_logs, _cost):
         errors.extend(rule(config))
     return _without_follow_ons(config, supported, errors)
 
@@ -145,6 +146,8 @@ def _without_follow_ons(c: EnvironmentConfig, supported: tuple[str, ...], errors
     def follows(error: ConfigError) -> bool:
         if error.field in REGION_REFERENCES and not error.rule.startswith("must differ"):
             return stands_for_refused_region(_field_value(c, error.field))
+        if region_refused and error.field.startswith("regions.") and error.field.split(".")[1] not in supported:
+            return True  # a rule about a region entry already refused by name
         if error.field.startswith("edge.certificate_arns."):
             return stands_for_refused_region(error.field.removeprefix("edge.certificate_arns."))
         if error.field == "database.origin_region":
@@ -266,10 +269,28 @@ def _state(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("state.replica_region", "must differ from state.region: the copy exists to survive that region's outage")
     elif not AWS_REGION_PATTERN.match(c.state.replica_region):
         yield ConfigError("state.replica_region", f"{c.state.replica_region!r} is not an AWS region name")
-    else:
-        for bucket in (c.state_bucket, c.state_replica_bucket, c.state_replica_log_bucket):
-            if len(bucket) > 63:
-                yield ConfigError("state.replica_region", f"the state bucket name {bucket!r} would be {len(bucket)} characters; S3 allows 63")
+    elif re.fullmatch(r"\d{12}", c.aws_account_id):
+        # The replica's names carry state.replica_region; the others only grow with the environment name (_buckets).
+        for bucket in (c.state_replica_bucket, c.state_replica_log_bucket):
+            if len(bucket) > S3_BUCKET_NAME_MAX:
+                yield ConfigError("state.replica_region", f"the state bucket name {bucket!r} would be {len(bucket)} characters; S3 allows {S3_BUCKET_NAME_MAX}")
+
+
+def _buckets(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    """Every bucket name the environment may create fits S3's 63 characters (``naming.environment_buckets``: the
+    rule puts the account id in each, so a long environment name runs out of room first). The state replica's
+    names are ``_state``'s (they grow with state.replica_region), and a refused account id or region is its own
+    error already."""
+    if not re.fullmatch(r"\d{12}", c.aws_account_id) or not all(AWS_REGION_PATTERN.match(r) for r in c.region_names):
+        return
+    replica = {c.state_replica_bucket, c.state_replica_log_bucket}
+    too_long = [(what, name) for what, name in environment_buckets(c).items()
+                if name not in replica and len(name) > S3_BUCKET_NAME_MAX]
+    if too_long:
+        what, name = max(too_long, key=lambda item: len(item[1]))
+        more = f" ({len(too_long) - 1} more bucket names are too long)" if len(too_long) > 1 else ""
+        yield ConfigError("name", f"the {what} bucket would be {name!r}, {len(name)} characters; S3 allows "
+                                  f"{S3_BUCKET_NAME_MAX}: use a shorter environment name{more}")
 
 
 def _window_minutes(window: str) -> tuple[int, int]:
@@ -610,6 +631,130 @@ def _edge(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("edge.cdn_price_class", f"{e.cdn_price_class!r} is not a CloudFront price class (PriceClass_All, PriceClass_200, PriceClass_100)")
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,254}", e.health_check_path):
         yield ConfigError("edge.health_check_path", "must be an absolute URL path (Route 53 health checks take up to 255 characters)")
+
+
+#: CloudFront refuses a response headers policy whose Content-Security-Policy value is longer (CloudFront
+#: Developer Guide, "Quotas", response headers policies; API error TooLongCSPInResponseHeadersPolicy).
+CLOUDFRONT_CSP_MAX_LENGTH = 1783
+#: CSP Level 3 directives (W3C Content Security Policy Level 3, "Directives"), with whether they take sources.
+CSP_FETCH_DIRECTIVES = frozenset({
+    "default-src", "script-src", "script-src-elem", "script-src-attr", "style-src", "style-src-elem",
+    "style-src-attr", "img-src", "font-src", "connect-src", "media-src", "object-src", "frame-src", "child-src",
+    "worker-src", "manifest-src", "base-uri", "form-action", "frame-ancestors",
+})
+CSP_VALUELESS_DIRECTIVES = frozenset({"upgrade-insecure-requests", "block-all-mixed-content"})
+CSP_OTHER_DIRECTIVES = frozenset({"sandbox", "require-trusted-types-for", "trusted-types"})
+#: Added from edge.csp_report_uri: the policy itself must not carry them.
+CSP_REPORTING_DIRECTIVES = frozenset({"report-uri", "report-to"})
+CSP_KEYWORDS = frozenset({"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "'strict-dynamic'",
+                          "'unsafe-hashes'", "'report-sample'", "'wasm-unsafe-eval'"})
+CSP_HASH = re.compile(r"^'(sha256|sha384|sha512)-[A-Za-z0-9+/]+={0,2}'$")
+CSP_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:$")
+CSP_HOST = re.compile(r"^(https?://|wss://)?(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:(\d{1,5}|\*))?(/[^\s;,']*)?$")
+#: Keywords that let injected script run (PCI DSS 6.4.3: every payment-page script is authorized).
+CSP_UNSAFE_SCRIPT = frozenset({"'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'"})
+
+
+def csp_problems(policy: str) -> list[str]:
+    """What makes ``policy`` (a Content-Security-Policy header value without reporting directives) invalid or
+    unsafe for payment pages; empty when it is fine."""
+    problems: list[str] = []
+    seen: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        tokens = part.split()
+        if not tokens:
+            continue
+        name, values = tokens[0].lower(), tokens[1:]
+        if name in seen:
+            problems.append(f"directive {name} appears twice (browsers ignore the second)")
+            continue
+        seen[name] = values
+        if name in CSP_REPORTING_DIRECTIVES:
+            problems.append(f"{name} is added from edge.csp_report_uri; leave it out of the policy")
+        elif name in CSP_VALUELESS_DIRECTIVES:
+            if values:
+                problems.append(f"{name} takes no value")
+        elif name in CSP_FETCH_DIRECTIVES:
+            if not values:
+                problems.append(f"{name} needs at least one source")
+            elif "'none'" in values and len(values) > 1:
+                problems.append(f"{name}: 'none' cannot be combined with other sources")
+            for value in values:
+                if not (value in CSP_KEYWORDS or CSP_HASH.match(value) or CSP_SCHEME.match(value) or CSP_HOST.match(value)):
+                    problems.append(f"{name}: {value!r} is not a CSP source expression (keyword, hash, scheme: or host)")
+        elif name not in CSP_OTHER_DIRECTIVES:
+            problems.append(f"{name!r} is not a CSP directive")
+    if "default-src" not in seen:
+        problems.append("default-src is required: it is the fallback of every fetch directive left out")
+    scripts = seen.get("script-src", seen.get("default-src", []))
+    unsafe = sorted(CSP_UNSAFE_SCRIPT.intersection(scripts))
+    if unsafe:
+        problems.append(f"scripts may not be {', '.join(unsafe)}: every script of a payment page is authorized (PCI DSS 6.4.3)")
+    if "frame-ancestors" not in seen:
+        problems.append("frame-ancestors is required (clickjacking of the checkout, PCI DSS 6.4.3)")
+    return problems
+
+
+def _content_security_policy(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    e = c.edge
+    for problem in csp_problems(e.csp_policy()):
+        yield ConfigError("edge.content_security_policy", f"not a Content-Security-Policy for payment pages: {problem}")
+    endpoint = e.csp_report_endpoint()
+    if not re.fullmatch(r"https://[a-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", endpoint):
+        yield ConfigError("edge.csp_report_uri", f"{endpoint!r} is not an https URL (browsers send reports to https endpoints only)")
+    header = e.csp_header()
+    if len(header) > CLOUDFRONT_CSP_MAX_LENGTH:
+        yield ConfigError("edge.content_security_policy", f"with its reporting directives the header is {len(header)} characters; CloudFront allows {CLOUDFRONT_CSP_MAX_LENGTH}")
+
+
+#: Route 53 Resolver DNS Firewall domain syntax: optional leading "*." wildcard, then DNS labels (Route 53 Developer
+#: Guide, "Domain lists"; UpdateFirewallDomains).
+DNS_FIREWALL_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+#: The allow-list must keep AWS APIs reachable: VPC endpoints answer under these names.
+REQUIRED_ALLOWED_DOMAIN = "*.amazonaws.com"
+#: IDs of AWS managed DNS Firewall domain lists.
+DNS_FIREWALL_LIST_ID = re.compile(r"^rslvr-fdl-[0-9a-f]{8,17}$")
+#: Capacity of the Network Firewall domain allow-list rule group, fixed at creation (a change replaces it). A
+#: domain list takes one unit per domain and protocol (TLS SNI, HTTP Host): Network Firewall Developer Guide,
+#: "Setting rule group capacity in Network Firewall".
+NETWORK_FIREWALL_DOMAIN_CAPACITY = 1000
+#: AWS Organizations organization ids.
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+def _egress(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    g = c.egress
+    bad = [d for d in g.allowed_domains if not DNS_FIREWALL_DOMAIN.match(d) or len(d) > 255]
+    if bad:
+        yield ConfigError("egress.allowed_domains", f"{', '.join(repr(d) for d in bad)}: a domain is DNS labels, optionally after '*.' (lowercase)")
+    if len(set(g.allowed_domains)) != len(g.allowed_domains):
+        yield ConfigError("egress.allowed_domains", "a domain is listed twice")
+    if REQUIRED_ALLOWED_DOMAIN not in g.allowed_domains:
+        yield ConfigError("egress.allowed_domains", f"must keep {REQUIRED_ALLOWED_DOMAIN}: the VPC endpoints, EKS, RDS, MSK and ElastiCache answer under it")
+    for region in c.regions:
+        if not DNS_FIREWALL_LIST_ID.match(region.dns_firewall_threat_list_id):
+            yield ConfigError(f"regions.{region.name}.dns_firewall_threat_list_id",
+                              "needs the region's AWSManagedDomainsAggregateThreatList id (rslvr-fdl-...; aws route53resolver list-firewall-domain-lists)")
+    if g.endpoint_policy_scope not in ("account", "organization"):
+        yield ConfigError("egress.endpoint_policy_scope", f"{g.endpoint_policy_scope!r} is not 'account' or 'organization'")
+    elif g.endpoint_policy_scope == "organization" and not ORGANIZATION_ID.match(g.organization_id):
+        yield ConfigError("egress.organization_id", "an organization-wide endpoint policy needs the organization id (o-...)")
+    elif g.endpoint_policy_scope == "account" and g.organization_id:
+        yield ConfigError("egress.organization_id", "is only used with endpoint_policy_scope 'organization'")
+    if g.network_firewall:
+        targets = [d for d in g.allowed_domains if not d.endswith(".internal") and d != "ec2.internal"]
+        if 2 * len(targets) > NETWORK_FIREWALL_DOMAIN_CAPACITY:
+            yield ConfigError("egress.allowed_domains", f"{len(targets)} domains need {2 * len(targets)} Network Firewall capacity units; the rule group has {NETWORK_FIREWALL_DOMAIN_CAPACITY}")
+        for region in c.regions:
+            used = {*region.public_subnet_octets, *region.private_subnet_octets, *region.database_subnet_octets}
+            for name in ("firewall_subnet_octets", "nat_subnet_octets"):
+                octets = getattr(region, name)
+                if len(octets) != len(region.azs):
+                    yield ConfigError(f"regions.{region.name}.{name}", f"needs one subnet per availability zone ({len(region.azs)}), got {len(octets)}")
+                clash = sorted(used.intersection(octets))
+                if clash or len(set(octets)) != len(octets) or not all(0 <= o <= 255 for o in octets):
+                    yield ConfigError(f"regions.{region.name}.{name}", f"must be distinct octets (0-255) no other subnet of the plan uses (clash: {clash})")
+                used.update(octets)
 
 
 def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:

@@ -29,7 +29,7 @@ class GlobalPayStack(TerraformStack):
         self.stack_name = name
         self.config = config
         self.region = region
-        self.naming = Naming(config.name, region)
+        self.naming = Naming(config.name, region, config.aws_account_id)
         self.provider = self.aws_provider(region)
         self.add_override("terraform.required_version", versions.TERRAFORM_REQUIRED_VERSION)
         if backend == "s3":

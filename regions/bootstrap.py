@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from constructs_lib.audit import ArchivedLogs, LogArchive, LogArchiveProps, log_retention
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.encryption import ManagedKey
 from constructs_lib.naming import Naming
 from constructs_lib.resilience import BucketReplication, BucketReplicationProps
 from constructs_lib.storage import (
-    ACCESS_LOG_LIFECYCLE,
     LifecycleRule,
     SecureBucket,
     SecureBucketProps,
     log_delivery_statement,
+    log_lifecycle,
 )
 from regions.base import GlobalPayStack
 
@@ -33,12 +34,12 @@ STATE_LIFECYCLE = (LifecycleRule(id="expire-old-state-versions", noncurrent_vers
 
 class BootstrapStack(GlobalPayStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
-        naming_env = config.name
-        naming = Naming(naming_env)
+        naming = Naming(config.name, account_id=config.aws_account_id)
         super().__init__(scope, naming.stack("bootstrap"), config=config, region=config.state.region, backend="local")
         account = AccountContext(self, "account")
         self.state_key, self.access_logs, self.state_bucket = self._state_bucket(
-            "", config.state_bucket, f"{config.state_bucket}-access-logs", config.state.region, account, provider=None)
+            "", config.state_bucket, config.state_access_log_bucket, config.state.region, account, provider=None)
+        self.log_archive = self._log_archive("", self.access_logs, config.state.region, account, provider=None)
 
         # The copy in state.replica_region: its own key (same alias name), its own access logs.
         replica_region = config.state.replica_region
@@ -46,6 +47,8 @@ class BootstrapStack(GlobalPayStack):
         self.replica_key, self.replica_access_logs, self.replica_bucket = self._state_bucket(
             "replica-", config.state_replica_bucket, config.state_replica_log_bucket, replica_region, account,
             provider=self.replica_provider)
+        self.replica_log_archive = self._log_archive("replica-", self.replica_access_logs, replica_region, account,
+                                                     provider=self.replica_provider)
         self.replication = BucketReplication(self, "state-replication", BucketReplicationProps(
             source_bucket_name=self.state_bucket.name,
             source_bucket_arn=self.state_bucket.arn,
@@ -78,7 +81,7 @@ class BootstrapStack(GlobalPayStack):
         access_logs = SecureBucket(self, f"{prefix}state-access-logs", SecureBucketProps(
             bucket_name=log_bucket_name,
             kms_key_arn="",  # S3 server access logging cannot deliver to SSE-KMS buckets
-            lifecycle_rules=ACCESS_LOG_LIFECYCLE,
+            lifecycle_rules=log_lifecycle("expire-access-logs", keep_days=config.audit_logs.object_lock_days),
             policy_statements=(log_delivery_statement(log_bucket_name, [bucket_name], account.account_id),),
             provider=provider,
         ))
@@ -91,3 +94,18 @@ class BootstrapStack(GlobalPayStack):
             provider=provider,
         ))
         return key, access_logs, bucket
+
+    def _log_archive(self, prefix: str, access_logs: SecureBucket, region: str, account: AccountContext, *,
+                     provider) -> LogArchive:
+        """The write-once archive of a state bucket's access logs (S3 cannot deliver them into a locked bucket:
+        they replicate into it). No alarm topic exists this early: the replication metrics are in CloudWatch."""
+        naming = Naming(self.config.name, region, self.config.aws_account_id)
+        return LogArchive(self, f"{prefix}state-log-archive", LogArchiveProps(
+            bucket_name=naming.state_log_archive_bucket(region),
+            retention=log_retention(self.config.audit_logs),
+            region=region,
+            account=account,
+            role_name=naming.regional("state-log-archive"),
+            sources=(ArchivedLogs("state-access-logs", access_logs),),
+            provider=provider,
+        ))

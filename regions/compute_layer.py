@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from constructs import Construct
 
 from constructs_lib import irsa
+from constructs_lib.audit import ContainerInsightsLogGroups
 from constructs_lib.cache import app_user_name, replication_group_id
 from constructs_lib.cluster import ClusterProps, EksCluster, NodeGroup, observability_addon_configuration
 from constructs_lib.common import AccountContext
@@ -55,6 +56,10 @@ class ComputeProps:
     events_name: str
     #: X-Ray sampling: the agent of the observability add-on receives traces (default on).
     collect_traces: bool = True
+    #: The S3 gateway endpoint's prefix list (node egress to S3 and ECR layers); default empty.
+    s3_prefix_list_id: str = ""
+    #: Node HTTPS to 0.0.0.0/0 through NAT, for destinations no endpoint serves (default True).
+    internet_https_egress: bool = True
 
 
 @dataclass
@@ -114,6 +119,8 @@ class ComputeLayer(Construct):
                 api_access_cidrs=(*props.platform_vpc_cidrs, *k.api_access_cidrs),
                 database_peer_cidrs=tuple(props.peer_vpc_cidrs),
                 log_retention_days=k.log_retention_days,
+                s3_prefix_list_id=props.s3_prefix_list_id,
+                internet_https_egress=props.internet_https_egress,
             ),
         )
         issuer = irsa.OidcIssuer(provider_arn=cluster.oidc_provider_arn, host=cluster.oidc_issuer_host)
@@ -160,7 +167,13 @@ class ComputeLayer(Construct):
         ]
         addon_roles: dict[str, irsa.ServiceAccountRole] = {}
         addon_configuration: dict[str, str] = {}
+        insights_logs: ContainerInsightsLogGroups | None = None
         if "amazon-cloudwatch-observability" in cluster.props.addon_versions:
+            # Its log groups exist, encrypted and with our retention, before the add-on would create them itself.
+            insights_logs = ContainerInsightsLogGroups(
+                self, "container-insights-logs", cluster_name=props.cluster_name,
+                kms_key_arn=keys.data_key_arn, retention_days=k.log_retention_days,
+            )
             # Container Insights and the trace collector through the EKS add-on; its agent gets a role of its
             # own instead of the node role (CloudWatch metrics and logs, X-Ray segments).
             cloudwatch = role(irsa.CLOUDWATCH_AGENT, managed_policies=("CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"))
@@ -169,8 +182,11 @@ class ComputeLayer(Construct):
             addon_configuration["amazon-cloudwatch-observability"] = observability_addon_configuration(traces=props.collect_traces)
 
         self.node_group = NodeGroup(self, "eks-nodes", cluster=cluster, labels=props.node_labels)
-        cluster.add_addons(after_nodes=[self.node_group.node_group], service_account_roles=addon_roles,
-                           configuration_values=addon_configuration)
+        addons = cluster.add_addons(after_nodes=[self.node_group.node_group], service_account_roles=addon_roles,
+                                    configuration_values=addon_configuration)
+        if insights_logs is not None:
+            observability = addons["amazon-cloudwatch-observability"]
+            observability.depends_on = [*(observability.depends_on or []), *insights_logs.dependency_addresses]
         self.cluster = cluster
         self.outputs = Compute(
             cluster_name=cluster.cluster_name,

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from constructs_lib.audit import log_retention
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.database import database_regions, database_topology
+from constructs_lib.egress import needs_internet
 from constructs_lib.encryption import KeyPair
 from constructs_lib.naming import Naming
 from constructs_lib.network import Network, NetworkProps, subnet_cidr
@@ -23,7 +25,7 @@ from constructs_lib.providers import aws
 from regions.base import GlobalPayStack
 from regions.compute_layer import Compute, ComputeLayer, ComputeProps
 from regions.data_layer import DataLayer, DataProps, DataTier
-from regions.operations_layer import Operations, OperationsLayer, OperationsProps, data_bucket_name
+from regions.operations_layer import Operations, OperationsLayer, OperationsProps
 
 #: Private ASNs of the regional transit gateways, by position in the configuration (stable across failover).
 TRANSIT_GATEWAY_BASE_ASN = 64512
@@ -86,16 +88,15 @@ def replication_destination(config: EnvironmentConfig, region: str) -> tuple[str
     """``(region, bucket)`` the data bucket of ``region`` replicates into: primary and secondary into each
     other's data bucket (both directions, so either side's writes survive the other's loss), any other region
     into its copy bucket in the origin region."""
-    from regions.operations_layer import data_bucket_name, data_copy_bucket_name
-
-    env, primary, secondary = config.name, config.primary_region, config.secondary_region
+    naming = Naming(config.name, account_id=config.aws_account_id)
+    primary, secondary = config.primary_region, config.secondary_region
     if region == primary and secondary in config.region_names:
-        return secondary, data_bucket_name(env, secondary)
+        return secondary, naming.data_bucket(secondary)
     if region == secondary and primary in config.region_names:
-        return primary, data_bucket_name(env, primary)
+        return primary, naming.data_bucket(primary)
     origin = config.database.origin_region
     if region != origin and origin in config.region_names:
-        return origin, data_copy_bucket_name(env, region)
+        return origin, naming.data_copy_bucket(region)
     return None
 
 
@@ -152,6 +153,9 @@ class RegionCoreStack(GlobalPayStack):
             flow_log_retention_days=config.observability.log_retention_days,
             transit_gateway_asn=TRANSIT_GATEWAY_BASE_ASN + config.region_names.index(region),
             peer_cidrs=peers,
+            allowed_domains=config.egress.allowed_domains,
+            network_firewall=config.egress.network_firewall,
+            organization_id=config.egress.organization_id if config.egress.endpoint_policy_scope == "organization" else "",
         ))
         # The security group of the EKS worker nodes. Created here, before the layers, because the data tier
         # admits it (RDS, Redis, MSK) and the compute layer attaches it to the nodes' launch template.
@@ -179,8 +183,10 @@ class RegionCoreStack(GlobalPayStack):
             peer_vpc_cidrs=peers,
             node_labels={"environment": config.environment_label, "workload": "payment-processing"},
             workloads_namespace=config.workloads.namespace,
-            app_bucket_name=data_bucket_name(config.name, region),
+            app_bucket_name=naming.data_bucket(),
             events_name=naming.name("payment-events"),
+            s3_prefix_list_id=self.network.s3_prefix_list_id,
+            internet_https_egress=needs_internet(config.egress.allowed_domains),
         ))
         origin = region == config.database.origin_region
         data = DataLayer(self, "data", DataProps(
@@ -213,6 +219,7 @@ class RegionCoreStack(GlobalPayStack):
             observability=config.observability,
             keys=keys,
             cluster_name=self.cluster_name,
+            log_retention=log_retention(config.audit_logs),
             databases=database_targets(data.outputs),
             db_max_connections=config.database.max_connections,
             db_allocated_storage_gb=config.database.allocated_storage_gb,

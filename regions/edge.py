@@ -24,7 +24,7 @@ from constructs_lib.providers import aws
 from constructs_lib.resilience import BucketReplication, BucketReplicationProps
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs, replication_destination
-from regions.operations_layer import alb_name, data_bucket_name
+from regions.operations_layer import alb_name
 
 
 def edge_stack_name(config: EnvironmentConfig, region: str) -> str:
@@ -51,7 +51,7 @@ class RegionEdgeStack(GlobalPayStack):
         target = replication_destination(config, region)
         if target is not None:
             destination, destination_bucket = target
-            source_bucket = data_bucket_name(env, region)
+            source_bucket = naming.data_bucket()
             replication = BucketReplication(self, "data-replication", BucketReplicationProps(
                 source_bucket_name=source_bucket,
                 source_bucket_arn=core.operations.data_bucket_arn,

@@ -13,23 +13,35 @@ from collections.abc import Mapping
 
 from constructs import Construct
 
+from constructs_lib.audit import ArchivedLogs, LogArchive, LogArchiveProps, log_retention
 from constructs_lib.cdn import StaticAssetsCdn, StaticAssetsCdnProps, log_delivery_statements, origin_read_statement
 from constructs_lib.common import AccountContext, protected
-from constructs_lib.config import EnvironmentConfig
+from constructs_lib.config import CSP_REPORT_GROUP, EnvironmentConfig
 from constructs_lib.dns import ApiFailover, ApiFailoverProps, RegionalEndpoint
-from constructs_lib.edge import CDN_MANAGED_RULE_GROUPS, WebAcl, WebAclProps
+from constructs_lib.edge import CDN_MANAGED_RULE_GROUPS, ShieldAdvancedProtection, WebAcl, WebAclProps
 from constructs_lib.encryption import ManagedKey
-from constructs_lib.naming import Naming
-from constructs_lib.observability import AlarmTopic, AlarmTopicProps, DashboardRegion, dashboard_body, dashboard_name
+from constructs_lib.naming import GLOBAL_SERVICES_REGION, Naming
+from constructs_lib.observability import (
+    AlarmSpec,
+    AlarmTopic,
+    AlarmTopicProps,
+    DashboardRegion,
+    dashboard_body,
+    dashboard_name,
+    metric_alarm,
+)
 from constructs_lib.providers import aws
-from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps
+from constructs_lib.storage import SecureBucket, SecureBucketProps, log_lifecycle
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs
 from regions.mesh import provider_alias
-from regions.operations_layer import access_log_bucket_name, alb_name
+from regions.operations_layer import alb_name
 
 #: Global services (CloudFront, its WAF and certificates, Route 53 metrics, Shield, Budgets) live in us-east-1.
-GLOBAL_REGION = "us-east-1"
+GLOBAL_REGION = GLOBAL_SERVICES_REGION
+#: Share of static asset requests failing with 5xx (per minute, five minutes in a row) that marks the
+#: distribution unhealthy for Shield's health-based detection and pages the on-call engineer.
+CDN_5XX_RATE_PERCENT = 5
 
 
 class GlobalStack(GlobalPayStack):
@@ -120,9 +132,10 @@ class GlobalStack(GlobalPayStack):
         configuration must not pretend otherwise. ``auto_renew`` stays on: protection lapsing silently at the
         anniversary is the worse failure.
         """
+        self.shield_subscription = None
         if not self.config.edge.shield_advanced:
             return
-        aws.shield_subscription.ShieldSubscription(
+        self.shield_subscription = aws.shield_subscription.ShieldSubscription(
             self, "shield-advanced", auto_renew="ENABLED", skip_destroy=True, lifecycle=protected()
         )
 
@@ -176,10 +189,10 @@ class GlobalStack(GlobalPayStack):
 
     def _cdn(self) -> None:
         config, naming, account = self.config, self.naming, self.account
-        env = config.name
-        access_logs = access_log_bucket_name(env, GLOBAL_REGION) if GLOBAL_REGION in config.region_names else ""
-        static_name = naming.name("static-assets")
-        log_name = naming.name("cdn-logs")
+        access_logs = naming.access_log_bucket() if GLOBAL_REGION in config.region_names else ""
+        static_name = naming.static_assets_bucket()
+        log_name = naming.cdn_log_bucket()
+        retention = log_retention(config.audit_logs)
         static_arn = f"arn:{account.partition}:s3:::{static_name}"
         log_arn = f"arn:{account.partition}:s3:::{log_name}"
         self.cdn_logs = SecureBucket(
@@ -188,16 +201,27 @@ class GlobalStack(GlobalPayStack):
             SecureBucketProps(
                 bucket_name=log_name,
                 kms_key_arn=self.edge_key.arn,
-                lifecycle_rules=(LifecycleRule(
-                    id="tier-and-expire-cdn-logs", transitions=((30, "STANDARD_IA"), (90, "GLACIER_IR")),
-                    expiration_days=400, noncurrent_version_expiration_days=30,
-                ),),
+                lifecycle_rules=log_lifecycle("tier-and-expire-cdn-logs", keep_days=retention.days,
+                                              transitions=((30, "STANDARD_IA"), (90, "GLACIER_IR"))),
                 policy_statements=log_delivery_statements(
                     log_arn, account.account_id, account.arn("logs", GLOBAL_REGION, "delivery-source:*")
                 ),
                 access_log_bucket=access_logs,
             ),
         )
+        # CloudFront's vended log delivery is not documented to write into a bucket with a default retention: the
+        # CDN logs replicate, within minutes, into a write-once archive encrypted with the same edge key.
+        self.cdn_log_archive = LogArchive(self, "cdn-log-archive", LogArchiveProps(
+            bucket_name=naming.edge_log_archive_bucket(),
+            retention=retention,
+            region=GLOBAL_REGION,
+            account=account,
+            role_name=naming.name("edge-log-archive"),
+            sources=(ArchivedLogs("cdn-logs", self.cdn_logs, kms_key_arn=self.edge_key.arn),),
+            kms_key_arn=self.edge_key.arn,
+            alarm_topic_arn=self.alarm_topic.arn,
+            alarm_name_prefix=naming.name("edge-log-archive"),
+        ))
         self.static_assets = SecureBucket(
             self,
             "static-assets-bucket",
@@ -240,8 +264,12 @@ class GlobalStack(GlobalPayStack):
                 certificate_arn=certificate_arn,
                 account=account,
                 price_class=config.edge.cdn_price_class,
+                content_security_policy=config.edge.csp_header(),
+                csp_report_group=CSP_REPORT_GROUP,
+                csp_report_endpoint=config.edge.csp_report_endpoint(),
             ),
         )
+        self._cdn_shield()
         for record_type in ("A", "AAAA"):
             aws.route53_record.Route53Record(
                 self,
@@ -251,3 +279,32 @@ class GlobalStack(GlobalPayStack):
                 type=record_type,
                 alias={"name": self.cdn.domain_name, "zone_id": self.cdn.hosted_zone_id, "evaluate_target_health": False},
             )
+
+    def _cdn_shield(self) -> None:
+        """Shield Advanced protection of the distribution, with health-based detection: a Route 53 health check
+        that follows an alarm on the distribution's 5xx error rate (CloudFront publishes its metrics in
+        us-east-1, dimension ``Region=Global``). The alarm also pages through the global topic."""
+        if self.shield_subscription is None:
+            return
+        spec = AlarmSpec(
+            name=self.naming.name("cdn-5xx-error-rate"),
+            description=f"More than {CDN_5XX_RATE_PERCENT} % of static asset requests fail with 5xx: the checkout widget and dashboard may not load",
+            namespace="AWS/CloudFront", metric="5xxErrorRate",
+            dimensions={"DistributionId": self.cdn.distribution_id, "Region": "Global"},
+            statistic="Average", threshold=CDN_5XX_RATE_PERCENT, period=60, evaluation_periods=5,
+            treat_missing_data="notBreaching",
+        )
+        alarm = metric_alarm(self, "cdn-5xx-rate", spec, self.alarm_topic.arn)
+        health = aws.route53_health_check.Route53HealthCheck(
+            self,
+            "cdn-health-check",
+            type="CLOUDWATCH_METRIC",
+            cloudwatch_alarm_name=alarm.alarm_name,
+            cloudwatch_alarm_region=GLOBAL_REGION,
+            insufficient_data_health_status="LastKnownStatus",
+            tags={"Name": self.naming.name("cdn-health")},
+        )
+        ShieldAdvancedProtection(
+            self, "shield-cdn", name=self.naming.name("cdn-protection"), resource_arn=self.cdn.arn,
+            health_check_arn=health.arn, depends_on=[self.shield_subscription],
+        )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from constructs import Construct
 
+from constructs_lib.audit import ArchivedLogs, LogArchive, LogArchiveProps
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EdgeConfig, ObservabilityConfig
 from constructs_lib.edge import WebAcl, WebAclProps
@@ -35,11 +36,12 @@ from constructs_lib.observability import (
 )
 from constructs_lib.resilience import EbsSnapshotPolicy, EbsSnapshotPolicyProps
 from constructs_lib.storage import (
-    ACCESS_LOG_LIFECYCLE,
+    ObjectLockRetention,
     SecureBucket,
     SecureBucketProps,
     elb_log_delivery_statements,
     log_delivery_statement,
+    log_lifecycle,
 )
 
 #: Prefix of the api-gateway ALB's access logs in the region's access-log bucket.
@@ -53,20 +55,6 @@ ALB_ACCESS_LOG_PREFIX = "alb"
 def alb_name(env: str) -> str:
     """The api-gateway ALB (ingress annotation ``alb.ingress.kubernetes.io/load-balancer-name``)."""
     return Naming(env).name("api")
-
-
-def data_bucket_name(env: str, region: str) -> str:
-    return Naming(env, region).regional("data")
-
-
-def data_copy_bucket_name(env: str, source_region: str) -> str:
-    """The copy of ``source_region``'s data bucket, kept in ``database.origin_region`` for a region that is
-    neither primary nor secondary (those two replicate into each other's data bucket)."""
-    return f"{Naming(env, source_region).regional('data')}-replica"
-
-
-def access_log_bucket_name(env: str, region: str) -> str:
-    return Naming(env, region).regional("access-logs")
 
 
 def alarm_topic_name(env: str) -> str:
@@ -88,6 +76,8 @@ class OperationsProps:
     observability: ObservabilityConfig
     keys: KeyPair
     cluster_name: str
+    #: S3 Object Lock of the region's log archive (``audit_logs``).
+    log_retention: ObjectLockRetention
     #: The RDS instances here (none in the tertiary region; Aurora members are watched through their cluster).
     databases: tuple[DatabaseTarget, ...] = ()
     db_max_connections: int = 1000
@@ -95,7 +85,7 @@ class OperationsProps:
     #: Redis replication groups and Kafka clusters here, with their member counts.
     redis_groups: dict[str, int] = field(default_factory=dict)
     kafka_clusters: dict[str, int] = field(default_factory=dict)
-    #: Regions whose data bucket keeps its copy here (``data_copy_bucket_name``); default none.
+    #: Regions whose data bucket keeps its copy here (``Naming.data_copy_bucket``); default none.
     copies_of: tuple[str, ...] = ()
 
 
@@ -109,6 +99,8 @@ class Operations:
     data_bucket_name: str
     data_bucket_arn: str
     access_log_bucket_name: str
+    #: The write-once archive the access-log bucket replicates into.
+    log_archive_bucket_name: str
     payment_events_topic_arn: str
     payment_events_queue_arn: str
     payment_events_queue_url: str
@@ -124,7 +116,7 @@ class Operations:
 
 class OperationsLayer(Construct):
     """``operations/``: ``waf``, ``alarm-topic``, ``alarms``, ``tracing``, ``ebs-snapshots``, ``access-log-bucket``,
-    ``data-bucket``, ``payment-events``."""
+    ``log-archive``, ``data-bucket``, ``payment-events``."""
 
     def __init__(self, scope: Construct, id: str, props: OperationsProps) -> None:
         super().__init__(scope, id)
@@ -175,11 +167,11 @@ class OperationsLayer(Construct):
         EbsSnapshotPolicy(self, "ebs-snapshots", EbsSnapshotPolicyProps(
             role_name=naming.regional("dlm"), cluster_name=props.cluster_name, account=account,
         ))
-        log_bucket_name = access_log_bucket_name(env, region)
+        log_bucket_name = naming.access_log_bucket()
         access_logs = SecureBucket(self, "access-log-bucket", SecureBucketProps(
             bucket_name=log_bucket_name,
             kms_key_arn="",  # S3 server access logging can only deliver to SSE-S3 buckets
-            lifecycle_rules=ACCESS_LOG_LIFECYCLE,
+            lifecycle_rules=log_lifecycle("expire-access-logs", keep_days=props.log_retention.days),
             # Every bucket of this environment in this region (data here; static assets and CDN logs from the
             # global stack in us-east-1) logs here, and so does the region's ALB (PCI DSS 10.2).
             policy_statements=(
@@ -187,17 +179,30 @@ class OperationsLayer(Construct):
                 *elb_log_delivery_statements(log_bucket_name, ALB_ACCESS_LOG_PREFIX, region, account.account_id),
             ),
         ))
+        # Neither S3 server access logging nor (by any AWS document) ALB log delivery writes into a bucket with
+        # Object Lock: the access logs replicate, within minutes, into the region's write-once archive.
+        log_archive = LogArchive(self, "log-archive", LogArchiveProps(
+            bucket_name=naming.log_archive_bucket(),
+            retention=props.log_retention,
+            region=region,
+            account=account,
+            role_name=naming.regional("log-archive"),
+            sources=(ArchivedLogs("access-logs", access_logs),),
+            alarm_topic_arn=topic.arn,
+            alarm_name_prefix=naming.name("log-archive"),
+        ))
+        alarm_names.extend(log_archive.alarm_names)
         data_bucket = SecureBucket(self, "data-bucket", SecureBucketProps(
-            bucket_name=data_bucket_name(env, region),
+            bucket_name=naming.data_bucket(),
             kms_key_arn=data_key,
             access_log_bucket=access_logs.name,
-            access_log_prefix=f"{data_bucket_name(env, region)}/",
+            access_log_prefix=f"{naming.data_bucket()}/",
         ))
 
         # Copies of the data buckets of regions without a replication partner (the tertiary region).
         copies = {}
         for source in props.copies_of:
-            copy_name = data_copy_bucket_name(env, source)
+            copy_name = naming.data_copy_bucket(source)
             copies[source] = SecureBucket(self, f"data-copy-{source}", SecureBucketProps(
                 bucket_name=copy_name,
                 kms_key_arn=data_key,
@@ -225,6 +230,7 @@ class OperationsLayer(Construct):
             data_bucket_name=data_bucket.name,
             data_bucket_arn=data_bucket.arn,
             access_log_bucket_name=access_logs.name,
+            log_archive_bucket_name=log_archive.bucket.name,
             payment_events_topic_arn=events.topic_arn,
             payment_events_queue_arn=events.queue_arn,
             payment_events_queue_url=events.queue_url,

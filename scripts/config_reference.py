@@ -425,10 +425,10 @@ def render() -> str:
     out.append("")
     out.append("Configured regions (`regions/*.py`):")
     out.append("")
-    out.append("| region | role (prod) | vpc_cidr | azs |")
-    out.append("| --- | --- | --- | --- |")
+    out.append("| region | role (prod) | vpc_cidr | azs | dns_firewall_threat_list_id |")
+    out.append("| --- | --- | --- | --- | --- |")
     for spec in prod.regions:
-        out.append(f"| `{spec.name}` | {prod.role_of(spec.name)} | `{spec.vpc_cidr}` | {', '.join(spec.azs)} |")
+        out.append(f"| `{spec.name}` | {prod.role_of(spec.name)} | `{spec.vpc_cidr}` | {', '.join(spec.azs)} | `{spec.dns_firewall_threat_list_id}` |")
     out.append("")
 
     while queue:

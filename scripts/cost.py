@@ -298,6 +298,12 @@ class Pricer:
         service = str(r.config.get("service_name", r.name)).rsplit(".", 1)[-1]
         self.hourly(r, "VPC interface endpoints", f"{service} endpoint x {azs} AZ", azs, "vpc_interface_endpoint_az_hour")
 
+    def aws_networkfirewall_firewall(self, r: Resource) -> None:
+        """One firewall endpoint per subnet mapping (AZ); the data it processes is usage."""
+        azs = len(r.config.get("subnet_mapping") or []) or 1
+        self.hourly(r, "Network Firewall", f"firewall endpoint x {azs} AZ (USD 0.065/GB processed is usage)", azs,
+                    "network_firewall_endpoint_hour")
+
     def aws_ec2_transit_gateway_vpc_attachment(self, r: Resource) -> None:
         self.hourly(r, "Transit gateway", "VPC attachment", 1, "transit_gateway_attachment_hour")
 
@@ -388,6 +394,8 @@ NO_CHARGE_PREFIXES = (
     "aws_ec2_transit_gateway_route_table", "aws_iam_openid_connect_provider", "aws_dlm_lifecycle_policy",
     "aws_rds_global_cluster", "aws_db_instance_automated_backups_replication", "kubernetes_", "helm_", "random_",
     "time_", "tls_", "null_",
+    # Configuration of the firewalls: the charges are the endpoints (priced) and the traffic (usage).
+    "aws_networkfirewall_", "aws_route53_resolver_firewall_config", "aws_route53_resolver_firewall_rule",
 )
 NO_CHARGE = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_egress_only_internet_gateway", "aws_route",
              "aws_ec2_transit_gateway", "aws_network_acl", "aws_main_route_table_association"}
@@ -403,6 +411,8 @@ USAGE_BASED = {
     "aws_sqs_queue": "requests",
     "aws_lambda_function": "requests and duration",
     "aws_kinesis_firehose_delivery_stream": "data ingested",
+    "aws_route53_resolver_firewall_rule_group_association": "DNS Firewall queries processed",
+    "aws_route53_resolver_firewall_domain_list": "DNS Firewall domains stored",
 }
 
 

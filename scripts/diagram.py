@@ -487,6 +487,8 @@ def build_model(items: list[Item]) -> Model:
         kind = "state" if stack == "bootstrap" else "s3"
         for rule in repl.config.get("rule") or []:
             dest = str(_one(rule.get("destination")).get("bucket", "")).rsplit(":", 1)[-1]
+            if bucket_ids.get(dest) == src:
+                continue  # into a bucket of the same region (the logs' write-once archive): named in its S3 box
             model.link(src, bucket_ids.get(dest), "state replica" if kind == "state" else "S3 replication",
                        cross=True, kind=kind, stack=stack)
     for repl in by_type["aws_ecr_replication_configuration"]:

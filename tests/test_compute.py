@@ -380,7 +380,7 @@ def test_no_workload_policy_grants_everything_on_secrets_manager_or_s3(prod):
         assert "*" not in resources_, st
         for res in resources_:
             assert res.startswith(("arn:${data.aws_partition", "arn:aws")), res
-            assert re.search(r"(secret:globalpay/prod/\*|:::globalpay-prod-data-us-east-1(/globalpay-sa/\*)?)$", res), res
+            assert re.search(r"(secret:globalpay/prod/\*|:::globalpay-prod-data-123456789012-us-east-1(/globalpay-sa/\*)?)$", res), res
     managed = [a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment").values()]
     assert not any(p.endswith(("/SecretsManagerReadWrite", "/AmazonS3FullAccess")) for p in managed)
 
@@ -390,7 +390,7 @@ def test_app_role_reads_only_its_secrets_and_its_bucket_prefix(prod):
     app = by_path(stack, "aws_iam_role_policy", "/irsa-app/policy")
     by_sid = {st["Sid"]: st for st in policy(app)["Statement"]}
     assert by_sid["ReadOwnEnvironmentSecrets"]["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    assert by_sid["ReadWriteOwnPrefix"]["Resource"].endswith(":::globalpay-prod-data-us-east-1/globalpay-sa/*")
+    assert by_sid["ReadWriteOwnPrefix"]["Resource"].endswith(":::globalpay-prod-data-123456789012-us-east-1/globalpay-sa/*")
     assert by_sid["ListOwnPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["globalpay-sa/*"]}}
     ca = by_path(stack, "aws_iam_role_policy", "/irsa-cluster-autoscaler/policy")
     scale = policy(ca)["Statement"][0]

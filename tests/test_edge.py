@@ -137,8 +137,9 @@ def test_shield_advanced_protects_each_region_alb_found_by_name(prod: Synth, sta
         assert lb["name"] == "globalpay-prod-api"
         (protection,) = resources(s, "aws_shield_protection").values()
         assert protection["resource_arn"] == "${data.aws_lb.ingress-alb.arn}"
+    # (The global stack protects the CloudFront distribution: tests/test_audit.py.)
     assert {name for name in prod if resources(prod[name], "aws_shield_protection")} == {
-        f"globalpay-prod-{r}-edge" for r in REGIONS
+        *(f"globalpay-prod-{r}-edge" for r in REGIONS), GLOBAL
     }
     (subscription,) = resources(prod[GLOBAL], "aws_shield_subscription").values()
     assert subscription["auto_renew"] == "ENABLED" and subscription["skip_destroy"] is True
@@ -354,7 +355,7 @@ def test_dlm_snapshots_cluster_volumes_daily_with_its_own_role(prod: Synth, regi
 @pytest.mark.parametrize("region", REGIONS)
 def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: str) -> None:
     s = _core(prod, region)
-    name = f"globalpay-prod-data-{region}"
+    name = f"globalpay-prod-data-123456789012-{region}"
     (bucket,) = where(s, "aws_s3_bucket", bucket=name)
     assert bucket["lifecycle"]["prevent_destroy"] is True
     enc = by_path(s, "aws_s3_bucket_server_side_encryption_configuration", "/data-bucket/encryption")
@@ -366,7 +367,7 @@ def test_data_bucket_is_secure_protected_and_logs_access(prod: Synth, region: st
     lifecycle = by_path(s, "aws_s3_bucket_lifecycle_configuration", "/data-bucket/lifecycle")["rule"][0]
     assert [t["storage_class"] for t in lifecycle["transition"]] == ["STANDARD_IA", "GLACIER_IR"]
     logging = by_path(s, "aws_s3_bucket_logging", "/data-bucket/access-logging")
-    (log_bucket,) = [k for k, b in resources(s, "aws_s3_bucket").items() if b["bucket"] == f"globalpay-prod-access-logs-{region}"]
+    (log_bucket,) = [k for k, b in resources(s, "aws_s3_bucket").items() if b["bucket"] == f"globalpay-prod-access-logs-123456789012-{region}"]
     assert logging["target_bucket"].startswith(f"${{aws_s3_bucket.{log_bucket}.")
     doc = policy(by_path(s, "aws_s3_bucket_policy", "/access-log-bucket/policy"))
     writer = next(st for st in doc["Statement"] if st["Sid"] == "S3ServerAccessLogs")
@@ -396,14 +397,14 @@ def test_alb_access_logs_go_to_the_regions_sse_s3_log_bucket_that_admits_elb_del
 
     s = _core(prod, region)
     bucket = by_path(s, "aws_s3_bucket", "/access-log-bucket/bucket")
-    assert bucket["bucket"] == f"globalpay-prod-access-logs-{region}" and bucket["lifecycle"]["prevent_destroy"] is True
+    assert bucket["bucket"] == f"globalpay-prod-access-logs-123456789012-{region}" and bucket["lifecycle"]["prevent_destroy"] is True
     enc = by_path(s, "aws_s3_bucket_server_side_encryption_configuration", "/access-log-bucket/encryption")
     assert enc["rule"][0]["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
     lifecycle = by_path(s, "aws_s3_bucket_lifecycle_configuration", "/access-log-bucket/lifecycle")["rule"]
     assert [r["expiration"][0]["days"] for r in lifecycle if r["status"] == "Enabled"] == [400]
 
     statements = {st["Sid"]: st for st in policy(by_path(s, "aws_s3_bucket_policy", "/access-log-bucket/policy"))["Statement"]}
-    prefix = f"arn:aws:s3:::globalpay-prod-access-logs-{region}/alb/AWSLogs/${{data.aws_caller_identity."
+    prefix = f"arn:aws:s3:::globalpay-prod-access-logs-123456789012-{region}/alb/AWSLogs/${{data.aws_caller_identity."
     regional, service = statements["ElbAccessLogsRegionalAccount"], statements["ElbAccessLogsDeliveryService"]
     assert regional["Principal"] == {"AWS": f"arn:aws:iam::{ELB_ACCOUNTS[region]}:root"}
     assert service["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
@@ -418,17 +419,19 @@ def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(p
     after both regions' core stacks, so the versioned source and the destination bucket exist. The source
     bucket is named literally (no reference orders it): the manifest dependency on the core stack does."""
     # (The bootstrap stack replicates the state bucket: foundation, tests/test_foundation.py.)
+    # (Every stack that receives logs replicates them into its write-once archive: tests/test_audit.py.)
     assert {name for name in prod if resources(prod[name], "aws_s3_bucket_replication_configuration")} == {
-        *(f"globalpay-prod-{r}-edge" for r in REGIONS), "globalpay-prod-bootstrap"
+        *(f"globalpay-prod-{r}-edge" for r in REGIONS), *(f"globalpay-prod-{r}" for r in REGIONS),
+        "globalpay-prod-bootstrap", GLOBAL,
     }
     s = _edge(prod, "us-east-1")
     assert {"globalpay-prod-us-east-1", "globalpay-prod-eu-west-1"} <= _dependencies(prod)["globalpay-prod-us-east-1-edge"]
     (repl,) = resources(s, "aws_s3_bucket_replication_configuration").values()
-    assert repl["bucket"] == "globalpay-prod-data-us-east-1"
+    assert repl["bucket"] == "globalpay-prod-data-123456789012-us-east-1"
     assert repl["role"] == f"${{{_address(s, 'aws_iam_role', '/data-replication/role')}.arn}}"
     (rule,) = repl["rule"]
     dest = rule["destination"]
-    assert dest["bucket"].endswith(":s3:::globalpay-prod-data-eu-west-1")
+    assert dest["bucket"].endswith(":s3:::globalpay-prod-data-123456789012-eu-west-1")
     assert dest["encryption_configuration"]["replica_kms_key_id"].endswith(":kms:eu-west-1:${data.aws_caller_identity.account_caller_1C5BE04F.account_id}:alias/globalpay-prod-data")
     assert dest["replication_time"] == {"status": "Enabled", "time": {"minutes": 15}}
     assert dest["metrics"] == {"status": "Enabled", "event_threshold": {"minutes": 15}}
@@ -447,7 +450,7 @@ def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(p
     assert decrypt["Resource"] == _data_key(prod, "us-east-1")
     assert decrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [source_arn, f"{source_arn}/*"]
     dest_context = encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
-    assert [c.rsplit(":", 1)[-1] for c in dest_context] == ["globalpay-prod-data-eu-west-1", "globalpay-prod-data-eu-west-1/*"]
+    assert [c.rsplit(":", 1)[-1] for c in dest_context] == ["globalpay-prod-data-123456789012-eu-west-1", "globalpay-prod-data-123456789012-eu-west-1/*"]
     enc = by_path(_core(prod, "us-east-1"), "aws_s3_bucket_server_side_encryption_configuration", "/data-bucket/encryption")
     assert enc["rule"][0]["bucket_key_enabled"] is True
     assert "*" not in [st["Resource"] for st in doc["Statement"]]
@@ -455,8 +458,8 @@ def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(p
     for cid in ("replication-failed", "replication-latency"):
         alarm = by_path(s, "aws_cloudwatch_metric_alarm", f"/data-replication/{cid}")
         assert alarm["alarm_actions"] == alarm["ok_actions"] == [_alarm_topic(prod, "us-east-1")]
-        assert alarm["dimensions"] == {"SourceBucket": "globalpay-prod-data-us-east-1",
-                                       "DestinationBucket": "globalpay-prod-data-eu-west-1",
+        assert alarm["dimensions"] == {"SourceBucket": "globalpay-prod-data-123456789012-us-east-1",
+                                       "DestinationBucket": "globalpay-prod-data-123456789012-eu-west-1",
                                        "RuleId": "replicate-to-eu-west-1"}
 
 
@@ -475,9 +478,9 @@ def test_every_data_bucket_has_a_copy_in_another_region(prod: Synth, staging: Sy
         buckets = {cfg["bucket"]: name for name in synthesized if not name.endswith(("-edge", "bootstrap"))
                    for cfg in resources(synthesized[name], "aws_s3_bucket").values()}
         deps = _dependencies(synthesized)
-        expected = {"us-east-1": (f"globalpay-{env}-data-eu-west-1", "eu-west-1"),
-                    "eu-west-1": (f"globalpay-{env}-data-us-east-1", "us-east-1"),
-                    "ap-southeast-2": (f"globalpay-{env}-data-ap-southeast-2-replica", "us-east-1")}
+        expected = {"us-east-1": (f"globalpay-{env}-data-123456789012-eu-west-1", "eu-west-1"),
+                    "eu-west-1": (f"globalpay-{env}-data-123456789012-us-east-1", "us-east-1"),
+                    "ap-southeast-2": (f"globalpay-{env}-data-123456789012-ap-southeast-2-replica", "us-east-1")}
         for region in REGIONS:
             bucket, key_region = _replication_target(synthesized, env, region)
             assert (bucket, key_region) == expected[region]
@@ -485,7 +488,7 @@ def test_every_data_bucket_has_a_copy_in_another_region(prod: Synth, staging: Sy
             assert owner == f"globalpay-{env}-{key_region}", f"{bucket} lives in {owner}"
             assert owner in deps[f"globalpay-{env}-{region}-edge"], "the destination exists before the rule"
     copy = by_path(_core(prod, "us-east-1"), "aws_s3_bucket", "/data-copy-ap-southeast-2/bucket")
-    assert copy["bucket"] == "globalpay-prod-data-ap-southeast-2-replica" and copy["lifecycle"] == {"prevent_destroy": True}
+    assert copy["bucket"] == "globalpay-prod-data-123456789012-ap-southeast-2-replica" and copy["lifecycle"] == {"prevent_destroy": True}
     enc = by_path(_core(prod, "us-east-1"), "aws_s3_bucket_server_side_encryption_configuration", "/data-copy-ap-southeast-2/encryption")
     assert enc["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"] == _data_key(prod, "us-east-1")
 
@@ -496,7 +499,8 @@ def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> Non
     lbs = g["data"]["aws_lb"]
     assert {lb["name"] for lb in lbs.values()} == {"globalpay-prod-api"}
     assert {lb["provider"] for lb in lbs.values()} == {f"aws.{r.replace('-', '_')}" for r in REGIONS}
-    checks = resources(g, "aws_route53_health_check")
+    # (The fourth health check follows the CDN's error rate, for Shield: tests/test_audit.py.)
+    checks = {k: c for k, c in resources(g, "aws_route53_health_check").items() if k.startswith("api-failover")}
     assert len(checks) == 3
     for check in checks.values():
         assert (check["type"], check["port"], check["resource_path"]) == ("HTTPS", 443, "/health")
@@ -621,7 +625,8 @@ def test_every_topic_queue_bucket_and_log_group_is_encrypted_with_our_keys(env: 
         for enc in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values():
             default = enc["rule"][0]["apply_server_side_encryption_by_default"]
             path = enc["//"]["metadata"]["path"]
-            if "access-log" in path:  # S3 server access logging only delivers to SSE-S3 buckets
+            if "access-log" in path or path.endswith(("/log-archive/bucket/encryption", "state-log-archive/bucket/encryption")):
+                # S3 server access logging only delivers to SSE-S3 buckets; their archives receive SSE-S3 replicas
                 assert default["sse_algorithm"] == "AES256"
             else:
                 assert default["sse_algorithm"] == "aws:kms" and OUR_KEY.match(default["kms_master_key_id"]), path
