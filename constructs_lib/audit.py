@@ -125,7 +125,7 @@ class LogArchive(Construct):
             description=f"S3 replication of log buckets into the write-once archive {props.bucket_name}",
             assume_role_policy=assume_role_policy("s3.amazonaws.com", source_account=props.account.account_id),
         )
-        aws.iam_role_policy.IamRolePolicy(
+        self.permissions = aws.iam_role_policy.IamRolePolicy(
             self,
             "policy",
             role=self.role.name,
@@ -214,7 +214,8 @@ class LogArchive(Construct):
             role=self.role.arn,
             rule=[rule],
             # Both buckets versioned and the archive locked before the first object is replicated.
-            depends_on=[source.bucket.versioning, self.bucket.versioning, self.bucket.object_lock],
+            # S3 replicates with the role's permissions from the first object (aws_rules AWS002).
+            depends_on=[source.bucket.versioning, self.bucket.versioning, self.bucket.object_lock, self.permissions],
         )
         if props.alarm_topic_arn:
             spec = AlarmSpec(

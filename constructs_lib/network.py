@@ -354,6 +354,8 @@ class Network(Construct):
             }]),
         )
         self.flow_log_role_arn: str = role.arn
+        #: The delivery permissions: every flow log waits for them (aws_rules AWS002).
+        self.flow_log_delivery = delivery
         aws.flow_log.FlowLog(
             self,
             "flow-log",
@@ -440,6 +442,7 @@ class Network(Construct):
             iam_role_arn=self.flow_log_role_arn,
             max_aggregation_interval=60,
             tags={"Name": naming.name("tgw-flow-log")},
+            depends_on=[self.flow_log_delivery],
         )
         aws.ec2_transit_gateway_vpc_attachment.Ec2TransitGatewayVpcAttachment(
             self,
