@@ -33,6 +33,8 @@ class ComputeProps:
     account: AccountContext
     region: str
     cluster: ClusterConfig
+    #: The region's Kubernetes minor (``EnvironmentConfig.kubernetes_version``).
+    kubernetes_version: str
     #: ``globalpay-<env>-cluster``.
     cluster_name: str
     vpc_id: str
@@ -114,6 +116,9 @@ class ComputeLayer(Construct):
                 api_access_cidrs=(*props.platform_vpc_cidrs, *k.api_access_cidrs),
                 database_peer_cidrs=tuple(props.peer_vpc_cidrs),
                 log_retention_days=k.log_retention_days,
+                kubernetes_version=props.kubernetes_version,
+                support_type=k.support_type,
+                node_cpu_credits=k.node_cpu_credits,
             ),
         )
         issuer = irsa.OidcIssuer(provider_arn=cluster.oidc_provider_arn, host=cluster.oidc_issuer_host)
@@ -160,7 +165,7 @@ class ComputeLayer(Construct):
         ]
         addon_roles: dict[str, irsa.ServiceAccountRole] = {}
         addon_configuration: dict[str, str] = {}
-        if "amazon-cloudwatch-observability" in cluster.props.addon_versions:
+        if "amazon-cloudwatch-observability" in cluster.props.addons:
             # Container Insights and the trace collector through the EKS add-on; its agent gets a role of its
             # own instead of the node role (CloudWatch metrics and logs, X-Ray segments).
             cloudwatch = role(irsa.CLOUDWATCH_AGENT, managed_policies=("CloudWatchAgentServerPolicy", "AWSXrayWriteOnlyAccess"))
