@@ -117,6 +117,8 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "database.max_allocated_storage_gb": ("database.allocated_storage_gb",),
     "database.database_insights_mode": ("database.performance_insights_retention_days",),
     "kafka.broker_count": ("regions.*.azs",),  # the multiple is the regions' AZ count
+    "kafka.storage_autoscaling_target_percent": ("observability.msk_disk_alarm_percent",),
+    "database.replica_engine_version": ("database.engine_version",),  # compared with the writer's version
 }
 
 #: Fields that name one of the configured regions (edge.certificate_arns.<region> is keyed by one).
