@@ -9,7 +9,8 @@
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
     python3 tasks.py plan-review --git <base-ref>           offline review of what a change adds, removes, replaces
     python3 tasks.py inventory --check | --update           the stateful Terraform addresses (docs/safe-change.md)
-    python3 tasks.py preflight [--env prod]                 against the target account (AWS CLI): pinned EKS add-ons offered
+    python3 tasks.py preflight [CHECK ...] [--env prod]     against the target account (AWS CLI): add-ons offered, upgrade
+                                                            insights, removed APIs, EC2 vCPU quota, node AMI patch age
     python3 tasks.py locks --check | --update               the committed provider lock files (locks/, scripts/ci/locks.py)
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via

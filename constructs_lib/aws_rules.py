@@ -27,11 +27,30 @@ AWS002   a resource that hands AWS an IAM role to act with depends on that role'
          examples say so ("Ensure that IAM Role permissions are created before and deleted after EKS Cluster
          handling. Otherwise, EKS will not be able to properly delete EKS managed EC2 infrastructure such as
          Security Groups.", website/docs/r/eks_cluster.html.markdown at v6.25.0).
+AWS003   what a running resource uses is replaced create-before-destroy: MSK refuses to delete a configuration a
+         cluster uses ("BadRequestException: Configuration is in use by one or more clusters. Dissociate the
+         configuration from the clusters", hashicorp/terraform-provider-aws#15831 and #16691: a Kafka version bump
+         forces a new ``aws_msk_configuration``), RDS one a DB instance or cluster uses (DeleteDBParameterGroup:
+         "The DB parameter group to be deleted can't be associated with any DB instances", RDS API Reference), so
+         Terraform's default destroy-then-create fails half-way. A node group is what the pods run on: destroyed
+         first, every node goes before a new one exists (EKS drains each node on DeleteNodegroup, EKS User Guide,
+         "Delete a managed node group", with nowhere to go).
+AWS004   a create-before-destroy resource gets a new name with each generation: the replacement exists next to the
+         old one, and EKS (CreateNodegroup: ResourceInUseException), MSK (CreateConfiguration: ConflictException)
+         and RDS (CreateDBParameterGroup: DBParameterGroupAlreadyExists) refuse a second one of the same name. A node
+         group uses ``node_group_name_prefix``; an MSK configuration's name carries its Kafka version, a parameter
+         group's its family (the attributes that force their replacement).
+AWS005   a read replica never runs an older engine version than its source: RDS requires replicas to take a minor
+         upgrade before their source ("you must first upgrade all of the read replicas before you upgrade the
+         source instance", RDS User Guide, "Upgrades of the RDS for PostgreSQL DB engine"). Judged where the source
+         is in the same stack (the configuration validator holds the rule for every replica:
+         ``database.replica_engine_version``).
 =======  =====================================================================================================
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -39,6 +58,9 @@ from typing import Any
 RULES: dict[str, str] = {
     "AWS001": "a read replica names a KMS key exactly when it is in another region than its source",
     "AWS002": "a resource acting with an IAM role depends on the role's policies",
+    "AWS003": "what a running resource uses is replaced create-before-destroy",
+    "AWS004": "a create-before-destroy resource gets a new name with each generation",
+    "AWS005": "a read replica never runs an older engine version than its source",
 }
 
 #: Resource types that hand AWS a role to act with, and the attribute naming it.
@@ -140,7 +162,104 @@ def role_used_before_its_policies(config: Mapping[str, Any]) -> Iterator[Violati
                            "them before AWS cleaned up")
 
 
-CHECKS = (replica_key, role_used_before_its_policies)
+#: Types a running resource uses and that AWS refuses to delete while it does: the consumers naming them.
+IN_USE_BY: dict[str, tuple[str, ...]] = {
+    "aws_msk_configuration": ("aws_msk_cluster",),
+    "aws_db_parameter_group": ("aws_db_instance", "aws_rds_cluster_instance"),
+    "aws_rds_cluster_parameter_group": ("aws_rds_cluster",),
+}
+#: Types that are in use by what runs on them whether or not another resource names them.
+ALWAYS_IN_USE = ("aws_eks_node_group",)
+
+
+def _lifecycle(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    lifecycle = cfg.get("lifecycle") or {}
+    return lifecycle if isinstance(lifecycle, Mapping) else {}
+
+
+def _references(value: Any, rtype: str) -> set[str]:
+    """Names of the ``rtype`` resources that ``value`` (any nesting) refers to with ``${rtype.name.attr}``."""
+    return set(re.findall(rf"\$\{{{re.escape(rtype)}\.([^.}}]+)\.", json.dumps(value)))
+
+
+def in_use_replaced_destroy_first(config: Mapping[str, Any]) -> Iterator[Violation]:
+    """AWS003: every configuration a consumer of this stack names, and every node group, is create-before-destroy."""
+    resources = config.get("resource") or {}
+    for rtype, consumers in IN_USE_BY.items():
+        used: dict[str, str] = {}
+        for ctype in consumers:
+            for cname, ccfg in (resources.get(ctype) or {}).items():
+                for name in _references({k: v for k, v in ccfg.items() if k not in ("//", "depends_on")}, rtype):
+                    used.setdefault(name, f"{ctype}.{cname}")
+        for name, consumer in sorted(used.items()):
+            cfg = (resources.get(rtype) or {}).get(name)
+            if cfg is not None and not _lifecycle(cfg).get("create_before_destroy"):
+                yield (rtype, name, _path(rtype, name, cfg), "AWS003",
+                       f"{consumer} uses it and a forcing change would destroy it first, which AWS refuses while it is in "
+                       "use: set lifecycle.create_before_destroy")
+    for rtype in ALWAYS_IN_USE:
+        for name, cfg in (resources.get(rtype) or {}).items():
+            if not _lifecycle(cfg).get("create_before_destroy"):
+                yield (rtype, name, _path(rtype, name, cfg), "AWS003",
+                       "a forcing change (instance types, disk, subnets) would remove every node before a new one exists: "
+                       "set lifecycle.create_before_destroy")
+
+
+def _slug(version: str) -> str:
+    return version.replace(".", "-")
+
+
+def fixed_name_created_first(config: Mapping[str, Any]) -> Iterator[Violation]:
+    """AWS004: a create-before-destroy node group has a name prefix; a create-before-destroy MSK configuration or
+    parameter group names the attribute that forces its replacement (Kafka version, family)."""
+    resources = config.get("resource") or {}
+    for rtype, items in resources.items():
+        for name, cfg in (items or {}).items():
+            if not _lifecycle(cfg).get("create_before_destroy"):
+                continue
+            problem = ""
+            if rtype == "aws_eks_node_group" and "node_group_name_prefix" not in cfg:
+                problem = "has a fixed node_group_name: its replacement cannot be created next to it; use node_group_name_prefix"
+            elif rtype == "aws_msk_configuration":
+                missing = [v for v in cfg.get("kafka_versions") or [] if _slug(str(v)) not in str(cfg.get("name", ""))]
+                if missing:
+                    problem = f"name {cfg.get('name')!r} does not carry its Kafka version {missing[0]}: the configuration for the next version would collide with it"
+            elif rtype in ("aws_db_parameter_group", "aws_rds_cluster_parameter_group") and "name_prefix" not in cfg:
+                family = str(cfg.get("family", ""))
+                if family and family not in str(cfg.get("name", "")):
+                    problem = f"name {cfg.get('name')!r} does not carry its family {family}: the group of the next major would collide with it"
+            if problem:
+                yield (rtype, name, _path(rtype, name, cfg), "AWS004", problem)
+
+
+def _version(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)*", value):
+        return None
+    return tuple(int(x) for x in value.split("."))
+
+
+def replica_older_than_source(config: Mapping[str, Any]) -> Iterator[Violation]:
+    """AWS005: a replica whose source is an instance of this stack (a reference, or an ARN naming its identifier)
+    runs at least the source's engine version."""
+    instances = (config.get("resource") or {}).get("aws_db_instance") or {}
+    by_identifier = {cfg.get("identifier"): name for name, cfg in instances.items()}
+    for name, cfg in instances.items():
+        source = cfg.get("replicate_source_db")
+        if not isinstance(source, str) or not source:
+            continue
+        refs = _references(source, "aws_db_instance")
+        source_name = next(iter(refs)) if refs else by_identifier.get(source.rsplit(":", 1)[-1])
+        if source_name not in instances:
+            continue
+        mine, theirs = _version(cfg.get("engine_version")), _version(instances[source_name].get("engine_version"))
+        if mine is not None and theirs is not None and mine < theirs:
+            yield ("aws_db_instance", name, _path("aws_db_instance", name, cfg), "AWS005",
+                   f"engine_version {cfg['engine_version']} is older than its source's {instances[source_name]['engine_version']}: "
+                   "RDS upgrades read replicas first (database.replica_engine_version, then engine_version)")
+
+
+CHECKS = (replica_key, role_used_before_its_policies, in_use_replaced_destroy_first, fixed_name_created_first,
+          replica_older_than_source)
 
 
 def check(config: Mapping[str, Any]) -> Iterator[Violation]:

@@ -11,8 +11,12 @@ sizes and labels) and hardened the way terraform-aws-modules/eks and the EKS bes
 * access entries (authentication mode ``API``) instead of the ``aws-auth`` ConfigMap, and no implicit
   cluster-admin for whoever ran ``terraform apply``,
 * a launch template that requires IMDSv2 with a hop limit of 1 and encrypts the root volume with our key,
-* managed add-ons pinned in ``versions.EKS_ADDONS``, the VPC CNI with its network-policy agent switched on
-  (without it the ``globalpay`` NetworkPolicies would be accepted and silently not enforced).
+* managed add-ons pinned per Kubernetes minor in ``versions.EKS_ADDONS_BY_KUBERNETES``, the VPC CNI with its
+  network-policy agent switched on (without it the ``globalpay`` NetworkPolicies would be accepted and silently
+  not enforced),
+* nodes on a pinned EKS-optimized AMI release (``versions.EKS_NODE_AMI_RELEASES``, bumped monthly), and a node
+  group that a forcing change (instance types, disk, subnets) replaces create-before-destroy: the new group's
+  nodes join before the old group drains (docs/runbooks/upgrade.md).
 
 Terraform addresses of the stateful resources (cluster, node group, OIDC provider, log group) follow from
 the construct ids below: they are part of this construct's contract and never change without a ``moved``
@@ -30,6 +34,7 @@ from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from constructs import Construct
 
 from constructs_lib import versions
+from constructs_lib.capacity import NODE_UPDATE_MAX_UNAVAILABLE
 from constructs_lib.common import AccountContext, assume_role_policy, policy_document, protected, security_group_rule
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
@@ -53,6 +58,14 @@ ADDONS_NEEDING_NODES = ("coredns", "amazon-cloudwatch-observability")
 
 #: The EKS-optimised Amazon Linux 2023 AMI (AL2 AMIs are not published for Kubernetes 1.33 and later).
 NODE_AMI_TYPE = "AL2023_x86_64_STANDARD"
+
+#: Characters the provider appends to a ``node_group_name_prefix`` (terraform-plugin-sdk ``id.UniqueIDSuffixLength``):
+#: EKS node group names end at 63 (hashicorp/terraform-provider-aws internal/service/eks/node_group.go,
+#: ``node_group_name_prefix``: ``validation.StringLenBetween(0, 63-id.UniqueIDSuffixLength)``).
+NODE_GROUP_NAME_SUFFIX_LENGTH = 26
+
+#: Instance families that run on CPU credits (burstable performance instances).
+BURSTABLE_FAMILIES = ("t2.", "t3.", "t3a.", "t4g.")
 
 #: IMDSv2 response hop limit of the nodes. 1 keeps the node role's credentials out of reach of pods that
 #: are not on the host network: every GlobalPay pod and every controller gets its own IRSA role, and the
@@ -108,6 +121,14 @@ def role_arn(role: str, account: AccountContext) -> str:
     if role.startswith("arn:"):
         return role
     return f"arn:{account.partition}:iam::{account.account_id}:role/{role.strip('/')}"
+
+
+def burstable_credits(instance_types: Sequence[str], mode: str) -> dict:
+    """The launch template's ``credit_specification`` when the node group runs burstable types (an explicit mode,
+    priced by ``scripts/cost.py``), else nothing."""
+    if any(t.startswith(BURSTABLE_FAMILIES) for t in instance_types):
+        return {"credit_specification": {"cpu_credits": mode}}
+    return {}
 
 
 class AddonRole(Protocol):
@@ -166,8 +187,27 @@ class ClusterProps:
     internet_https_egress: bool = True
     #: Kubernetes minor; default the pinned ``versions.KUBERNETES_VERSION``.
     kubernetes_version: str = versions.KUBERNETES_VERSION
-    #: Managed add-ons and their versions; default ``versions.EKS_ADDONS``. A name missing here is not installed.
-    addon_versions: Mapping[str, str] = field(default_factory=lambda: dict(versions.EKS_ADDONS))
+    #: Managed add-ons and their versions; default the pins of ``kubernetes_version``
+    #: (``versions.EKS_ADDONS_BY_KUBERNETES``). A name missing here is not installed.
+    addon_versions: Mapping[str, str] | None = None
+    #: EKS-optimized AMI release of the nodes; default the pin of ``kubernetes_version``
+    #: (``versions.EKS_NODE_AMI_RELEASES``).
+    node_release_version: str = ""
+    #: EKS upgrade policy at the end of standard support; default ``EXTENDED`` (no forced control-plane upgrade).
+    support_type: str = "EXTENDED"
+    #: CPU credit mode of burstable instance types; default ``unlimited`` (EC2's default for T3, made explicit).
+    node_cpu_credits: str = "unlimited"
+
+    @property
+    def addons(self) -> Mapping[str, str]:
+        """The managed add-ons to install with their versions."""
+        if self.addon_versions is not None:
+            return self.addon_versions
+        return versions.EKS_ADDONS_BY_KUBERNETES[self.kubernetes_version]
+
+    @property
+    def release_version(self) -> str:
+        return self.node_release_version or versions.EKS_NODE_AMI_RELEASES[self.kubernetes_version]
 
 
 class EksCluster(Construct):
@@ -282,10 +322,10 @@ class EksCluster(Construct):
                 "authentication_mode": "API",
                 "bootstrap_cluster_creator_admin_permissions": False,
             },
-            # EXTENDED (the EKS default, written down): at the end of standard support the control plane is
-            # not force-upgraded under a payments platform; the validator keeps the pinned version in
-            # standard support, so extended support is a safety net, not a plan.
-            upgrade_policy={"support_type": "EXTENDED"},
+            # Configured (cluster.support_type): EXTENDED at the end of standard support keeps the control plane
+            # from being upgraded under a payments platform, at the extended-support price (tasks.py cost); the
+            # validator keeps every minor in standard support, so extended support is a safety net, not a plan.
+            upgrade_policy={"support_type": props.support_type},
             deletion_protection=True,
             tags={"Name": name},
             # The role's permissions exist before the cluster and go after it (IAM is eventually consistent; on
@@ -354,7 +394,7 @@ class EksCluster(Construct):
         roles = dict(service_account_roles or {})
         configurations = {**DEFAULT_ADDON_CONFIGURATION, **(configuration_values or {})}
         created: dict[str, object] = {}
-        for addon, version in props.addon_versions.items():
+        for addon, version in props.addons.items():
             kwargs: dict = {}
             depends: list[object] = []
             if addon in configurations:
@@ -484,6 +524,7 @@ class NodeGroup(Construct):
             # kubernetes.io/cluster/<name> tag, and the load balancer controller refuses ENIs with two tagged
             # groups. Control plane <-> node traffic runs through the rules above.
             vpc_security_group_ids=[sg],
+            **burstable_credits(props.node_instance_types, props.node_cpu_credits),
             tag_specifications=[
                 {"resource_type": "instance", "tags": {"Name": naming.name("eks-node", props.node_group_name)}},
                 {"resource_type": "volume", "tags": {"Name": naming.name("eks-node", props.node_group_name)}},
@@ -495,10 +536,15 @@ class NodeGroup(Construct):
             self,
             "node-group",
             cluster_name=cluster.cluster.name,
-            node_group_name=props.node_group_name,
+            # <name>-<suffix>: a replacement (instance types, disk, subnets force one) can exist next to the group it
+            # replaces (EKS refuses two node groups of one name in a cluster: ResourceInUseException).
+            node_group_name_prefix=f"{props.node_group_name}-",
             node_role_arn=self.role.arn,
             subnet_ids=list(props.private_subnet_ids),
             version=cluster.cluster.version,
+            # The AMI changes when this pin does (a monthly patch), rolled in place max_unavailable nodes at a time
+            # within the PodDisruptionBudgets; never because AWS published a newer image.
+            release_version=props.release_version,
             ami_type=NODE_AMI_TYPE,
             capacity_type="ON_DEMAND",
             instance_types=list(props.node_instance_types),
@@ -507,7 +553,7 @@ class NodeGroup(Construct):
                 "max_size": props.node_max_size,
                 "desired_size": props.node_desired_size,
             },
-            update_config={"max_unavailable": 1},
+            update_config={"max_unavailable": NODE_UPDATE_MAX_UNAVAILABLE},
             launch_template={"id": self.launch_template.id, "version": Fn.tostring(self.launch_template.latest_version)},
             labels=dict(labels),
             tags={
@@ -518,6 +564,9 @@ class NodeGroup(Construct):
             },
             depends_on=[*attachments, *self.security_group_rules],
             # After creation the cluster autoscaler owns the desired size; Terraform keeps min and max. Not
-            # prevent_destroy: nodes are cattle (an instance-type change replaces the group), the cluster is not.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
+            # prevent_destroy: nodes are cattle, the cluster is not. A replacement is created first: its nodes
+            # join, then EKS drains and removes the old group's (plan review flags it: scripts/plan_review.py).
+            lifecycle=TerraformResourceLifecycle(
+                create_before_destroy=True, ignore_changes=["scaling_config[0].desired_size"],
+            ),
         )

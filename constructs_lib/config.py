@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from constructs_lib import versions
 from constructs_lib.errors import ConfigError, ConfigErrors
 
 PROJECT = "globalpay"
@@ -111,6 +112,16 @@ class DatabaseConfig:
     # Minor upgrades are change-controlled: engine_version is pinned and bumped in review (an automatic
     # upgrade would drift from the pinned version in state). Default False.
     auto_minor_version_upgrade: bool = False
+    # Engine version of the read replicas (same region and cross-region). RDS requires replicas to take a minor
+    # upgrade before their source, and one apply would update the writer first (the replicas depend on it): bump
+    # this field and apply, then bump engine_version and apply (docs/runbooks/upgrade.md). Never behind
+    # engine_version; equal to it outside an upgrade, and always for a major upgrade (RDS upgrades in-region
+    # replicas with their source). Unused with Aurora (members run their cluster's version). Default: the
+    # writer's 15.17.
+    replica_engine_version: str = "15.17"
+    # Lets an apply move the engine to a new major version (ModifyDBInstance AllowMajorVersionUpgrade). Set it in
+    # the change that bumps the major, back to false afterwards. Default False.
+    allow_major_version_upgrade: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,11 @@ class CacheConfig:
     snapshot_retention_days: int = 7
     snapshot_window: str = "03:00-05:00"
     maintenance_window: str = "mon:05:00-mon:07:00"
+    # Unlike RDS, engine_version pins the minor only (7.1): since Redis OSS 6.0 ElastiCache ships one build per
+    # minor and patches it itself. With true the patch updates of the pinned minor apply in maintenance_window
+    # (AWS Security Hub ElastiCache.2; PCI DSS 6.3.3); a new minor or major is still a reviewed engine_version
+    # change. Default True.
+    auto_minor_version_upgrade: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,13 @@ class KafkaConfig:
     broker_instance_type: str = "kafka.m5.2xlarge"
     broker_count: int = 6
     ebs_volume_gb: int = 1000
+    # Storage autoscaling ceiling per broker (Application Auto Scaling grows the volumes, never shrinks them, at
+    # most once every six hours); 0 turns it off, and the disk alarm (observability.msk_disk_alarm_percent) and
+    # docs/runbooks/upgrade.md ("Kafka storage") are the runbook. Default 4000 GiB (4 x the guide's 1000).
+    ebs_volume_max_gb: int = 4000
+    # Broker storage utilization the autoscaling keeps (target tracking on KafkaBrokerStorageUtilization); below
+    # the disk alarm's threshold. Default 60.
+    storage_autoscaling_target_percent: int = 60
     # MSK only offers provisioned storage throughput on kafka.m5.4xlarge and larger; the guide's 250 MiB/s on
     # kafka.m5.2xlarge is rejected. We keep the broker size and use its baseline EBS throughput.
     provisioned_throughput_enabled: bool = False
@@ -181,7 +204,7 @@ class RegistryConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """EKS (guide section 2). Versions are pinned in ``constructs_lib/versions.py``."""
+    """EKS (guide section 2). Pinned add-ons, charts and node AMIs per Kubernetes minor: ``constructs_lib/versions.py``."""
 
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
@@ -195,12 +218,34 @@ class ClusterConfig:
     # needs the role's real ARN, path included. Default: the role platform engineers assume.
     admin_role_name: str = "GlobalPayPlatformAdmin"
     log_retention_days: int = 365
+    # Kubernetes minor of every region's cluster that kubernetes_versions does not name. Default: the pinned
+    # versions.KUBERNETES_VERSION (1.35; the guide's 1.27 can no longer be created).
+    kubernetes_version: str = versions.KUBERNETES_VERSION
+    # Region -> Kubernetes minor while an upgrade rolls through the regions: the canary (first in upgrade_order)
+    # runs the next minor and soaks before the next region follows, one region per change. Default: none.
+    kubernetes_versions: Mapping[str, str] = field(default_factory=dict)
+    # The order the regions take an upgrade, the canary first; a region may never run a newer minor than one before
+    # it. Empty: the regions that hold no database first (ap-southeast-2), then secondary_region, primary_region last
+    # (EnvironmentConfig.upgrade_order). Default: empty.
+    upgrade_order: tuple[str, ...] = ()
+    # EKS upgrade policy when a minor leaves standard support: "EXTENDED" keeps it (USD 0.60 instead of 0.10 per
+    # cluster hour, priced by tasks.py cost from that date), "STANDARD" lets EKS upgrade the control plane itself.
+    # Default "EXTENDED": a payments cluster is never upgraded by surprise; the validator keeps every minor in
+    # standard support, so extended support is a safety net, not a plan (staging: "STANDARD").
+    support_type: str = "EXTENDED"
     node_group_name: str = "payment-processing-nodes"
     node_instance_types: tuple[str, ...] = ("t3.xlarge",)
     node_min_size: int = 3
-    node_max_size: int = 10
+    # The guide's 10 t3.xlarge offer about 34 vCPU to pods, less than the services at their HPA maxima plus a
+    # rollout surge ask for (about 51 vCPU: validation._capacity); 15 nodes hold it. Default 15.
+    node_max_size: int = 15
     node_desired_size: int = 5
     node_disk_gb: int = 50
+    # CPU credit mode of burstable (T) instance types: "unlimited" never throttles a node to its baseline (40% per
+    # vCPU on t3.xlarge) and bills the surplus (tasks.py cost prices it at the HPA's CPU target); "standard"
+    # throttles once the earned credits are spent. Ignored for other types. Default "unlimited" (EC2's own default
+    # for T3, made explicit).
+    node_cpu_credits: str = "unlimited"
 
 
 @dataclass(frozen=True)
@@ -208,7 +253,10 @@ class ServiceConfig:
     """One GlobalPay service (guide: "Kubernetes Deployment Manifests")."""
 
     name: str
+    # Replicas at rest: the Deployment's count and its HPA's minimum. Default 5 (the guide's).
     replicas: int = 5
+    # The HPA's maximum. Default 10; api-gateway 50 (the guide's HPA).
+    max_replicas: int = 10
     cpu_request: str = "500m"
     memory_request: str = "1Gi"
     cpu_limit: str = "1000m"
@@ -221,13 +269,13 @@ class ServiceConfig:
 class WorkloadsConfig:
     namespace: str = "globalpay"
     log_level: str = "info"
+    # Every service scales with its own HPA (the guide only gives api-gateway one: min 5, max 50). payment-processor
+    # serves api-gateway's calls and gets 20; reconciliation-engine works in batches and gets 10.
     services: tuple[ServiceConfig, ...] = (
-        ServiceConfig(name="api-gateway"),
-        ServiceConfig(name="payment-processor"),
-        ServiceConfig(name="reconciliation-engine"),
+        ServiceConfig(name="api-gateway", max_replicas=50),
+        ServiceConfig(name="payment-processor", max_replicas=20),
+        ServiceConfig(name="reconciliation-engine", max_replicas=10),
     )
-    hpa_min_replicas: int = 5
-    hpa_max_replicas: int = 50
     hpa_cpu_utilization: int = 70
     hpa_memory_utilization: int = 80
 
@@ -415,6 +463,18 @@ class EnvironmentConfig:
                 return spec
         raise KeyError(name)
 
+    @property
+    def upgrade_order(self) -> tuple[str, ...]:
+        """``cluster.upgrade_order``, or the canary order: the other regions, the secondary, the primary last."""
+        if self.cluster.upgrade_order:
+            return self.cluster.upgrade_order
+        last = (self.secondary_region, self.primary_region)
+        return (*(r for r in self.region_names if r not in last), *(r for r in last if r in self.region_names))
+
+    def kubernetes_version(self, region: str) -> str:
+        """The Kubernetes minor of ``region``'s cluster: its pin in ``cluster.kubernetes_versions``, else the default."""
+        return self.cluster.kubernetes_versions.get(region, self.cluster.kubernetes_version)
+
     def role_of(self, region: str) -> str:
         """``primary`` / ``secondary`` / ``tertiary``: the guide's region roles, driven by config."""
         if region == self.primary_region:
@@ -475,13 +535,13 @@ def _staging_overrides() -> dict[str, Any]:
             "max_connections": 400,
         },
         "cache": {"node_type": "cache.t4g.medium", "num_cache_clusters": 2},
-        "kafka": {"broker_instance_type": "kafka.m7g.large", "broker_count": 3, "ebs_volume_gb": 100},
-        "cluster": {"node_min_size": 2, "node_max_size": 4, "node_desired_size": 2},
+        "kafka": {"broker_instance_type": "kafka.m7g.large", "broker_count": 3, "ebs_volume_gb": 100, "ebs_volume_max_gb": 400},
+        # STANDARD: a staging cluster left behind is upgraded by EKS rather than billed for extended support.
+        "cluster": {"node_min_size": 2, "node_max_size": 4, "node_desired_size": 2, "support_type": "STANDARD"},
         "workloads": {
-            "hpa_min_replicas": 2,
-            "hpa_max_replicas": 6,
-            # 15 pods x 500m would not fit two t3.xlarge nodes next to the add-ons
-            "services": [{"name": s, "replicas": 2} for s in ("api-gateway", "payment-processor", "reconciliation-engine")],
+            # 15 pods x 500m would not fit two t3.xlarge nodes next to the add-ons; 3 x 6 at the HPA maxima plus
+            # the rollout surge fit the 4 nodes of node_max_size
+            "services": [{"name": s, "replicas": 2, "max_replicas": 6} for s in ("api-gateway", "payment-processor", "reconciliation-engine")],
         },
         "edge": {
             "api_hostname": "api.staging.globalpay.com",

@@ -14,6 +14,11 @@ keeps every Terraform address and every DB identifier (see ``database_topology``
 The master password never appears in Terraform: an ephemeral Secrets Manager password goes to the writer's
 write-only ``password_wo`` and to the credentials secret's ``secret_string_wo`` in the same apply. (RDS-
 managed master passwords would be simpler but RDS refuses read replicas of such an instance.)
+
+Upgrades (docs/runbooks/upgrade.md): replicas run ``replica_engine_version``, so a minor upgrade reaches them in
+one change and the writer in the next (RDS upgrades replicas before their source); a major upgrade changes the
+parameter group family, and the groups, named with their family, are replaced create-before-destroy: the new
+group exists before the instances move to it, the old one goes after (``aws_rules`` AWS003, AWS004).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from constructs_lib.common import AccountContext, assume_role_policy, protected, security_group_rule
@@ -304,7 +310,9 @@ class PostgresDatabase(Construct):
                 {"name": "log_disconnections", "value": "1", "apply_method": "immediate"},
             ],
             tags={"Name": name},
-            lifecycle=protected(),
+            # Configuration, not data: a new family (a major upgrade) replaces the group, the new one first (its
+            # name carries the family), then the instances move to it and the old one goes (aws_rules AWS003).
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
 
     def _log_groups(self, construct_id: str, kind: str, identifier: str) -> list:
@@ -385,8 +393,10 @@ class PostgresDatabase(Construct):
             identifier=spec.identifier,
             instance_class=spec.instance_class,
             engine=d.engine,
-            engine_version=d.engine_version,
+            # Replicas take a minor upgrade a change before their source (validation._replica_engine_version).
+            engine_version=d.replica_engine_version if spec.replicate_from else d.engine_version,
             auto_minor_version_upgrade=d.auto_minor_version_upgrade,
+            allow_major_version_upgrade=d.allow_major_version_upgrade,
             allocated_storage=d.allocated_storage_gb,
             max_allocated_storage=d.max_allocated_storage_gb or None,
             storage_type=d.storage_type,
@@ -443,7 +453,7 @@ class PostgresDatabase(Construct):
                 {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
                 {"name": "log_min_duration_statement", "value": "1000", "apply_method": "immediate"},
             ],
-            lifecycle=protected(),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         # Aurora sizes its own buffer cache from the instance class: shared_buffers is left to it.
         instance_params = aws.db_parameter_group.DbParameterGroup(
@@ -456,7 +466,7 @@ class PostgresDatabase(Construct):
                 {"name": "max_connections", "value": str(d.max_connections), "apply_method": "pending-reboot"},
                 {"name": "work_mem", "value": str(d.work_mem_kb), "apply_method": "immediate"},
             ],
-            lifecycle=protected(),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         cluster_id = naming.name("aurora") if origin else naming.name("aurora", geo(p.region))
         log_groups = self._log_groups("cluster", "cluster", cluster_id)
@@ -506,6 +516,7 @@ class PostgresDatabase(Construct):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{cluster_id}-final",
             iam_database_authentication_enabled=True,
+            allow_major_version_upgrade=d.allow_major_version_upgrade,
             tags={"Name": cluster_id},
             depends_on=log_groups,
             lifecycle=lifecycle,

@@ -5,7 +5,8 @@ What an on-call engineer of a payments platform is paged for, per region:
 * the guide's three alarms: node CPU > 80 % for 2 x 300 s, database connections, ALB target 5xx > 50 in
   300 s;
 * RDS replica lag (the guide's RPO of one minute made observable), RDS free storage, Redis memory and
-  evictions, MSK broker disk use, EKS failed nodes.
+  evictions, MSK broker disk use, EKS failed nodes;
+* RDS storage nearing its autoscaling ceiling (``max_allocated_storage``): RDS's own event, routed to the topic.
 
 Every alarm notifies the region's alarm topic when it fires AND when it recovers (ok_actions): a page
 without the all-clear keeps an incident open. The topic is encrypted with the region's data key, whose
@@ -304,6 +305,38 @@ def regional_alarm_specs(p: RegionalAlarmsProps) -> dict[str, AlarmSpec]:
             evaluation_periods=2,
         )
     return specs
+
+
+#: RDS event "the storage size is approaching the maximum storage threshold" of storage autoscaling (RDS User
+#: Guide, "Managing capacity automatically with Amazon RDS storage autoscaling", which links the event
+#: USER_Events.Messages.md#RDS-EVENT-0225): once the ceiling is reached autoscaling stops and the free-storage
+#: alarm is the last warning before writes fail.
+RDS_STORAGE_CEILING_EVENT = "RDS-EVENT-0225"
+
+
+def storage_ceiling_event_pattern(identifiers: Sequence[str]) -> str:
+    """EventBridge pattern of the storage-ceiling event of these RDS instances."""
+    return json.dumps({
+        "source": ["aws.rds"],
+        "detail-type": ["RDS DB Instance Event"],
+        "detail": {"EventID": [RDS_STORAGE_CEILING_EVENT], "SourceIdentifier": sorted(identifiers)},
+    }, sort_keys=True)
+
+
+class StorageCeilingNotice(Construct):
+    """Pages the alarm topic when an RDS instance's storage nears its autoscaling ceiling: raise
+    ``database.max_allocated_storage_gb`` (docs/runbooks/upgrade.md, "Database storage")."""
+
+    def __init__(self, scope: Construct, id: str, *, name: str, identifiers: Sequence[str], topic_arn: str) -> None:
+        super().__init__(scope, id)
+        rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self,
+            "rule",
+            name=name,
+            description="RDS storage is approaching its autoscaling ceiling (max_allocated_storage)",
+            event_pattern=storage_ceiling_event_pattern(identifiers),
+        )
+        aws.cloudwatch_event_target.CloudwatchEventTarget(self, "topic", rule=rule.name, arn=topic_arn)
 
 
 class RegionalAlarms(Construct):

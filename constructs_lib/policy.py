@@ -93,7 +93,6 @@ STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
     "aws_secretsmanager_secret": ("name",),
     "aws_ecr_repository": ("name",),
     "aws_eks_cluster": ("name",),
-    "aws_db_parameter_group": ("name",),
     # Audit trails and messages in flight (PCI DSS 10.5): a plan never destroys a log, a topic or a queue.
     "aws_cloudwatch_log_group": ("name",),
     "aws_sns_topic": ("name",),

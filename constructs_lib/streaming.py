@@ -5,6 +5,11 @@ customer-managed key; a secret under ``aws/secretsmanager`` cannot be associated
 ephemerally and written write-only, associated to the cluster. The guide's additional mutual-TLS client
 authentication needs an ACM Private CA, which the platform does not run: SCRAM over TLS (port 9096) is the
 client authentication, TLS (9094) stays open to the nodes for the brokers' TLS listener.
+
+Upgrades (docs/runbooks/upgrade.md): the broker configuration is named after the Kafka version it is made for and
+is replaced create-before-destroy, so a version bump creates the new configuration, moves the cluster to the new
+version with it, then deletes the old one (MSK refuses to delete a configuration a cluster uses: aws_rules
+AWS003). The brokers' volumes grow by storage autoscaling up to ``ebs_volume_max_gb``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from constructs_lib.common import protected
@@ -41,6 +47,23 @@ SERVER_PROPERTIES: Mapping[str, str] = {
     "delete.topic.enable": "true",
     "log.retention.hours": "168",
 }
+
+
+#: MSK's metric for the share of a broker's data volume in use, the one storage autoscaling tracks
+#: (Application Auto Scaling API Reference, PredefinedMetricSpecification: KafkaBrokerStorageUtilization).
+STORAGE_UTILIZATION_METRIC = "KafkaBrokerStorageUtilization"
+#: Application Auto Scaling dimension of an MSK cluster's broker volumes.
+STORAGE_DIMENSION = "kafka:broker-storage:VolumeSize"
+#: The volume size is the autoscaler's once it runs: Terraform leaves it alone (as terraform-aws-modules'
+#: msk-kafka-cluster module does when storage autoscaling is on), or the next apply would shrink a grown volume,
+#: which MSK refuses.
+VOLUME_SIZE_PATH = "broker_node_group_info[0].storage_info[0].ebs_storage_info[0].volume_size"
+
+
+def configuration_name(cluster_name: str, kafka_version: str) -> str:
+    """``globalpay-prod-kafka-config-3-9-x-kraft``: one configuration per Kafka version (names allow letters,
+    digits and '-'), so the next version's configuration exists before this one is deleted."""
+    return f"{cluster_name}-config-{kafka_version.replace('.', '-')}"
 
 
 def scram_secret_name(env: str, user: str) -> str:
@@ -92,10 +115,13 @@ class KafkaCluster(Construct):
         self.configuration = aws.msk_configuration.MskConfiguration(
             self,
             "configuration",
-            name=naming.name("kafka-config"),
+            name=configuration_name(name, k.kafka_version),
             description="GlobalPay broker settings: no implicit topics, replication 3, min ISR 2",
             kafka_versions=[k.kafka_version],
             server_properties=server_properties_text(acls_enforced=props.acls_enforced),
+            # kafka_versions and name force a new configuration; the cluster uses this one, so the new one is created
+            # (its name carries the version), the cluster moves to it, and only then is this one deleted.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
@@ -134,8 +160,10 @@ class KafkaCluster(Construct):
             }},
             logging_info={"broker_logs": {"cloudwatch_logs": {"enabled": True, "log_group": self.log_group.name}}},
             tags={"Name": name},
-            lifecycle=protected(),
+            lifecycle=protected(ignore_changes=[VOLUME_SIZE_PATH] if k.ebs_volume_max_gb else None),
         )
+        if k.ebs_volume_max_gb:
+            self._storage_autoscaling(name, k)
         self.scram_secrets: dict[str, Secret] = {}
         for user in k.scram_users:
             secret_name = scram_secret_name(naming.env, user)
@@ -168,4 +196,31 @@ class KafkaCluster(Construct):
             bootstrap_brokers_sasl_scram=self.cluster.bootstrap_brokers_sasl_scram,
             scram_secret_arns={u: s.arn for u, s in self.scram_secrets.items()},
             security_group_id=self.security_group.id,
+        )
+
+    def _storage_autoscaling(self, name: str, k: KafkaConfig) -> None:
+        """Target tracking on the brokers' storage utilization up to ``ebs_volume_max_gb`` per broker; scale-in off
+        (MSK volumes never shrink). MSK Developer Guide, "Automatic scaling for Amazon MSK clusters"."""
+        target = aws.appautoscaling_target.AppautoscalingTarget(
+            self,
+            "storage-autoscaling-target",
+            service_namespace="kafka",
+            scalable_dimension=STORAGE_DIMENSION,
+            resource_id=self.cluster.arn,
+            min_capacity=1,
+            max_capacity=k.ebs_volume_max_gb,
+        )
+        aws.appautoscaling_policy.AppautoscalingPolicy(
+            self,
+            "storage-autoscaling",
+            name=f"{name}-broker-storage",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "target_value": k.storage_autoscaling_target_percent,
+                "disable_scale_in": True,
+                "predefined_metric_specification": {"predefined_metric_type": STORAGE_UTILIZATION_METRIC},
+            },
         )

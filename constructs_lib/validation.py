@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 
-from constructs_lib import versions
+from constructs_lib import capacity, versions
 from constructs_lib.config import (
     CacheConfig,
     ClusterConfig,
@@ -99,8 +100,8 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     errors.extend(_environment(config, supported))
     # Network rules only for regions we know: an unknown region is already one clear error.
     errors.extend(_network(config, supported))
-    for rule in (_state, _buckets, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
-                 _edge, _content_security_policy, _observability, _egress, _audit_logs, _cost):
+    for rule in (_state, _buckets, _database, _cache, _kafka, _secrets, _registry, _cluster, _kubernetes_versions,
+                 _workloads, _capacity, _edge, _content_security_policy, _observability, _egress, _audit_logs, _cost):
         errors.extend(rule(config))
     return _without_follow_ons(config, supported, errors)
 
@@ -117,6 +118,8 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "database.max_allocated_storage_gb": ("database.allocated_storage_gb",),
     "database.database_insights_mode": ("database.performance_insights_retention_days",),
     "kafka.broker_count": ("regions.*.azs",),  # the multiple is the regions' AZ count
+    "kafka.storage_autoscaling_target_percent": ("observability.msk_disk_alarm_percent",),
+    "database.replica_engine_version": ("database.engine_version",),  # compared with the writer's version
 }
 
 #: Fields that name one of the configured regions (edge.certificate_arns.<region> is keyed by one).
@@ -380,8 +383,10 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.storage_type", "only gp3 is supported (encrypted, provisioned IOPS without io1 cost)")
     if not 20 <= d.allocated_storage_gb <= 65536:
         yield ConfigError(f"{p}.allocated_storage_gb", "gp3 volumes are 20-65536 GiB")
-    if d.max_allocated_storage_gb and d.max_allocated_storage_gb < d.allocated_storage_gb:
-        yield ConfigError(f"{p}.max_allocated_storage_gb", "must be 0 (no autoscaling) or at least allocated_storage_gb")
+    if d.max_allocated_storage_gb and d.max_allocated_storage_gb * 10 < d.allocated_storage_gb * 11:
+        # RDS refuses a ceiling less than 10% above the allocated storage ("Invalid max storage size"; RDS User
+        # Guide, "Managing capacity automatically with Amazon RDS storage autoscaling").
+        yield ConfigError(f"{p}.max_allocated_storage_gb", "must be 0 (no autoscaling) or at least 10% above allocated_storage_gb (RDS refuses a smaller ceiling)")
     if d.allocated_storage_gb < 400:
         if d.iops or d.storage_throughput_mbps:
             yield ConfigError(f"{p}.iops", f"gp3 below 400 GiB has a fixed 3000 IOPS / 125 MiB/s baseline; RDS refuses iops or storage_throughput at {d.allocated_storage_gb} GiB (set both to 0)")
@@ -415,10 +420,36 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.database_insights_mode", "must be 'standard' or 'advanced'")
     elif d.database_insights_mode == "advanced" and d.performance_insights_retention_days < 465:
         yield ConfigError(f"{p}.database_insights_mode", "advanced Database Insights needs performance_insights_retention_days >= 465")
+    yield from _replica_engine_version(d, m)
     if d.password_version < 1:
         yield ConfigError(f"{p}.password_version", "must be 1 or more (bump it to rotate the master password)")
     if not 1 <= d.replica_backup_retention_days <= 35:
         yield ConfigError(f"{p}.replica_backup_retention_days", "must be 1-35 days")
+
+
+def _replica_engine_version(d: DatabaseConfig, writer: re.Match[str] | None) -> Iterator[ConfigError]:
+    """The replicas' engine is never behind the writer's: RDS requires read replicas to take a minor upgrade before
+    their source ("If your database has read replicas, you must first upgrade all of the read replicas before you
+    upgrade the source instance", RDS User Guide, "Upgrades of the RDS for PostgreSQL DB engine"), and a major
+    upgrade moves in-region replicas together with their source (same page), so both fields change together."""
+    field = "database.replica_engine_version"
+    m = re.fullmatch(r"(\d+)\.(\d+)", d.replica_engine_version)
+    if not m:
+        yield ConfigError(field, f"{d.replica_engine_version!r} must be a major.minor PostgreSQL version such as 15.17")
+        return
+    if writer is None or d.engine == "aurora-postgresql":  # Aurora members run their cluster's version: unused
+        return
+    (w_major, w_minor), (r_major, r_minor) = map(int, writer.groups()), map(int, m.groups())
+    if r_major != w_major:
+        yield ConfigError(field, f"{d.replica_engine_version} and engine_version {d.engine_version} differ in major version: "
+                                 "a major upgrade moves the replicas with their source, so both change together")
+    elif r_minor < w_minor:
+        yield ConfigError(field, f"{d.replica_engine_version} is behind engine_version {d.engine_version}: RDS upgrades read replicas "
+                                 f"before their source; set replica_engine_version to {d.engine_version} and apply first")
+    else:
+        floor = versions.POSTGRES_MIN_CREATABLE_MINOR.get(r_major)
+        if floor is not None and r_minor < floor:
+            yield ConfigError(field, f"{d.replica_engine_version} is past RDS end of standard support and cannot be created; use {r_major}.{floor} or later")
 
 
 def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -463,6 +494,10 @@ def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.broker_count", f"must be a multiple of the {azs} client subnets (one per AZ), got {k.broker_count}")
     if not 1 <= k.ebs_volume_gb <= 16384:
         yield ConfigError(f"{p}.ebs_volume_gb", "MSK broker volumes are 1-16384 GiB")
+    elif k.ebs_volume_max_gb and not k.ebs_volume_gb < k.ebs_volume_max_gb <= 16384:
+        yield ConfigError(f"{p}.ebs_volume_max_gb", f"must be 0 (no storage autoscaling) or between ebs_volume_gb ({k.ebs_volume_gb}) and 16384 GiB, the largest MSK broker volume")
+    if not 10 <= k.storage_autoscaling_target_percent < c.observability.msk_disk_alarm_percent:
+        yield ConfigError(f"{p}.storage_autoscaling_target_percent", f"must be at least 10 and below observability.msk_disk_alarm_percent ({c.observability.msk_disk_alarm_percent}): the volumes grow before the disk alarm fires")
     if k.enhanced_monitoring not in MSK_ENHANCED_MONITORING:
         yield ConfigError(f"{p}.enhanced_monitoring", f"must be one of {', '.join(sorted(MSK_ENHANCED_MONITORING))}")
     for user in k.scram_users:
@@ -496,8 +531,10 @@ def _registry(c: EnvironmentConfig) -> Iterator[ConfigError]:
 def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
     k: ClusterConfig = c.cluster
     p = "cluster"
-    if versions.KUBERNETES_VERSION not in versions.EKS_STANDARD_SUPPORT_VERSIONS:
-        yield ConfigError("versions.KUBERNETES_VERSION", f"{versions.KUBERNETES_VERSION} is not in EKS standard support ({', '.join(versions.EKS_STANDARD_SUPPORT_VERSIONS)})")
+    if k.support_type not in ("STANDARD", "EXTENDED"):
+        yield ConfigError(f"{p}.support_type", f"{k.support_type!r} is not an EKS upgrade policy; use 'STANDARD' or 'EXTENDED'")
+    if k.node_cpu_credits not in ("standard", "unlimited"):
+        yield ConfigError(f"{p}.node_cpu_credits", f"{k.node_cpu_credits!r} is not a CPU credit mode; use 'standard' or 'unlimited'")
     if k.endpoint_public_access:
         if not k.public_access_cidrs:
             yield ConfigError(f"{p}.public_access_cidrs", "a public API endpoint needs an allow-list of CIDRs")
@@ -522,17 +559,81 @@ def _cluster(c: EnvironmentConfig) -> Iterator[ConfigError]:
     yield from _admin_role(k.admin_role_name, f"{p}.admin_role_name")
     if k.log_retention_days not in LOG_RETENTION_DAYS or k.log_retention_days < 365:
         yield ConfigError(f"{p}.log_retention_days", "must be a CloudWatch retention value of at least 365 days (PCI DSS 10.5.1)")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}", k.node_group_name):
-        yield ConfigError(f"{p}.node_group_name", "must be 1-63 letters, digits, '-' or '_'")
+    # The node group is named <node_group_name>-<26-character suffix> (create-before-destroy needs a fresh name) and
+    # EKS names end at 63 characters: 36 are left (constructs_lib/cluster.py, NODE_GROUP_NAME_SUFFIX_LENGTH).
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,35}", k.node_group_name):
+        yield ConfigError(f"{p}.node_group_name", "must be 1-36 letters, digits, '-' or '_' (EKS adds '-' and a 26-character suffix, 63 at most)")
     if not k.node_instance_types:
         yield ConfigError(f"{p}.node_instance_types", "at least one instance type is required")
     for itype in k.node_instance_types:
         if not EC2_INSTANCE_TYPE.match(itype):
             yield ConfigError(f"{p}.node_instance_types", f"{itype!r} is not an EC2 instance type")
+        elif itype not in capacity.INSTANCE_SHAPES:
+            yield ConfigError(f"{p}.node_instance_types", f"{itype!r} has no known shape (vCPUs, memory, pod slots) to check the node group's capacity with; "
+                                                          f"known: {', '.join(sorted(capacity.INSTANCE_SHAPES))} (constructs_lib/capacity.py)")
     if not 1 <= k.node_min_size <= k.node_desired_size <= k.node_max_size:
         yield ConfigError(f"{p}.node_desired_size", f"need 1 <= node_min_size ({k.node_min_size}) <= node_desired_size ({k.node_desired_size}) <= node_max_size ({k.node_max_size})")
     if not 20 <= k.node_disk_gb <= 16384:
         yield ConfigError(f"{p}.node_disk_gb", "must be 20-16384 GiB")
+
+
+def _minor(version: str) -> int | None:
+    """``1.35`` -> 35; None for anything that is not a Kubernetes 1.x minor."""
+    m = re.fullmatch(r"1\.(\d+)", version)
+    return int(m[1]) if m else None
+
+
+def _kubernetes_minor(field: str, version: str) -> Iterator[ConfigError]:
+    """A cluster's minor exists in EKS standard support and has everything the stacks pin for it: add-ons,
+    cluster-autoscaler image, node AMI release, and charts that declare it."""
+    minor = _minor(version)
+    if minor is None:
+        yield ConfigError(field, f"{version!r} is not a Kubernetes minor such as {versions.KUBERNETES_VERSION}")
+        return
+    if version not in versions.EKS_STANDARD_SUPPORT_VERSIONS:
+        yield ConfigError(field, f"{version} is not in EKS standard support ({', '.join(versions.EKS_STANDARD_SUPPORT_VERSIONS)})")
+        return
+    missing = [what for what, table in (("EKS add-ons", versions.EKS_ADDONS_BY_KUBERNETES),
+                                        ("cluster-autoscaler image", versions.CLUSTER_AUTOSCALER_IMAGE_TAGS),
+                                        ("node AMI release", versions.EKS_NODE_AMI_RELEASES)) if version not in table]
+    if missing:
+        yield ConfigError(field, f"{version} has no pinned {', '.join(missing)} (constructs_lib/versions.py, with evidence)")
+        return
+    too_new = [chart for chart, floor in versions.HELM_CHART_MIN_KUBERNETES.items() if (_minor(floor) or 0) > minor]
+    if too_new:
+        yield ConfigError(field, f"{version} is older than the pinned charts {', '.join(too_new)} support")
+
+
+def _kubernetes_versions(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    """Every cluster's Kubernetes minor is one the stacks can build (``_kubernetes_minor``); regions take an upgrade
+    in ``upgrade_order``, the canary first, and the fleet spans at most two consecutive minors."""
+    k = c.cluster
+    p = "cluster"
+    names = c.region_names
+    for region in k.kubernetes_versions:
+        if region not in names:
+            yield ConfigError(f"{p}.kubernetes_versions.{region}", f"is not a configured region ({', '.join(names)})")
+    order_ok = not k.upgrade_order or sorted(k.upgrade_order) == sorted(names)
+    if not order_ok:
+        yield ConfigError(f"{p}.upgrade_order", f"must list every configured region once ({', '.join(names)}), the canary first")
+    problems = list(_kubernetes_minor(f"{p}.kubernetes_version", k.kubernetes_version))
+    for region, version in k.kubernetes_versions.items():
+        if region in names:
+            problems.extend(_kubernetes_minor(f"{p}.kubernetes_versions.{region}", version))
+    yield from problems
+    minors = [(region, _minor(c.kubernetes_version(region)) or 0) for region in c.upgrade_order]
+    if problems or not order_ok or not minors:
+        return
+    lowest, highest = min(m for _, m in minors), max(m for _, m in minors)
+    if highest - lowest > 1:
+        yield ConfigError(f"{p}.kubernetes_versions", f"the regions span 1.{lowest} to 1.{highest}: EKS upgrades one minor at a time, "
+                                                      "so the fleet runs at most two consecutive minors during an upgrade")
+        return
+    for (before, m_before), (after, m_after) in itertools.pairwise(minors):
+        if m_after > m_before:
+            yield ConfigError(f"{p}.kubernetes_versions.{after}",
+                              f"{after} would run {c.kubernetes_version(after)} before {before} ({c.kubernetes_version(before)}), which comes earlier in "
+                              f"the upgrade order ({', '.join(c.upgrade_order)}): the canary takes a new minor first, the other regions after it")
 
 
 #: An IAM role ARN (IAM User Guide, "IAM identifiers": a path is "/" or "/"-delimited printable ASCII up to 512
@@ -585,11 +686,30 @@ def _workloads(c: EnvironmentConfig) -> Iterator[ConfigError]:
             yield ConfigError(f"{where}.memory_request", "memory quantities look like 512Mi or 2Gi")
         elif _mem_bytes(s.memory_request) > _mem_bytes(s.memory_limit):  # type: ignore[operator]
             yield ConfigError(f"{where}.memory_request", "request exceeds the limit")
-    if not 1 <= w.hpa_min_replicas <= w.hpa_max_replicas:
-        yield ConfigError(f"{p}.hpa_min_replicas", "need 1 <= hpa_min_replicas <= hpa_max_replicas")
+    for s in w.services:
+        if s.max_replicas < s.replicas:
+            yield ConfigError(f"{p}.services.{s.name}.max_replicas", f"the HPA's maximum ({s.max_replicas}) is below its minimum, replicas ({s.replicas})")
     for name in ("hpa_cpu_utilization", "hpa_memory_utilization"):
         if not 1 <= getattr(w, name) <= 100:
             yield ConfigError(f"{p}.{name}", "a utilization target is 1-100 percent")
+
+
+def _capacity(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    """The node group at its maximum holds every service at its HPA maximum, a rollout surge of each and the
+    add-ons' pods (``constructs_lib/capacity.py``): otherwise a scale-up or a rollout at peak leaves pods Pending.
+    Judged only once the figures it reads are valid themselves (their own rules report them)."""
+    k, w = c.cluster, c.workloads
+    if not k.node_instance_types or any(t not in capacity.INSTANCE_SHAPES for t in k.node_instance_types):
+        return
+    if not 1 <= k.node_min_size <= k.node_desired_size <= k.node_max_size:
+        return
+    for s in w.services:
+        if _cpu_millis(s.cpu_request) is None or _mem_bytes(s.memory_request) is None or s.max_replicas < s.replicas:
+            return
+    report = capacity.capacity(k, w.services)
+    if not report.fits:
+        yield ConfigError("cluster.node_max_size", f"{report.summary()}; raise node_max_size to {report.nodes_needed} "
+                                                   "or lower the services' max_replicas")
 
 
 def _cpu_millis(q: str) -> int | None:

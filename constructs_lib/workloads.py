@@ -3,8 +3,9 @@
 Per service: a Deployment (pinned image from the region's ECR, the guide's replicas, resources and probes,
 configuration from ``globalpay-config``, trace export to the cluster's collector, and credentials from the
 ``database-credentials`` Secret that external-secrets syncs from the region's replica of the Secrets Manager
-secret), a ClusterIP Service, a PodDisruptionBudget and a topology
-spread over the AZs. The api-gateway also gets the guide's ALB Ingress and HPA.
+secret), a ClusterIP Service, a PodDisruptionBudget, a topology spread over the AZs and an HPA (the guide's
+api-gateway HPA, for every service, between its ``replicas`` and ``max_replicas``). The api-gateway also gets the
+guide's ALB Ingress.
 
 Beyond the guide: every container drops all capabilities and runs the RuntimeDefault seccomp profile with a
 read-only root filesystem and a writable ``emptyDir`` at ``/tmp`` (the namespace enforces the ``restricted``
@@ -22,6 +23,7 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib import irsa, versions
+from constructs_lib.capacity import ROLLOUT_SURGE_PERCENT
 from constructs_lib.cluster import (
     OTLP_GRPC_PORT,
     OTLP_HTTP_PORT,
@@ -87,10 +89,9 @@ def trace_settings(environment_label: str, namespace: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class HpaSettings:
-    """The guide's HPA: min 5, max 50, CPU 70 %, memory 80 %."""
+    """The guide's HPA targets: CPU 70 %, memory 80 %. Each service scales between its ``replicas`` (the guide's
+    ``minReplicas``) and its ``max_replicas``."""
 
-    min_replicas: int = 5
-    max_replicas: int = 50
     cpu_utilization: int = 70
     memory_utilization: int = 80
 
@@ -203,7 +204,7 @@ class GlobalPayWorkloads(Construct):
 
         self.deployments: dict[str, Any] = {}
         for service in props.services:
-            self._service(service, with_hpa=service.name == props.public_service)
+            self._service(service)
         if public is not None:
             self._ingress(public)
         self._network_policies(by_name)
@@ -253,7 +254,7 @@ class GlobalPayWorkloads(Construct):
         )
 
     # ---------------------------------------------------------------------------------------------
-    def _service(self, service: ServiceConfig, *, with_hpa: bool) -> None:
+    def _service(self, service: ServiceConfig) -> None:
         props = self.props
         name = service.name
         labels = {"app": name, "version": "v1"}
@@ -307,7 +308,7 @@ class GlobalPayWorkloads(Construct):
             spec={
                 "replicas": str(service.replicas),
                 "selector": {"match_labels": selector},
-                "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": "25%", "max_unavailable": "0"}},
+                "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": f"{ROLLOUT_SURGE_PERCENT}%", "max_unavailable": "0"}},
                 "template": {
                     # A change of the ConfigMap (a new writer after a failover, new endpoints) rolls the pods:
                     # they read it only at start.
@@ -335,8 +336,8 @@ class GlobalPayWorkloads(Construct):
             # deploy. Releases watch their own rollout (`kubectl rollout status`); the ALB and Route 53 health
             # checks and the alarms watch the running services.
             wait_for_rollout=False,
-            # With an HPA the replica count is the autoscaler's after the first apply.
-            lifecycle={"ignore_changes": ["spec[0].replicas"]} if with_hpa else None,
+            # The replica count is the HPA's after the first apply.
+            lifecycle={"ignore_changes": ["spec[0].replicas"]},
         )
         kubernetes.service_v1.ServiceV1(
             self,
@@ -354,19 +355,18 @@ class GlobalPayWorkloads(Construct):
             metadata={"name": name, "namespace": self.ns, "labels": {"app": name}},
             spec={"max_unavailable": "1", "selector": {"match_labels": selector}},
         )
-        if with_hpa:
-            self._hpa(name)
+        self._hpa(service)
 
-    def _hpa(self, name: str) -> None:
-        hpa = self.props.hpa
+    def _hpa(self, service: ServiceConfig) -> None:
+        hpa, name = self.props.hpa, service.name
         kubernetes.horizontal_pod_autoscaler_v2.HorizontalPodAutoscalerV2(
             self,
             f"{name}-hpa",
             metadata={"name": f"{name}-hpa", "namespace": self.ns},
             spec={
                 "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": self.deployments[name].metadata.name},
-                "min_replicas": hpa.min_replicas,
-                "max_replicas": hpa.max_replicas,
+                "min_replicas": service.replicas,
+                "max_replicas": service.max_replicas,
                 "metric": [
                     {"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "average_utilization": target}}}
                     for resource, target in (("cpu", hpa.cpu_utilization), ("memory", hpa.memory_utilization))

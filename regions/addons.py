@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from constructs_lib import irsa
+from constructs_lib import irsa, versions
 from constructs_lib.addons import AddonsProps, ClusterAddons
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.naming import Naming
@@ -39,4 +39,6 @@ class AddonsStack(GlobalPayStack):
             ebs_csi_role_arn=compute.role_arn(irsa.EBS_CSI_CONTROLLER),
             external_secrets_role_arn=compute.role_arn(irsa.EXTERNAL_SECRETS),
             provider=self.helm_provider,
+            # The autoscaler of the cluster's own minor: the canary region runs the next one during an upgrade.
+            cluster_autoscaler_image_tag=versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[config.kubernetes_version(core.region)],
         ))

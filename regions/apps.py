@@ -73,8 +73,6 @@ class AppsStack(GlobalPayStack):
             log_level=w.log_level,
             database_secret_name=data.shared_secrets.database_credentials,
             hpa=HpaSettings(
-                min_replicas=w.hpa_min_replicas,
-                max_replicas=w.hpa_max_replicas,
                 cpu_utilization=w.hpa_cpu_utilization,
                 memory_utilization=w.hpa_memory_utilization,
             ),

@@ -34,6 +34,8 @@ class ComputeProps:
     account: AccountContext
     region: str
     cluster: ClusterConfig
+    #: The region's Kubernetes minor (``EnvironmentConfig.kubernetes_version``).
+    kubernetes_version: str
     #: ``globalpay-<env>-cluster``.
     cluster_name: str
     vpc_id: str
@@ -121,6 +123,9 @@ class ComputeLayer(Construct):
                 log_retention_days=k.log_retention_days,
                 s3_prefix_list_id=props.s3_prefix_list_id,
                 internet_https_egress=props.internet_https_egress,
+                kubernetes_version=props.kubernetes_version,
+                support_type=k.support_type,
+                node_cpu_credits=k.node_cpu_credits,
             ),
         )
         issuer = irsa.OidcIssuer(provider_arn=cluster.oidc_provider_arn, host=cluster.oidc_issuer_host)
@@ -168,7 +173,7 @@ class ComputeLayer(Construct):
         addon_roles: dict[str, irsa.ServiceAccountRole] = {}
         addon_configuration: dict[str, str] = {}
         insights_logs: ContainerInsightsLogGroups | None = None
-        if "amazon-cloudwatch-observability" in cluster.props.addon_versions:
+        if "amazon-cloudwatch-observability" in cluster.props.addons:
             # Its log groups exist, encrypted and with our retention, before the add-on would create them itself.
             insights_logs = ContainerInsightsLogGroups(
                 self, "container-insights-logs", cluster_name=props.cluster_name,

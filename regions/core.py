@@ -173,6 +173,7 @@ class RegionCoreStack(GlobalPayStack):
             account=self.account,
             region=region,
             cluster=config.cluster,
+            kubernetes_version=config.kubernetes_version(region),
             cluster_name=self.cluster_name,
             vpc_id=self.network.vpc_id,
             vpc_cidr=self.network.vpc_cidr,

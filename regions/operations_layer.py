@@ -30,6 +30,7 @@ from constructs_lib.observability import (
     DatabaseTarget,
     RegionalAlarms,
     RegionalAlarmsProps,
+    StorageCeilingNotice,
     Tracing,
     TracingProps,
     metric_alarm,
@@ -158,6 +159,9 @@ class OperationsLayer(Construct):
             msk_disk_percent=obs.msk_disk_alarm_percent,
         ))
         alarm_names = [spec.name for spec in alarms.specs.values()]
+        if props.databases:
+            StorageCeilingNotice(self, "db-storage-ceiling", name=naming.name("db-storage-ceiling"),
+                                 identifiers=[d.identifier for d in props.databases], topic_arn=topic.arn)
 
         # --- Tracing: encryption and sampling (the collector is the cluster's observability add-on) --------
         Tracing(self, "tracing", TracingProps(kms_key_arn=data_key, rule_name=naming.name("payments")[:32],

@@ -12,7 +12,10 @@ table (``pricing/aws-prices-<yyyy-mm>.json``: on-demand list prices, nothing fet
 same synthesis always gives the same figure and a price change is a reviewed diff.
 
 What is priced: resources with a fixed hourly or monthly fee (instances, brokers, nodes, NAT gateways,
-endpoints, attachments, keys, secrets, web ACLs, alarms, health checks, Shield Advanced). What is not:
+endpoints, attachments, keys, secrets, web ACLs, alarms, health checks, Shield Advanced), and two choices whose
+cost the JSON decides: burstable nodes in ``unlimited`` credit mode (the surplus over their baseline, at the HPA's
+CPU target) and the EKS upgrade policy (an EXTENDED cluster pays the extended-support hour once its minor leaves
+standard support: priced from that date, and listed as "contingent" before it). What is not:
 usage (data transfer, S3 storage and requests, CloudWatch Logs ingestion, CloudFront, SNS/SQS, backups
 beyond the free allowance, LCUs), which depends on traffic rather than on the JSON; those types are listed
 by count. A resource type the script does not know is listed by count too and never guessed.
@@ -37,7 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.progress import step  # noqa: E402  (after the sys.path entry above)
+from constructs_lib import versions  # noqa: E402  (after the sys.path entry above)
+from constructs_lib.capacity import INSTANCE_SHAPES  # noqa: E402
+from scripts.progress import step  # noqa: E402
 
 DEFAULT_PRICES = ROOT / "pricing" / "aws-prices-2026-11.json"
 GLOBAL = "global"
@@ -165,6 +170,8 @@ class Report:
     usage_based: Counter = field(default_factory=Counter)
     unknown: Counter = field(default_factory=Counter)
     missing_prices: list[str] = field(default_factory=list)
+    #: Costs a choice in the JSON commits to from a known date (EKS extended support): not in the total yet.
+    contingent: list[str] = field(default_factory=list)
 
     def by_region(self) -> dict[str, dict[str, float]]:
         table: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -218,7 +225,40 @@ class Pricer:
 
     # -- pricers, by resource type ------------------------------------------------------------------------
     def aws_eks_cluster(self, r: Resource) -> None:
-        self.hourly(r, "EKS", f"cluster {r.config.get('name', r.name)}", 1, "eks_cluster_hour")
+        """Standard-support hour, or the extended-support hour once the minor has left standard support under the
+        EXTENDED policy (under STANDARD, EKS upgrades the cluster instead). Before that date the difference is
+        listed as contingent."""
+        name, version = r.config.get("name", r.name), str(r.config.get("version", ""))
+        policy = (r.config.get("upgrade_policy") or {}).get("support_type", "EXTENDED")  # EKS's default
+        ends = versions.EKS_END_OF_STANDARD_SUPPORT.get(version, "")
+        extended = policy == "EXTENDED" and bool(ends) and ends[:7] < str(self.prices.data["as_of"])
+        if extended:
+            self.hourly(r, "EKS", f"cluster {name} ({version}, extended support since {ends})", 1, "eks_cluster_extended_support_hour")
+            return
+        self.hourly(r, "EKS", f"cluster {name} ({version}, standard support)", 1, "eks_cluster_hour")
+        standard, later = self.prices.regional(r.region, "eks_cluster_hour"), self.prices.regional(r.region, "eks_cluster_extended_support_hour")
+        if policy == "EXTENDED" and standard and later:
+            extra = (later[0] - standard[0]) * self.prices.hours
+            self.report.contingent.append(
+                f"{r.region}: cluster {name} runs {version} under the EXTENDED upgrade policy: from the day after "
+                f"{ends or 'its end of standard support'} it costs USD {extra:,.0f}/month more (USD {later[0]:.2f} instead "
+                f"of {standard[0]:.2f} per hour) until it is upgraded")
+
+    def _unlimited_credits(self, r: Resource, itype: str, nodes: int, template: Resource | None) -> None:
+        """T instances in unlimited mode pay for CPU above their baseline: nodes x vCPUs x (utilization - baseline)
+        vCPU-hours at the surplus rate. The utilization is the region's HPA CPU target (pods are scaled to keep it,
+        so a busy node runs near it): an estimate at the configured target, not a measurement."""
+        shape = INSTANCE_SHAPES.get(itype)
+        credits = ((template.config.get("credit_specification") or {}) if template else {}).get("cpu_credits")
+        if shape is None or shape.burstable_baseline is None or credits != "unlimited":
+            return
+        targets = [int(m.get("resource", {}).get("target", {}).get("average_utilization") or 0)
+                   for x in self.synthesis.resources if x.rtype == "kubernetes_horizontal_pod_autoscaler_v2" and x.region == r.region
+                   for m in (x.config.get("spec") or {}).get("metric") or [] if (m.get("resource") or {}).get("name") == "cpu"]
+        utilization = max(targets, default=0) / 100
+        surplus = max(0.0, utilization - shape.burstable_baseline)
+        self.hourly(r, "EC2 (EKS nodes)", f"{nodes} x {itype} unlimited CPU credits at {utilization:.0%} average CPU (HPA target; "
+                    f"baseline {shape.burstable_baseline:.0%})", nodes * shape.vcpus * surplus, "ec2_unlimited_surplus_vcpu_hour")
 
     def aws_eks_node_group(self, r: Resource) -> None:
         scaling = r.config.get("scaling_config") or {}
@@ -228,6 +268,7 @@ class Pricer:
         itype = (r.config.get("instance_types") or ["?"])[0]
         self.hourly(r, "EC2 (EKS nodes)", f"{nodes} x {itype} (desired size)", nodes, "ec2_instance_hour", itype)
         template = self.referenced(r, (r.config.get("launch_template") or {}).get("id", ""), "aws_launch_template")
+        self._unlimited_credits(r, itype, nodes, template)
         disks = (template.config.get("block_device_mappings") if template else None) or []
         gb = sum(int((d.get("ebs") or {}).get("volume_size") or 0) for d in disks)
         if not template:
@@ -383,6 +424,8 @@ NO_CHARGE_PREFIXES = (
     "aws_rds_cluster_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_parameter_group",
     "aws_elasticache_user",  # RBAC users and user groups (aws_elasticache_user_group): no charge
     "aws_msk_configuration", "aws_msk_scram_secret_association", "aws_eks_access_", "aws_eks_addon",
+    "aws_appautoscaling_",  # Application Auto Scaling itself is free; what it scales is priced as configured
+    "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",  # rules on AWS service events: no charge
     "aws_ecr_lifecycle_policy", "aws_ecr_registry_scanning_configuration", "aws_ecr_replication_configuration",
     "aws_ecr_repository_creation_template", "aws_ecr_repository_policy", "aws_kms_alias", "aws_secretsmanager_secret_",
     "aws_sns_topic_policy", "aws_sns_topic_subscription", "aws_sqs_queue_policy", "aws_sqs_queue_redrive",
@@ -504,6 +547,9 @@ def format_comparison(report: Report, prices: Prices) -> str:
 
 def format_unpriced(report: Report) -> str:
     out = []
+    if report.contingent:
+        out.append("Contingent (a configured choice that costs more from a known date; not in the total):")
+        out.extend(f"  {c}" for c in report.contingent)
     if report.usage_based:
         out.append("Usage-based, not priced (the JSON says nothing about volume):")
         for rtype, n in sorted(report.usage_based.items()):
@@ -555,7 +601,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps([{"environment": r.environment, "total": round(r.total(), 2),
                            "lines": [asdict(line) for line in r.lines], "usage_based": dict(r.usage_based),
-                           "unknown": dict(r.unknown), "missing_prices": r.missing_prices} for r in reports], indent=2))
+                           "unknown": dict(r.unknown), "missing_prices": r.missing_prices, "contingent": r.contingent}
+                          for r in reports], indent=2))
         return 0
     print(f"Prices: {args.prices.relative_to(ROOT) if args.prices.is_relative_to(ROOT) else args.prices} "
           f"(on-demand list prices as of {prices.data['as_of']})\n")

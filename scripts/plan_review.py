@@ -7,14 +7,21 @@
     python3 tasks.py plan-review --git HEAD~1 --new /tmp/out --allow-destructive
 
 Per stack it prints the resources added (+), removed (-), changed in place (~) with the changed attributes,
-and replaced (-/+). A removal or a replacement of a stateful resource (``DATA_LOSS_TYPES``) is flagged in red
-(ANSI colour on a terminal) and makes the command exit 1, unless its address is on the environment's reviewed
-allow-list, ``environments/<env>.allow-destructive.json`` (scripts/ci/allowlist.py; the pipeline's live plan
-check honours the same file), or ``--allow-destructive`` is given by hand. A database instance that has no
-replication source and would get one again (a promoted writer made a replica: RDS cannot, the provider fails
-or replaces it) is refused whatever the allow-list says (docs/runbooks/failover.md). A resource whose
-address changed is not a removal when the new synth declares the move (a ``moved`` block, cdktf
-``move_from_id`` / ``move_to``): it is compared with its old self.
+and replaced (-/+). A removal or a replacement of a stateful resource (``DATA_LOSS_TYPES``), and a replacement of
+a node group (``FLAGGED_REPLACEMENTS``: every node is drained), is flagged in red (ANSI colour on a terminal) and
+makes the command exit 1, unless its address is on the environment's reviewed allow-list,
+``environments/<env>.allow-destructive.json`` (scripts/ci/allowlist.py; the pipeline's live plan check honours the
+same file), or ``--allow-destructive`` is given by hand. A resource whose address changed is not a removal when the
+new synth declares the move (a ``moved`` block, cdktf ``move_from_id`` / ``move_to``): it is compared with its old
+self.
+
+Refused whatever the allow-list or the flags say (exit 1): a database instance that has no replication source and
+would get one again (a promoted writer made a replica: RDS cannot, the provider fails or replaces it;
+docs/runbooks/failover.md), and changes AWS would refuse at apply (``refusals``): a configuration a running
+resource uses replaced destroy-first (MSK "Configuration is in use", RDS parameter group "still in use"), an RDS
+writer upgraded before its read replicas, a major engine upgrade without ``allow_major_version_upgrade``, an EKS
+control plane moved by more than one minor or down, and more than one cluster upgraded in one change (one region at
+a time, the canary first: docs/runbooks/upgrade.md).
 
 This runs without AWS credentials or a ``terraform`` binary, so it cannot know what the provider's plan
 will say about computed values; it knows which arguments force a new resource (``FORCE_NEW`` below, from the
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402  (after the sys.path entry above)
+from constructs_lib.aws_rules import IN_USE_BY  # noqa: E402  (after the sys.path entry above)
+from constructs_lib.policy import STATEFUL_TYPES  # noqa: E402
 from scripts.ci.allowlist import AllowList, AllowListError  # noqa: E402
 from scripts.ci.allowlist import load as load_allow_list  # noqa: E402
 
@@ -49,6 +58,13 @@ DEFAULT_NEW = ROOT / "cdktf.out"
 
 #: Types whose removal or replacement loses data, evidence or identity.
 DATA_LOSS_TYPES = frozenset(STATEFUL_TYPES) | {"aws_cloudwatch_log_group", "aws_rds_cluster_instance"}
+
+#: Types whose replacement loses no data but is a capacity event: flagged like a stateful replacement (exit 1
+#: unless --allow-destructive), with what the operator must check.
+FLAGGED_REPLACEMENTS: dict[str, str] = {
+    "aws_eks_node_group": "every node of the group is drained and replaced; set cluster.node_desired_size to the "
+                          "group's current size first (the new group starts at it) and watch Pending pods",
+}
 
 #: Arguments whose change makes Terraform destroy and re-create the resource ("forces replacement"), as dotted
 #: paths through nested blocks. Sources: the AWS provider documentation of each resource
@@ -98,7 +114,20 @@ FORCE_NEW: dict[str, frozenset[str]] = {
         "access_config.bootstrap_cluster_creator_admin_permissions",
     }),
     "aws_db_parameter_group": frozenset({"name", "name_prefix", "family"}),
+    "aws_rds_cluster_parameter_group": frozenset({"name", "name_prefix", "family"}),
     "aws_cloudwatch_log_group": frozenset({"name", "name_prefix"}),
+    # eks_node_group: hashicorp/terraform-provider-aws internal/service/eks/node_group.go (ForceNew: ami_type,
+    # capacity_type, cluster_name, disk_size, instance_types, launch_template id/name, node_group_name(_prefix),
+    # node_role_arn, remote_access, subnet_ids; release_version, version and the template version update in place).
+    "aws_eks_node_group": frozenset({
+        "ami_type", "capacity_type", "cluster_name", "disk_size", "instance_types", "launch_template.id",
+        "launch_template.name", "node_group_name", "node_group_name_prefix", "node_role_arn", "remote_access",
+        "subnet_ids",
+    }),
+    # msk_configuration: internal/service/kafka/configuration.go (ForceNew: name, kafka_versions; server_properties
+    # makes a new revision in place).
+    "aws_msk_configuration": frozenset({"name", "kafka_versions"}),
+    "aws_launch_template": frozenset({"name", "name_prefix"}),
 }
 
 #: In-place changes that AWS may refuse or that interrupt service: printed as warnings, not failures.
@@ -106,6 +135,7 @@ RISKY_IN_PLACE: dict[str, dict[str, str]] = {
     "aws_db_instance": {"db_subnet_group_name": "RDS refuses a move to another subnet group in the same VPC"},
     "aws_msk_cluster": {"kafka_version": "a rolling broker upgrade; downgrades are impossible"},
     "aws_eks_cluster": {"version": "control plane upgrade; one minor version at a time, never down"},
+    "aws_eks_node_group": {"release_version": "nodes roll to the new AMI release, max_unavailable at a time"},
 }
 
 RED, YELLOW, GREEN, BOLD, RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
@@ -172,6 +202,8 @@ class StackReview:
     name: str
     changes: list[Change] = field(default_factory=list)
     note: str = ""
+    #: What AWS would refuse at apply (cross-resource and cross-stack rules): exit 1 whatever the flags.
+    refusals: list[str] = field(default_factory=list)
 
     @property
     def destructive(self) -> list[Change]:
@@ -202,7 +234,12 @@ def diff_resource(address: str, old: Mapping[str, Any], new: Mapping[str, Any], 
         change.details.append(f"moved from {moved_from}")
     for key in forcing:
         change.details.append(f"{key}: {_short(before.get(key))} -> {_short(after.get(key))} forces replacement")
-    change.destructive = bool(forcing) and rtype in DATA_LOSS_TYPES
+    change.destructive = bool(forcing) and (rtype in DATA_LOSS_TYPES or rtype in FLAGGED_REPLACEMENTS)
+    if forcing:
+        first = "created before the old one is destroyed" if after.get("lifecycle.create_before_destroy") else "destroyed before its replacement exists"
+        change.details.append(f"replacement order: {first}")
+        if rtype in FLAGGED_REPLACEMENTS:
+            change.details.append(FLAGGED_REPLACEMENTS[rtype])
     for key, why in RISKY_IN_PLACE.get(rtype, {}).items():
         if key in changed:
             change.warnings.append(f"{key}: {_short(before.get(key))} -> {_short(after.get(key))}: {why}")
@@ -255,7 +292,98 @@ def review(old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, 
                 entry = allow.allows(r.name, c.address)
                 if entry:
                     c.allowed = entry.reason
+    by_name = {r.name: r for r in reviews}
+    for stack, message in [*in_use_refusals(reviews, new), *version_refusals(old, new)]:
+        by_name[stack].refusals.append(message)
     return reviews
+
+
+# --------------------------------------------------------------------------------------------------
+# What AWS would refuse: cross-resource and cross-stack rules on the change as a whole
+# --------------------------------------------------------------------------------------------------
+
+
+def _refers(cfg: Mapping[str, Any], rtype: str, name: str) -> bool:
+    return f"${{{rtype}.{name}." in json.dumps({k: v for k, v in cfg.items() if k not in ("//", "depends_on")})
+
+
+def in_use_refusals(reviews: list[StackReview], new: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, str]]:
+    """A replaced configuration that a resource of the new stack still uses, replaced destroy-first: AWS refuses to
+    delete it (aws_rules AWS003), and the apply stops half-way."""
+    for r in reviews:
+        now = resources(new.get(r.name) or {})
+        for change in r.changes:
+            consumers = IN_USE_BY.get(change.rtype)
+            if change.kind != "replace" or not consumers:
+                continue
+            name = change.address.split(".", 1)[1]
+            if flatten(now.get(change.address, {})).get("lifecycle.create_before_destroy"):
+                continue
+            users = [a for a, cfg in now.items() if a.split(".", 1)[0] in consumers and _refers(cfg, change.rtype, name)]
+            if users:
+                yield r.name, (f"{change.address} is replaced destroy-first while {users[0]} uses it: AWS refuses to delete it "
+                               "(MSK: \"Configuration is in use by one or more clusters\"; RDS: a parameter group with members); "
+                               "give it lifecycle.create_before_destroy and a name that changes with it")
+
+
+def _version(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)*", value):
+        return None
+    return tuple(int(x) for x in value.split("."))
+
+
+def _everywhere(stacks: Mapping[str, Mapping[str, Any]], rtype: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(stack, name): config}`` of every ``rtype`` resource of every stack."""
+    return {(stack, name): cfg for stack, data in stacks.items()
+            for name, cfg in ((data.get("resource") or {}).get(rtype) or {}).items()}
+
+
+def version_refusals(old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, str]]:
+    """Upgrade order across the whole change: EKS one minor, one cluster at a time; RDS replicas before their
+    writer, and a major only with allow_major_version_upgrade."""
+    before, after = _everywhere(old, "aws_eks_cluster"), _everywhere(new, "aws_eks_cluster")
+    moved = []
+    for key, cfg in sorted(after.items()):
+        was, now = _version(before.get(key, {}).get("version")), _version(cfg.get("version"))
+        if was is None or now is None or was == now:
+            continue
+        moved.append(key)
+        address = f"aws_eks_cluster.{key[1]}"
+        if now < was:
+            yield key[0], f"{address}: Kubernetes {cfg['version']} is older than {before[key]['version']}: EKS cannot downgrade a control plane"
+        elif now[0] != was[0] or now[1] - was[1] > 1:
+            yield key[0], f"{address}: {before[key]['version']} -> {cfg['version']} skips a minor: EKS upgrades one minor at a time"
+    if len(moved) > 1:
+        stacks = ", ".join(stack for stack, _ in moved)
+        for stack, _ in moved:
+            yield stack, (f"{len(moved)} clusters change Kubernetes version in one change ({stacks}): one region at a time, "
+                          "the canary first (cluster.kubernetes_versions, docs/runbooks/upgrade.md)")
+
+    old_dbs, new_dbs = _everywhere(old, "aws_db_instance"), _everywhere(new, "aws_db_instance")
+    identifier = {cfg.get("identifier"): key for key, cfg in new_dbs.items()}
+    for key, cfg in sorted(new_dbs.items()):
+        was_cfg = old_dbs.get(key)
+        if was_cfg is None:
+            continue
+        was, now = _version(was_cfg.get("engine_version")), _version(cfg.get("engine_version"))
+        if was is None or now is None or was == now:
+            continue
+        address = f"aws_db_instance.{key[1]}"
+        if now[0] != was[0] and not cfg.get("allow_major_version_upgrade"):
+            yield key[0], (f"{address}: {was_cfg['engine_version']} -> {cfg['engine_version']} is a major upgrade without "
+                           "allow_major_version_upgrade: RDS refuses it (database.allow_major_version_upgrade)")
+        if cfg.get("replicate_source_db") or now[0] != was[0]:
+            continue  # a replica, or a major (RDS moves in-region replicas with their source)
+        for rkey, rcfg in sorted(new_dbs.items()):
+            source = str(rcfg.get("replicate_source_db") or "")
+            by_reference = rkey[0] == key[0] and f"${{aws_db_instance.{key[1]}." in source
+            if not source or not (by_reference or identifier.get(source.rsplit(":", 1)[-1]) == key):
+                continue
+            replica_was = _version((old_dbs.get(rkey) or {}).get("engine_version"))
+            if replica_was is not None and replica_was < now:
+                yield key[0], (f"{address}: the writer moves to {cfg['engine_version']} while its replica {rcfg.get('identifier')} "
+                               f"({rkey[0]}) still runs {old_dbs[rkey]['engine_version']}: RDS upgrades read replicas first; "
+                               "bump database.replica_engine_version in one change, engine_version in the next")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -269,7 +397,7 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{RESET}" if color else text
 
-    changed = [r for r in reviews if r.changes or r.note]
+    changed = [r for r in reviews if r.changes or r.note or r.refusals]
     if not changed:
         yield "no changes: the two synth outputs declare the same resources"
         return
@@ -300,11 +428,15 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
                 yield paint(f"        refused: {c.refused}", RED)
             if c.destructive and c.path:
                 yield f"        construct: {c.path}"
+        for refusal in r.refusals:
+            yield paint(f"  AWS would refuse: {refusal}", RED)
     destructive = [c for r in reviews for c in r.destructive]
     allowed = [c for c in destructive if c.allowed]
     total = sum(len(r.changes) for r in reviews)
-    yield (f"{total} change(s) in {len(changed)} stack(s); {len(destructive)} destroy or replace a stateful resource"
-           + (f" ({len(allowed)} on the allow-list)" if allowed else ""))
+    refusals = sum(len(r.refusals) for r in reviews)
+    yield (f"{total} change(s) in {len(changed)} stack(s); {len(destructive)} destroy or replace a stateful resource or a node group"
+           + (f" ({len(allowed)} on the allow-list)" if allowed else "")
+           + (f"; {refusals} AWS would refuse" if refusals else ""))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -376,9 +508,12 @@ def main(argv: list[str] | None = None) -> int:
     if refused:
         print(f"refused: {len(refused)} change(s) no allow-list can allow (docs/runbooks/failover.md)", file=sys.stderr)
         return 1
+    if any(r.refusals for r in reviews):
+        print("refused: AWS would refuse part of this change at apply (see 'AWS would refuse' above)", file=sys.stderr)
+        return 1
     if blocking and not args.allow_destructive:
-        print(f"refused: destructive changes to stateful resources not on {allow.source} (add each reviewed address "
-              "with its reason, docs/safe-change.md)", file=sys.stderr)
+        print(f"refused: destructive changes to stateful resources or node groups not on {allow.source} (add each reviewed "
+              "address with its reason, docs/safe-change.md)", file=sys.stderr)
         return 1
     return 0
 

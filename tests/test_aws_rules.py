@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import TerraformStack
+from cdktf import TerraformResourceLifecycle, TerraformStack
 
 from constructs_lib import aws_rules
 from constructs_lib.common import assume_role_policy, protected
@@ -88,6 +88,80 @@ def test_a_cluster_created_before_its_roles_policies_is_refused(tmp_path: Path) 
     violation = refused(tmp_path, lambda s: eks(s, wait_for_policies=False))
     assert_refused_for(violation, "AWS002", "demo/cluster", "aws_iam_role_policy_attachment.role-policy")
     assert accepted(tmp_path / "ok", lambda s: eks(s, wait_for_policies=True))["resource"]["aws_eks_cluster"]
+
+
+def kafka(stack: TerraformStack, *, name: str = "demo-config-3-9-x-kraft", create_first: bool = True) -> None:
+    """An MSK cluster and the broker configuration it uses (encrypted, private: the GP rules pass)."""
+    config = aws.msk_configuration.MskConfiguration(
+        stack, "config", name=name, kafka_versions=["3.9.x.kraft"], server_properties="auto.create.topics.enable=false\n",
+        lifecycle=TerraformResourceLifecycle(create_before_destroy=True) if create_first else None)
+    aws.msk_cluster.MskCluster(
+        stack, "cluster", cluster_name="demo", kafka_version="3.9.x.kraft", number_of_broker_nodes=3,
+        broker_node_group_info={"instance_type": "kafka.m7g.large", "client_subnets": ["a", "b", "c"], "security_groups": ["sg"],
+                                "connectivity_info": {"public_access": {"type": "DISABLED"}}},
+        encryption_info={"encryption_at_rest_kms_key_arn": key(stack).arn,
+                         "encryption_in_transit": {"client_broker": "TLS", "in_cluster": True}},
+        configuration_info={"arn": config.arn, "revision": config.latest_revision}, lifecycle=protected())
+
+
+def test_a_configuration_in_use_replaced_destroy_first_is_refused(tmp_path: Path) -> None:
+    """The code before: ``globalpay-<env>-kafka-config`` without create_before_destroy, so a Kafka version bump made
+    Terraform delete the configuration its cluster uses ("Configuration is in use by one or more clusters")."""
+    violation = refused(tmp_path, lambda s: kafka(s, create_first=False))
+    assert_refused_for(violation, "AWS003", "demo/config", "aws_msk_cluster.cluster uses it")
+    assert accepted(tmp_path / "ok", kafka)["resource"]["aws_msk_configuration"]
+
+
+def test_a_parameter_group_in_use_replaced_destroy_first_is_refused(tmp_path: Path) -> None:
+    def build(stack: TerraformStack, *, create_first: bool) -> None:
+        group = aws.db_parameter_group.DbParameterGroup(
+            stack, "params", name="demo-postgres15", family="postgres15",
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True) if create_first else None)
+        aws.db_instance.DbInstance(
+            stack, "db", identifier="demo-db", engine="postgres", instance_class="db.t4g.medium", allocated_storage=20,
+            username="demo", manage_master_user_password=True, storage_encrypted=True, kms_key_id=key(stack).arn,
+            publicly_accessible=False, deletion_protection=True, parameter_group_name=group.name, lifecycle=protected())
+
+    assert_refused_for(refused(tmp_path, lambda s: build(s, create_first=False)), "AWS003", "demo/params", "aws_db_instance.db uses it")
+    assert accepted(tmp_path / "ok", lambda s: build(s, create_first=True))["resource"]["aws_db_parameter_group"]
+
+
+def node_group(stack: TerraformStack, *, prefix: bool, create_first: bool) -> None:
+    role = aws.iam_role.IamRole(stack, "role", name="demo-nodes", assume_role_policy=assume_role_policy("ec2.amazonaws.com"))
+    names = {"node_group_name_prefix": "demo-nodes-"} if prefix else {"node_group_name": "demo-nodes"}
+    aws.eks_node_group.EksNodeGroup(
+        stack, "nodes", cluster_name="demo", node_role_arn=role.arn, subnet_ids=["a", "b"],
+        scaling_config={"min_size": 1, "max_size": 2, "desired_size": 1},
+        lifecycle=TerraformResourceLifecycle(create_before_destroy=True) if create_first else None, **names)
+
+
+def test_a_node_group_replaced_destroy_first_or_created_first_under_its_own_name_is_refused(tmp_path: Path) -> None:
+    """The code before: a fixed name and no create_before_destroy, so an instance-type change removed every node first."""
+    assert_refused_for(refused(tmp_path / "a", lambda s: node_group(s, prefix=False, create_first=False)),
+                       "AWS003", "demo/nodes", "would remove every node before a new one exists")
+    assert_refused_for(refused(tmp_path / "b", lambda s: node_group(s, prefix=False, create_first=True)),
+                       "AWS004", "demo/nodes", "use node_group_name_prefix")
+    assert accepted(tmp_path / "ok", lambda s: node_group(s, prefix=True, create_first=True))["resource"]["aws_eks_node_group"]
+
+
+def test_a_configuration_created_first_must_carry_its_version_in_its_name(tmp_path: Path) -> None:
+    violation = refused(tmp_path, lambda s: kafka(s, name="demo-kafka-config"))
+    assert_refused_for(violation, "AWS004", "demo/config", "does not carry its Kafka version 3.9.x.kraft")
+
+
+def test_a_replica_older_than_its_source_in_the_same_stack_is_refused(tmp_path: Path) -> None:
+    def build(stack: TerraformStack, replica_version: str) -> None:
+        source = aws.db_instance.DbInstance(
+            stack, "primary", identifier="demo-primary", engine="postgres", engine_version="15.18", instance_class="db.t4g.medium",
+            allocated_storage=20, username="demo", manage_master_user_password=True, storage_encrypted=True,
+            kms_key_id=key(stack, "primary-key").arn, publicly_accessible=False, deletion_protection=True, lifecycle=protected())
+        aws.db_instance.DbInstance(
+            stack, "replica", identifier="demo-replica", instance_class="db.t4g.medium", replicate_source_db=source.arn,
+            engine_version=replica_version, storage_encrypted=True, publicly_accessible=False, deletion_protection=True,
+            skip_final_snapshot=True, lifecycle=protected())
+
+    assert_refused_for(refused(tmp_path, lambda s: build(s, "15.17")), "AWS005", "demo/replica", "older than its source's 15.18")
+    assert accepted(tmp_path / "ok", lambda s: build(s, "15.18"))["resource"]["aws_db_instance"]
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, assume, find, given, note, settings
 from hypothesis import strategies as st
 
-from constructs_lib import versions
-from constructs_lib.config import load_config
+from constructs_lib import capacity, versions
+from constructs_lib.config import ClusterConfig, load_config
 from constructs_lib.errors import ConfigError
 from constructs_lib.validation import (
     AURORA_UNSUPPORTED_CLASSES,
@@ -79,14 +79,17 @@ def database(draw: st.DrawFn) -> dict[str, Any]:
         iops = draw(st.integers(12000, min(64000, 500 * storage)))
         throughput = draw(st.integers(500, min(4000, iops // 4)))
     backup, maintenance = draw(windows(60, 60))
+    # Replicas run the writer's version, or (RDS instances, mid-way through a minor upgrade) one minor ahead.
+    replica_minor = minor + (draw(st.integers(0, 1)) if engine == "postgres" else 0)
     return {
         "engine": engine,
         "engine_version": f"{major}.{minor}",
+        "replica_engine_version": f"{major}.{replica_minor}",
         "instance_class": writer,
         "replica_instance_class": replica,
         "shared_buffers_8kb_pages": int(memory * 1024 * 1024 / 8 * draw(st.sampled_from([0.1, 0.25, 0.4]))),
         "allocated_storage_gb": storage,
-        "max_allocated_storage_gb": draw(st.sampled_from([0, storage, storage * 2])),
+        "max_allocated_storage_gb": draw(st.sampled_from([0, -(-storage * 11 // 10), storage * 2])),
         "iops": iops,
         "storage_throughput_mbps": throughput,
         "multi_az": draw(st.booleans()),
@@ -124,7 +127,8 @@ def kafka(draw: st.DrawFn) -> dict[str, Any]:
         "kafka_version": version,
         "broker_instance_type": broker,
         "broker_count": 3 * draw(st.integers(1, 3)),
-        "ebs_volume_gb": draw(st.integers(1, 16384)),
+        "ebs_volume_gb": (volume := draw(st.integers(1, 16384))),
+        "ebs_volume_max_gb": 0 if volume == 16384 else draw(st.sampled_from([0, min(16384, volume * 2), 16384])),
         "provisioned_throughput_enabled": limit is not None and draw(st.booleans()),
     }
     if out["provisioned_throughput_enabled"]:
@@ -151,6 +155,11 @@ def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     env = draw(st.sampled_from(["prod", "staging"]))
     node_min = draw(st.integers(1, 4))
     node_desired = draw(st.integers(node_min, node_min + 3))
+    # Instance types with a known shape, and a maximum that holds the environment's services (the capacity rule).
+    node_types = draw(st.lists(st.sampled_from(sorted(capacity.INSTANCE_SHAPES)), min_size=1, max_size=2, unique=True))
+    services = load_config(env, REGION_SPECS).workloads.services
+    needed = capacity.capacity(ClusterConfig(node_instance_types=tuple(node_types), node_max_size=1), services).nodes_needed
+    node_max_floor = max(node_desired, needed)
     overrides: dict[str, Any] = {
         **draw(regions()),
         "single_nat_gateway": draw(st.booleans()),
@@ -158,10 +167,10 @@ def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         "cache": draw(cache()),
         "kafka": draw(kafka()),
         "cluster": {
-            "node_instance_types": draw(st.lists(st.sampled_from(["t3.xlarge", "m6i.large", "m7i.2xlarge", "r6i.xlarge"]), min_size=1, max_size=2, unique=True)),
+            "node_instance_types": node_types,
             "node_min_size": node_min,
             "node_desired_size": node_desired,
-            "node_max_size": draw(st.integers(node_desired, node_desired + 5)),
+            "node_max_size": draw(st.integers(node_max_floor, node_max_floor + 5)),
             "node_disk_gb": draw(st.integers(20, 500)),
             **draw(st.sampled_from([{}, {"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.0/24"]}])),
         },

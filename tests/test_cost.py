@@ -181,3 +181,67 @@ def test_synthesizing_shows_progress(monkeypatch: pytest.MonkeyPatch, prod: Synt
     assert err[0] == "cost: synthesizing prod (about 10 s) ..." and err[1] == "synthesizing now"
     assert re.fullmatch(r"cost: synthesizing prod \(about 10 s\): \d+ s", err[2]), err
     assert "environment prod" in captured.out and "synthesizing" not in captured.out
+
+
+def test_the_eks_upgrade_policy_is_priced_from_the_end_of_standard_support(tmp_path: Path) -> None:
+    """EXTENDED keeps a minor past its standard support at the extended-support hour: contingent before that date,
+    in the total after it; STANDARD never pays it (EKS upgrades the cluster instead)."""
+    def report(policy: str, version: str, as_of: str) -> cost.Report:
+        out = tmp_path / f"{policy}-{version}-{as_of}"
+        _stack(out, "globalpay-test-us-east-1", {
+            "provider": {"aws": [{"region": "us-east-1"}]},
+            "resource": {"aws_eks_cluster": {"c": {"name": "demo", "version": version, "upgrade_policy": {"support_type": policy}}}},
+        })
+        return cost.price(cost.load_synthesis(out), cost.Prices({**PRICES, "as_of": as_of}))
+
+    us = PRICES["regions"]["us-east-1"]
+    before = report("EXTENDED", "1.35", "2026-11")
+    assert before.total() == pytest.approx(us["eks_cluster_hour"] * H)
+    [contingent] = before.contingent
+    extra = (us["eks_cluster_extended_support_hour"] - us["eks_cluster_hour"]) * H
+    assert f"from the day after 2027-03-27 it costs USD {extra:,.0f}/month more" in contingent and extra == pytest.approx(365)
+    after = report("EXTENDED", "1.35", "2027-04")
+    assert after.total() == pytest.approx(us["eks_cluster_extended_support_hour"] * H) and not after.contingent
+    assert "extended support since 2027-03-27" in after.lines[0].item
+    standard = report("STANDARD", "1.35", "2027-04")
+    assert standard.total() == pytest.approx(us["eks_cluster_hour"] * H) and not standard.contingent
+
+
+def test_burstable_nodes_in_unlimited_mode_pay_the_surplus_at_the_hpa_cpu_target(tmp_path: Path) -> None:
+    def stack(credits: str) -> cost.Report:
+        out = tmp_path / credits
+        _stack(out, "globalpay-test-eu-west-1", {
+            "provider": {"aws": [{"region": "eu-west-1"}]},
+            "resource": {
+                "aws_launch_template": {"lt": {"credit_specification": {"cpu_credits": credits},
+                                               "block_device_mappings": [{"ebs": {"volume_size": 50}}]}},
+                "aws_eks_node_group": {"ng": {"instance_types": ["t3.xlarge"], "scaling_config": {"desired_size": 5},
+                                              "launch_template": {"id": "${aws_launch_template.lt.id}"}}},
+            },
+        })
+        _stack(out, "globalpay-test-eu-west-1-apps", {
+            "provider": {"aws": [{"region": "eu-west-1"}]},
+            "resource": {"kubernetes_horizontal_pod_autoscaler_v2": {"h": {"spec": {"metric": [
+                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "average_utilization": 70}}},
+                {"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "average_utilization": 80}}},
+            ]}}}},
+        })
+        return cost.price(cost.load_synthesis(out), cost.Prices(PRICES))
+
+    eu = PRICES["regions"]["eu-west-1"]
+    base = 5 * eu["ec2_instance_hour"]["t3.xlarge"] * H + 5 * 50 * eu["ebs_gp3_gb_month"]
+    surplus = 5 * 4 * (0.70 - 0.40) * H * eu["ec2_unlimited_surplus_vcpu_hour"]  # 5 nodes x 4 vCPUs x 30 points over baseline
+    unlimited = stack("unlimited")
+    assert unlimited.total() == pytest.approx(base + surplus, abs=0.01)
+    assert any("unlimited CPU credits at 70% average CPU" in line.item for line in unlimited.lines)
+    assert stack("standard").total() == pytest.approx(base, abs=0.01)
+
+
+def test_prod_prices_the_unlimited_credits_and_lists_extended_support_as_contingent(prod: Synth) -> None:
+    report = cost.price(cost.load_synthesis(prod.outdir), cost.Prices(PRICES))
+    credits = {line.region: line.monthly for line in report.lines if "unlimited CPU credits" in line.item}
+    assert set(credits) == {"us-east-1", "eu-west-1", "ap-southeast-2"}
+    for region, monthly in credits.items():
+        assert monthly == pytest.approx(5 * 4 * 0.30 * H * PRICES["regions"][region]["ec2_unlimited_surplus_vcpu_hour"])
+    assert len(report.contingent) == 3 and all("EXTENDED upgrade policy" in c for c in report.contingent)
+    assert "Contingent" in cost.format_unpriced(report)

@@ -142,7 +142,9 @@ def test_parameter_groups_hold_what_the_instance_classes_can(prod):
         # 8 kB pages: 2097152 = 16 GiB of the writer's 64 GiB; 1048576 = 8 GiB of the replica's 32 GiB.
         assert params["shared_buffers"] == (pages, "pending-reboot")
         assert params["rds.force_ssl"][0] == "1"
-        assert group["lifecycle"] == {"prevent_destroy": True}
+        # Configuration, not data: a major upgrade replaces it, the new group (named with its family) first.
+        assert group["lifecycle"] == {"create_before_destroy": True}
+        assert group["name"].endswith(family) or group["name"].endswith(f"{family}-replica")
 
 
 def test_same_region_replica_in_the_second_az(prod):
@@ -333,7 +335,19 @@ def test_msk_cluster(prod, stack):
     assert cluster["enhanced_monitoring"] == "PER_TOPIC_PER_PARTITION"
     assert cluster["logging_info"]["broker_logs"]["cloudwatch_logs"]["enabled"] is True
     assert cluster["configuration_info"]["arn"] == ref(s, "aws_msk_configuration", "/data/kafka/configuration", "arn")
-    assert cluster["lifecycle"] == {"prevent_destroy": True}
+    # The volume size is the storage autoscaler's once it runs (kafka.ebs_volume_max_gb).
+    assert cluster["lifecycle"] == {"prevent_destroy": True,
+                                    "ignore_changes": ["broker_node_group_info[0].storage_info[0].ebs_storage_info[0].volume_size"]}
+    configuration = by_path(s, "aws_msk_configuration", "/data/kafka/configuration")
+    assert configuration["name"] == "globalpay-prod-kafka-config-3-9-x-kraft"
+    assert configuration["lifecycle"] == {"create_before_destroy": True}
+    target = by_path(s, "aws_appautoscaling_target", "/data/kafka/storage-autoscaling-target")
+    assert (target["service_namespace"], target["scalable_dimension"]) == ("kafka", "kafka:broker-storage:VolumeSize")
+    assert target["resource_id"] == ref(s, "aws_msk_cluster", "/data/kafka/cluster", "arn")
+    assert (target["min_capacity"], target["max_capacity"]) == (1, 4000)
+    scaling = by_path(s, "aws_appautoscaling_policy", "/data/kafka/storage-autoscaling")["target_tracking_scaling_policy_configuration"]
+    assert scaling == {"target_value": 60, "disable_scale_in": True,
+                       "predefined_metric_specification": {"predefined_metric_type": "KafkaBrokerStorageUtilization"}}
     props = dict(line.split("=", 1) for line in by_path(s, "aws_msk_configuration", "/data/kafka/configuration")["server_properties"].splitlines())
     assert props["auto.create.topics.enable"] == "false"
     assert props["min.insync.replicas"] == "2"
@@ -551,7 +565,7 @@ def test_data_stores_admit_only_the_node_security_group(prod, stack):
 @pytest.mark.parametrize("stack", CORES)
 def test_every_stateful_data_resource_is_protected(prod, stack):
     """The region's data tier (core stack) and the keys that encrypt it (its -keys stack)."""
-    stateful = ("aws_db_instance", "aws_db_parameter_group", "aws_elasticache_replication_group", "aws_msk_cluster",
+    stateful = ("aws_db_instance", "aws_elasticache_replication_group", "aws_msk_cluster",
                 "aws_secretsmanager_secret", "aws_ecr_repository", "aws_kms_key", "aws_rds_cluster")
     found: dict[str, int] = {}
     for name in (stack, f"{stack}-keys"):
@@ -563,9 +577,9 @@ def test_every_stateful_data_resource_is_protected(prod, stack):
     minimum = {"aws_kms_key": 2, "aws_elasticache_replication_group": 1, "aws_msk_cluster": 1, "aws_secretsmanager_secret": 3}
     # ... plus the database where there is one, and the shared secrets and repositories in the origin.
     if stack != AP:
-        minimum.update(aws_db_instance=1, aws_db_parameter_group=1)
+        minimum.update(aws_db_instance=1)
     if stack == US:
-        minimum.update(aws_db_instance=2, aws_db_parameter_group=2, aws_secretsmanager_secret=6, aws_ecr_repository=3)
+        minimum.update(aws_db_instance=2, aws_secretsmanager_secret=6, aws_ecr_repository=3)
     short = {rtype: (found.get(rtype, 0), n) for rtype, n in minimum.items() if found.get(rtype, 0) < n}
     assert not short, f"(found, expected at least): {short}"
 

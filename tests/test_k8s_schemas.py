@@ -693,12 +693,14 @@ def _pins(source: str) -> list[tuple[str, str, int]]:
             continue
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
         name = getattr(target, "id", "")
-        if name in ("EKS_ADDONS", "HELM_CHARTS") and isinstance(node.value, ast.Dict):
+        if name in ("HELM_CHARTS", "CLUSTER_AUTOSCALER_IMAGE_TAGS", "EKS_NODE_AMI_RELEASES") and isinstance(node.value, ast.Dict):
             for key, value in zip(node.value.keys, node.value.values, strict=True):
                 version = value.elts[-1] if isinstance(value, ast.Tuple) else value
                 pins.append((f"{name}[{ast.literal_eval(key)}]", ast.literal_eval(version), key.lineno))
-        elif name == "CLUSTER_AUTOSCALER_IMAGE_TAG":
-            pins.append((name, ast.literal_eval(node.value), node.lineno))
+        elif name == "EKS_ADDONS_BY_KUBERNETES" and isinstance(node.value, ast.Dict):
+            for minor, table in zip(node.value.keys, node.value.values, strict=True):
+                for key, value in zip(table.keys, table.values, strict=True):  # type: ignore[attr-defined]
+                    pins.append((f"EKS_ADDONS[{ast.literal_eval(minor)}][{ast.literal_eval(key)}]", ast.literal_eval(value), key.lineno))
     return pins
 
 
@@ -730,8 +732,9 @@ def evidence_problems(source: str) -> list[str]:
 def test_versions_py_pins_the_charts_and_addons_this_test_knows():
     names = {name for name, _, _ in _pins(VERSIONS_PY.read_text())}
     assert {f"HELM_CHARTS[{c}]" for c in versions.HELM_CHARTS} <= names
-    assert {f"EKS_ADDONS[{a}]" for a in versions.EKS_ADDONS} <= names
-    assert "CLUSTER_AUTOSCALER_IMAGE_TAG" in names
+    assert {f"EKS_ADDONS[{m}][{a}]" for m, pins in versions.EKS_ADDONS_BY_KUBERNETES.items() for a in pins} <= names
+    assert {f"CLUSTER_AUTOSCALER_IMAGE_TAGS[{m}]" for m in versions.CLUSTER_AUTOSCALER_IMAGE_TAGS} <= names
+    assert {f"EKS_NODE_AMI_RELEASES[{m}]" for m in versions.EKS_NODE_AMI_RELEASES} <= names
 
 
 def test_every_pin_has_an_evidence_comment_naming_it():

@@ -159,6 +159,6 @@ def test_git_ref_is_synthesized_in_a_temporary_worktree(prod: Synth) -> None:
     """``--git HEAD`` against the working tree's synth: runs, reviews, and leaves no worktree behind."""
     code, out = run("--git", "HEAD", "--new", str(prod.outdir), "--allow-destructive", "--color", "never")
     assert code == 0, out
-    assert out.strip().splitlines()[-1].endswith("stateful resource") or out.startswith("no changes"), out
+    assert out.strip().splitlines()[-1].endswith("stateful resource or a node group") or out.startswith("no changes"), out
     worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert "plan-review-" not in worktrees

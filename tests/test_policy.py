@@ -198,9 +198,6 @@ OFFENDING: dict[str, tuple[Build, str, str, str]] = {
         "GP006", "demo/leaky", "access key"),
     "unprotected key": (lambda s: aws.kms_key.KmsKey(s, "bare-key", enable_key_rotation=True), "GP007", "demo/bare-key", "prevent_destroy"),
     "database without deletion protection": (lambda s: db(s, deletion_protection=False), "GP007", "demo/db", "deletion_protection"),
-    "unprotected parameter group": (
-        lambda s: aws.db_parameter_group.DbParameterGroup(s, "params", name="demo", family="postgres15"),
-        "GP007", "demo/params", "prevent_destroy"),
     "force-destroy bucket": (lambda s: bucket(s, force_destroy=True), "GP007", "demo/bucket", "force_destroy"),
     # Audit trails and messages in flight: a plan must never destroy them.
     "unprotected log group": (lambda s: log_group(s, keep=False), "GP007", "demo/logs", "prevent_destroy"),

@@ -27,6 +27,7 @@ OVERRIDE_FILE = "rehearsal_override.tf.json"
 #: none stops the rehearsal: a new service needs its endpoint here, never a silent call to real AWS.
 SERVICE_BY_PREFIX: dict[str, str] = {
     "aws_acm_": "acm",
+    "aws_appautoscaling_": "appautoscaling",
     "aws_budgets_": "budgets",
     "aws_cloudfront_": "cloudfront",
     "aws_cloudwatch_dashboard": "cloudwatch",
