@@ -145,6 +145,7 @@ class RedisCache(Construct):
             snapshot_window=c.snapshot_window,
             maintenance_window=c.maintenance_window,
             final_snapshot_identifier=f"{group_id}-final",
+            apply_immediately=c.apply_immediately,
             auto_minor_version_upgrade="true",
             log_delivery_configuration=[
                 {

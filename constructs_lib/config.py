@@ -103,6 +103,20 @@ class DatabaseConfig:
     # Minor upgrades are change-controlled: engine_version is pinned and bumped in review (an automatic
     # upgrade would drift from the pinned version in state). Default False.
     auto_minor_version_upgrade: bool = False
+    # RDS applies a modification at once instead of in the next maintenance window. Default False: planned
+    # changes wait for maintenance_window. Every failover, failback and emergency-scaling step turns it on (the
+    # validator requires it while a switch is in progress: a promoted writer must not stay single-AZ and
+    # half-size for a week). Static parameters still need a reboot (docs/runbooks/failover.md).
+    apply_immediately: bool = False
+    # Where a failback stands (docs/runbooks/failback.md). "" in normal operation and right after a failover
+    # (primary_region = the replica's region); then, one reviewed plan each: "release-origin", "retire-origin",
+    # "reseed-origin" (primary_region still the DR region), "switchback", "release-dr", "retire-dr"
+    # (primary_region back to origin_region); "" again is the original topology. Default "".
+    failback_step: str = ""
+    # Names the switch (incident or drill, e.g. "inc-4711", "drill-2027q1") in the tags of a fenced or released
+    # instance and in the final snapshot of an instance a failback step retires. Lower-case letters, digits and
+    # single '-'; required while a switch is in progress. Default "".
+    switch_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,10 @@ class CacheConfig:
     snapshot_retention_days: int = 7
     snapshot_window: str = "03:00-05:00"
     maintenance_window: str = "mon:05:00-mon:07:00"
+    # ElastiCache applies a modification (node type, replica count, engine version) at once instead of in the
+    # next maintenance window. Default False; on for failover, failback and emergency-scaling steps (required
+    # while a switch is in progress, like database.apply_immediately).
+    apply_immediately: bool = False
 
 
 @dataclass(frozen=True)
@@ -248,6 +266,14 @@ class EdgeConfig:
     static_hostname: str = "static.globalpay.com"
     cdn_certificate_arn: str = ""
     cdn_price_class: str = "PriceClass_All"  # customers in all three regions' continents
+    # The Route 53 Application Recovery Controller cluster holding the API's traffic gate (one routing control
+    # per failover region, docs/runbooks/failover.md). Empty: the global stack creates one
+    # (globalpay-<env>-recovery, billed by the hour; AWS allows two per account). Or the ARN of an existing
+    # cluster, to share one between environments: "arn:aws:route53-recovery-control::<account>:cluster/<id>".
+    recovery_cluster_arn: str = ""
+    # IAM principals (role ARNs, or role names in this account) allowed to assume the traffic-gate role that
+    # flips the routing controls. Default: the platform engineers' role (cluster.admin_role_name).
+    traffic_gate_operators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -356,6 +382,16 @@ class EnvironmentConfig:
         return "tertiary"
 
     @property
+    def database_dr_region(self) -> str:
+        """The database region that is not ``database.origin_region`` (the other of primary and secondary)."""
+        return self.secondary_region if self.primary_region == self.database.origin_region else self.primary_region
+
+    @property
+    def switch_in_progress(self) -> bool:
+        """The database is not in its original topology: failed over, or a failback step is under way."""
+        return self.primary_region != self.database.origin_region or bool(self.database.failback_step)
+
+    @property
     def state_bucket(self) -> str:
         return f"{PROJECT}-{self.name}-terraform-state-{self.aws_account_id}"
 
@@ -413,6 +449,18 @@ def _staging_overrides() -> dict[str, Any]:
 
 
 ENVIRONMENT_NAMES = ("prod", "staging")
+
+#: The failback after a failover, in order (``database.failback_step``): each step with the region that is
+#: ``primary_region`` while it is in force ("dr": the region the writer failed over to; "origin":
+#: ``database.origin_region``). docs/runbooks/failback.md says what each one plans.
+FAILBACK_STEPS: tuple[tuple[str, str], ...] = (
+    ("release-origin", "dr"),  # the fenced old writer and its replica lose deletion protection
+    ("retire-origin", "dr"),  # both are destroyed (final snapshot of the old writer)
+    ("reseed-origin", "dr"),  # a new replica of the current writer under the old writer's identifier
+    ("switchback", "origin"),  # planned, zero-loss: the re-seeded replica is promoted, the DR writer fenced
+    ("release-dr", "origin"),  # the fenced DR instance loses deletion protection
+    ("retire-dr", "origin"),  # and is destroyed (final snapshot); then "" rebuilds the original replicas
+)
 
 
 def _base_environment(name: str, regions: tuple[RegionSpec, ...]) -> EnvironmentConfig:
