@@ -22,6 +22,7 @@ from constructs_lib.encryption import ManagedKey
 from constructs_lib.naming import Naming
 from constructs_lib.observability import AlarmTopic, AlarmTopicProps, DashboardRegion, dashboard_body, dashboard_name
 from constructs_lib.providers import aws
+from constructs_lib.recovery import TrafficGate, TrafficGateProps
 from constructs_lib.storage import LifecycleRule, SecureBucket, SecureBucketProps
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs
@@ -71,6 +72,15 @@ class GlobalStack(GlobalPayStack):
             for region in config.region_names
         }
         if self.albs:
+            # The way back after a failover is an operator's decision, never a recovered health check.
+            failover_regions = sorted({config.primary_region, config.secondary_region} & set(self.albs))
+            self.traffic_gate = TrafficGate(self, "traffic-gate", TrafficGateProps(
+                prefix=self.naming.name(),
+                regions=failover_regions,
+                account=self.account,
+                operators=config.edge.traffic_gate_operators or (config.cluster.admin_role_name,),
+                cluster_arn=config.edge.recovery_cluster_arn,
+            ))
             self.failover = ApiFailover(
                 self,
                 "api-failover",
@@ -85,6 +95,7 @@ class GlobalStack(GlobalPayStack):
                     health_check_path=config.edge.health_check_path,
                     alarm_topic_arn=self.alarm_topic.arn,
                     prefix=self.naming.name(),
+                    gate_check_ids=self.traffic_gate.health_check_ids,
                 ),
             )
         self._shield_subscription()
