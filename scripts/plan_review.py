@@ -8,7 +8,10 @@
 
 Per stack it prints the resources added (+), removed (-), changed in place (~) with the changed attributes,
 and replaced (-/+). A removal or a replacement of a stateful resource (``DATA_LOSS_TYPES``) is flagged in red
-(ANSI colour on a terminal) and makes the command exit 1, unless ``--allow-destructive``. A resource whose
+(ANSI colour on a terminal) and makes the command exit 1, unless ``--allow-destructive`` (or ``--switch-step
+STEP``: exactly the destruction ``tests/stateful_addresses.json`` documents for that failover or failback step).
+A change that plans cleanly but that AWS refuses at apply (``NOTHING_BUT``, ``master_password_refusals``) exits
+1 too, whatever the flags. A resource whose
 address changed is not a removal when the new synth declares the move (a ``moved`` block, cdktf
 ``move_from_id`` / ``move_to``): it is compared with its old self.
 
@@ -93,6 +96,27 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     }),
     "aws_db_parameter_group": frozenset({"name", "name_prefix", "family"}),
     "aws_cloudwatch_log_group": frozenset({"name", "name_prefix"}),
+    # Route 53 ARC (internal/service/route53recoverycontrolconfig): a cluster's name, and the cluster of a control
+    # panel or routing control, force a new one; a new routing control starts OFF.
+    "aws_route53recoverycontrolconfig_cluster": frozenset({"name"}),
+    "aws_route53recoverycontrolconfig_control_panel": frozenset({"cluster_arn"}),
+    "aws_route53recoverycontrolconfig_routing_control": frozenset({"cluster_arn"}),
+}
+
+#: Optional+Computed ForceNew arguments that a read replica inherits from its source and the provider reads
+#: back (``d.Set("username", v.MasterUsername)``, ``d.Set("db_name", v.DBName)`` in resourceInstanceRead): an
+#: instance created as a replica has them in state, so a configuration that starts naming them (the failback's
+#: return to the original topology) changes nothing when the values are the source's. The review cannot read
+#: state: it says so instead of announcing a replacement, and ``terraform plan`` decides.
+INHERITED_FROM_SOURCE: dict[str, frozenset[str]] = {"aws_db_instance": frozenset({"username", "db_name"})}
+
+#: Changes that plan cleanly and fail at apply: (type, attribute) -> why. ``aws_db_instance`` sends a
+#: ModifyDBInstance for any change but tags and snapshot settings (resourceInstanceUpdate, HasChangesExcept);
+#: RDS refuses one that requests nothing when ApplyImmediately is false ("InvalidParameterCombination: No
+#: modifications were requested"; accepted when it is true: crossplane-contrib/provider-aws#2146).
+NOTHING_BUT: dict[str, frozenset[str]] = {
+    "aws_db_instance": frozenset({"apply_immediately", "final_snapshot_identifier", "skip_final_snapshot",
+                                  "delete_automated_backups", "lifecycle.prevent_destroy"}),
 }
 
 #: In-place changes that AWS may refuse or that interrupt service: printed as warnings, not failures.
@@ -153,6 +177,8 @@ class Change:
     details: list[str] = field(default_factory=list)
     destructive: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: Why AWS would refuse this change at apply although it plans cleanly (the review exits 1).
+    fails_at_apply: list[str] = field(default_factory=list)
 
     @property
     def rtype(self) -> str:
@@ -164,10 +190,16 @@ class StackReview:
     name: str
     changes: list[Change] = field(default_factory=list)
     note: str = ""
+    #: Stack-level reasons the apply would break something (the review exits 1).
+    refusals: list[str] = field(default_factory=list)
 
     @property
     def destructive(self) -> list[Change]:
         return [c for c in self.changes if c.destructive]
+
+    @property
+    def failing(self) -> list[str]:
+        return [*self.refusals, *(f"{c.address}: {why}" for c in self.changes for why in c.fails_at_apply)]
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -184,7 +216,12 @@ def diff_resource(address: str, old: Mapping[str, Any], new: Mapping[str, Any], 
         return Change("move", address, path, details=[f"moved from {moved_from}"]) if moved_from else None
     force = FORCE_NEW.get(rtype, frozenset())
     forcing = [k for k in changed if k in force or any(k.startswith(f + ".") for f in force)]
+    inherited = [k for k in forcing if k in INHERITED_FROM_SOURCE.get(rtype, ()) and before.get(k) is None]
+    forcing = [k for k in forcing if k not in inherited]
     change = Change("replace" if forcing else "update", address, path, attributes=changed)
+    for key in inherited:
+        change.warnings.append(f"{key}: now {_short(after.get(key))}; the state holds the value read from AWS "
+                               "(inherited from the replica's source): terraform plan must show no change here")
     if moved_from:
         change.details.append(f"moved from {moved_from}")
     for key in forcing:
@@ -195,7 +232,38 @@ def diff_resource(address: str, old: Mapping[str, Any], new: Mapping[str, Any], 
             change.warnings.append(f"{key}: {_short(before.get(key))} -> {_short(after.get(key))}: {why}")
     if rtype in STATEFUL_TYPES and before.get("lifecycle.prevent_destroy") and not after.get("lifecycle.prevent_destroy"):
         change.warnings.append("lifecycle.prevent_destroy removed: Terraform will no longer refuse to destroy it")
+    quiet = NOTHING_BUT.get(rtype)
+    if (quiet is not None and before.get("apply_immediately") and not after.get("apply_immediately")
+            and all(k in quiet or k.startswith("tags.") for k in changed)):
+        change.fails_at_apply.append(
+            "apply_immediately turns off and nothing else changes: RDS refuses a ModifyDBInstance that requests "
+            "no modification with ApplyImmediately=false; turn it off together with a change of this instance")
     return change
+
+
+def _password_versions(stack: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({db address: password_wo_version}, {secret version address: secret_string_wo_version})``."""
+    res = resources(stack)
+    return ({a: c.get("password_wo_version") for a, c in res.items() if a.startswith("aws_db_instance.")},
+            {a: c.get("secret_string_wo_version") for a, c in res.items() if a.startswith("aws_secretsmanager_secret_version.")})
+
+
+def master_password_refusals(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The writer's master password (``password_wo``) and the credentials secret (``secret_string_wo``) get the
+    same ephemeral value only in an apply where *both* version numbers change. A writer whose version changes
+    alone gets a password no secret holds (the services lock out); a secret that changes alone holds a password
+    no database has."""
+    dbs_before, secrets_before = _password_versions(old)
+    dbs_after, secrets_after = _password_versions(new)
+    changed_dbs = [a for a in dbs_after if a in dbs_before and dbs_after[a] is not None and dbs_after[a] != dbs_before[a]]
+    changed_secrets = [a for a in secrets_after if a in secrets_before and secrets_after[a] != secrets_before[a]]
+    if changed_dbs and not changed_secrets:
+        return [f"{', '.join(changed_dbs)}: password_wo_version changes but no secret version does: the writer "
+                "would get a password that no secret holds (bump database.password_version)"]
+    if changed_secrets and not changed_dbs and any(v is not None for v in dbs_after.values()):
+        return [f"{', '.join(changed_secrets)}: a secret version changes but no database password does: the secret "
+                "would hold a password that no database has"]
+    return []
 
 
 def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> StackReview:
@@ -226,6 +294,8 @@ def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any
     for address in sorted(set(after) - claimed):
         path = (after[address].get("//") or {}).get("metadata", {}).get("path", "")
         review.changes.append(Change("add", address, path))
+    if old is not None and new is not None:
+        review.refusals.extend(master_password_refusals(old, new))
     return review
 
 
@@ -244,7 +314,7 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{RESET}" if color else text
 
-    changed = [r for r in reviews if r.changes or r.note]
+    changed = [r for r in reviews if r.changes or r.note or r.refusals]
     if not changed:
         yield "no changes: the two synth outputs declare the same resources"
         return
@@ -252,6 +322,8 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
         counts = {k: sum(1 for c in r.changes if c.kind == k) for k in SYMBOL}
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         yield paint(f"{r.name}: {summary or 'no resource changes'}" + (f" ({r.note})" if r.note else ""), BOLD)
+        for why in r.refusals:
+            yield paint(f"  REFUSED: {why}", RED)
         for c in r.changes:
             line = f"  {SYMBOL[c.kind]:>3} {c.address}"
             if c.kind in ("update", "replace") and c.attributes:
@@ -267,11 +339,43 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
                 yield paint(f"        {detail}", RED) if c.destructive else f"        {detail}"
             for warning in c.warnings:
                 yield paint(f"        warning: {warning}", YELLOW)
+            for why in c.fails_at_apply:
+                yield paint(f"        FAILS AT APPLY: {why}", RED)
             if c.destructive and c.path:
                 yield f"        construct: {c.path}"
     destructive = [c for r in reviews for c in r.destructive]
     total = sum(len(r.changes) for r in reviews)
     yield f"{total} change(s) in {len(changed)} stack(s); {len(destructive)} destroy or replace a stateful resource"
+
+
+# --------------------------------------------------------------------------------------------------
+# Failover and failback steps: their documented destruction
+# --------------------------------------------------------------------------------------------------
+
+#: Where each step's destroys and replacements are written down (``switch_steps``), next to the inventory.
+INVENTORY = ROOT / "tests" / "stateful_addresses.json"
+
+
+def stack_role(stack: str) -> str:
+    """``globalpay-prod-us-east-1`` -> ``us-east-1``: the same key in every environment."""
+    parts = stack.split("-", 2)
+    return parts[2] if len(parts) == 3 else stack
+
+
+def documented_destruction(step: str, inventory: Path = INVENTORY) -> dict[str, dict[str, list[str]]]:
+    """``{"destroys"|"replaces": {stack role: [address]}}`` of ``step``; SystemExit for a step not written down."""
+    steps = json.loads(inventory.read_text()).get("switch_steps", {})
+    if step not in steps:
+        known = ", ".join(k for k in steps if not k.startswith("/"))
+        raise SystemExit(f"step {step!r} is not documented in {inventory.name} (switch_steps: {known})")
+    return steps[step]
+
+
+def undocumented_destruction(step: str, destructive: list[tuple[str, Change]], inventory: Path = INVENTORY) -> list[tuple[str, Change]]:
+    """The destroys (``remove``) and replacements of ``destructive`` that ``step`` does not document."""
+    documented = documented_destruction(step, inventory)
+    allowed = {"remove": documented.get("destroys", {}), "replace": documented.get("replaces", {})}
+    return [(stack, c) for stack, c in destructive if c.address not in allowed.get(c.kind, {}).get(stack_role(stack), [])]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -306,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", dest="new_opt", help="the changed synth output (with --git; default: the project's cdktf.out)")
     parser.add_argument("--env", default="prod", help="environment synthesized for --git (default prod)")
     parser.add_argument("--allow-destructive", action="store_true", help="exit 0 even when a stateful resource is destroyed or replaced")
+    parser.add_argument("--switch-step", metavar="STEP",
+                        help="a failover or failback step (docs/runbooks/failover/STEP.json): exactly the destroys and "
+                             "replacements tests/stateful_addresses.json documents for it are allowed")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     args = parser.parse_args(argv)
 
@@ -323,9 +430,22 @@ def main(argv: list[str] | None = None) -> int:
         reviews = review(read_stacks(old_dir), read_stacks(new_dir))
     for line in render(reviews, color=color):
         print(line)
-    destructive = [c for r in reviews for c in r.destructive]
+    failing = [why for r in reviews for why in r.failing]
+    for why in failing:
+        print(f"refused: fails at apply: {why}", file=sys.stderr)
+    destructive = [(r.name, c) for r in reviews for c in r.destructive]
+    if args.switch_step:
+        undocumented = undocumented_destruction(args.switch_step, destructive)
+        for stack, change in undocumented:
+            print(f"refused: {stack}: {change.address} is destroyed or replaced, and step {args.switch_step} does not "
+                  "document it (tests/stateful_addresses.json, switch_steps)", file=sys.stderr)
+        if not undocumented and destructive:
+            print(f"{len(destructive)} destroy(s) or replacement(s), each documented for step {args.switch_step}")
+        return 1 if undocumented or failing else 0
     if destructive and not args.allow_destructive:
         print("refused: destructive changes to stateful resources (re-run with --allow-destructive once reviewed)", file=sys.stderr)
+        return 1
+    if failing:
         return 1
     return 0
 
