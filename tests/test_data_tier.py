@@ -21,12 +21,11 @@ import pytest
 
 from constructs_lib.config import load_config
 from regions import REGION_SPECS
-from tests.synth import Synth, by_path, policy, resources, synth
+from tests.synth import FAILOVER, Synth, by_path, policy, resources, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 US, EU, AP = "globalpay-prod-us-east-1", "globalpay-prod-eu-west-1", "globalpay-prod-ap-southeast-2"
 CORES = (US, EU, AP)
-FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 AURORA = {"database": {"engine": "aurora-postgresql", "engine_version": "15.13"}}
 #: The secrets every region's pods read, by name suffix after ``globalpay/<env>/``, with their construct paths.
 SHARED_SECRETS = {
