@@ -175,6 +175,8 @@ def database_fence(config: EnvironmentConfig, region: str) -> str:
     if region not in database_regions(config) or d.engine != "postgres":
         return ""
     origin, dr = d.origin_region, config.database_dr_region
+    if dr not in database_regions(config):
+        return ""  # no replica elsewhere: the origin's writer is the only one, whatever Route 53 says
     naming = Naming(config.name, region)
     since = f"since switch {d.switch_id}" if d.switch_id else "since the failover"
     if region == origin and config.primary_region != origin:
@@ -198,7 +200,8 @@ def database_topology(
         return ()
     origin, dr = d.origin_region, config.database_dr_region
     step = d.failback_step
-    failed_over = config.primary_region != origin
+    # Failed over: the writer moved to the DR region's replica (none without a cross-region replica).
+    failed_over = config.primary_region != origin and dr in database_regions(config)
     names = Naming(config.name, region)
     primary_id, dr_id = names.name("primary"), names.name(f"replica-{geo(dr)}")
     origin_arn = f"arn:{partition}:rds:{origin}:{account_id}:db:{primary_id}"

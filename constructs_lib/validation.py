@@ -414,10 +414,12 @@ def _switch(c: EnvironmentConfig) -> Iterator[ConfigError]:
     steps = dict(FAILBACK_STEPS)
     if d.switch_id and not SWITCH_ID.fullmatch(d.switch_id):
         yield ConfigError("database.switch_id", f"{d.switch_id!r} must be 1-40 lower-case letters, digits and single '-', starting with a letter (it names RDS tags and a final snapshot)")
+    if d.failback_step and d.failback_step not in steps:
+        yield ConfigError("database.failback_step", f"{d.failback_step!r} is not a failback step; the steps, in order: {', '.join(steps)}")
+        return
+    if d.origin_region not in (c.primary_region, c.secondary_region) or c.primary_region == c.secondary_region:
+        return  # the topology itself is refused (database.origin_region, secondary_region): one mistake, one message
     if d.failback_step:
-        if d.failback_step not in steps:
-            yield ConfigError("database.failback_step", f"{d.failback_step!r} is not a failback step; the steps, in order: {', '.join(steps)}")
-            return
         if d.engine != "postgres":
             yield ConfigError("database.failback_step", "failback steps are for RDS instances; Aurora switches back with switchover-global-cluster (docs/data-tier.md)")
             return
