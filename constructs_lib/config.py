@@ -110,7 +110,7 @@ class DatabaseConfig:
     apply_immediately: bool = False
     # Where a failback stands (docs/runbooks/failback.md). "" in normal operation and right after a failover
     # (primary_region = the replica's region); then, one reviewed plan each: "release-origin", "retire-origin",
-    # "reseed-origin" (primary_region still the DR region), "switchback", "release-dr", "retire-dr"
+    # "reseed-origin", "fence-dr" (primary_region still the DR region), "switchback", "release-dr", "retire-dr"
     # (primary_region back to origin_region); "" again is the original topology. Default "".
     failback_step: str = ""
     # Names the switch (incident or drill, e.g. "inc-4711", "drill-2027q1") in the tags of a fenced or released
@@ -459,7 +459,8 @@ FAILBACK_STEPS: tuple[tuple[str, str], ...] = (
     ("release-origin", "dr"),  # the fenced old writer and its replica lose deletion protection
     ("retire-origin", "dr"),  # both are destroyed (final snapshot of the old writer)
     ("reseed-origin", "dr"),  # a new replica of the current writer under the old writer's identifier
-    ("switchback", "origin"),  # planned, zero-loss: the re-seeded replica is promoted, the DR writer fenced
+    ("fence-dr", "dr"),  # the DR writer refuses writes: the re-seeded replica catches up to the last byte
+    ("switchback", "origin"),  # the re-seeded replica is promoted; the DR writer stays fenced
     ("release-dr", "origin"),  # the fenced DR instance loses deletion protection
     ("retire-dr", "origin"),  # and is destroyed (final snapshot); then "" rebuilds the original replicas
 )

@@ -166,9 +166,10 @@ def database_regions(config: EnvironmentConfig) -> tuple[str, ...]:
 
 
 def database_fence(config: EnvironmentConfig, region: str) -> str:
-    """Why ``region``'s database refuses every client ("" when it does not): from the failover until the
-    switchback the origin region (its old writer, then the replica re-seeded there), from the switchback until
-    the original topology the DR region. A fenced region's database security group admits nobody and its
+    """Why ``region``'s database refuses every client ("" when it does not): the origin region from the failover
+    until its old writer is retired, the DR region from the fence before the switchback until the original
+    topology. (While the origin holds only the replica re-seeded from the DR writer, its group admits the
+    services' subnets again: read-only by nature, and the only place to see that the replica caught up.) A fenced region's database security group admits nobody and its
     writer parameter group makes every transaction read-only. The text goes into tags (RDS and EC2 allow
     letters, digits, spaces and _ . : / = + - @)."""
     d = config.database
@@ -179,9 +180,9 @@ def database_fence(config: EnvironmentConfig, region: str) -> str:
         return ""  # no replica elsewhere: the origin's writer is the only one, whatever Route 53 says
     naming = Naming(config.name, region)
     since = f"since switch {d.switch_id}" if d.switch_id else "since the failover"
-    if region == origin and config.primary_region != origin:
+    if region == origin and config.primary_region != origin and d.failback_step not in ("reseed-origin", "fence-dr"):
         return f"writes refused {since} - the writer is {naming.name(f'replica-{geo(dr)}')} in {dr}"
-    if region == dr and d.failback_step in ("switchback", "release-dr", "retire-dr"):
+    if region == dr and d.failback_step in ("fence-dr", "switchback", "release-dr", "retire-dr"):
         return f"writes refused {since} - the writer is {naming.name('primary')} in {origin}"
     return ""
 
@@ -213,7 +214,7 @@ def database_topology(
         released = step == "release-origin"
         if step == "retire-origin":
             primary = InstanceSpec("primary", primary_id, d.instance_class, writer=False, present=False)
-        elif step == "reseed-origin":
+        elif step in ("reseed-origin", "fence-dr"):
             primary = InstanceSpec("primary", primary_id, d.replica_instance_class, writer=False, replicate_from=dr_arn)
         elif step in ("switchback", "release-dr", "retire-dr"):
             # Promoted in place at the switchback: a writer, but not the one created with the master user.
@@ -236,7 +237,7 @@ def database_topology(
             ))
         return tuple(specs)
     construct_id = f"replica-{geo(region)}"
-    if step == "switchback" or step == "release-dr":
+    if step in ("fence-dr", "switchback", "release-dr"):
         spec = InstanceSpec(
             construct_id, dr_id, d.instance_class, writer=False, fenced=True,
             fence_note=note, released=step == "release-dr", switch_id=switch,

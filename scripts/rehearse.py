@@ -38,7 +38,7 @@ SWITCH_STEPS = ROOT / "docs" / "runbooks" / "failover"
 
 def switch_scenarios() -> dict[str, tuple[str, dict]]:
     """``failover`` (eu-west-1 promoted, the old writer fenced, Route 53 roles swapped), then every failback step
-    by its file name (``02-release-origin`` ... ``08-original``), each on prod."""
+    by its file name (``02-release-origin`` ... ``09-original``), each on prod."""
     return {("failover" if p.stem == "01-failover" else p.stem): ("prod", json.loads(p.read_text()))
             for p in sorted(SWITCH_STEPS.glob("[0-9][0-9]-*.json"))}
 

@@ -31,7 +31,7 @@ SWITCH_STEPS_DIR = Path(__file__).resolve().parent.parent / "docs" / "runbooks" 
 
 
 def switch_steps() -> list[str]:
-    """The numbered steps in order: ``01-failover`` ... ``08-original``."""
+    """The numbered steps in order: ``01-failover`` ... ``09-original``."""
     return sorted(p.stem for p in SWITCH_STEPS_DIR.glob("[0-9][0-9]-*.json"))
 
 

@@ -250,10 +250,16 @@ def test_the_failover_fences_the_old_writer(prod: Synth) -> None:
         assert database_host_target(flipped, cm["data"]["DATABASE_HOST"]) == (EU, NEW_WRITER)
 
 
-def test_the_switchback_fences_the_dr_writer() -> None:
-    """The other way round: at the switchback the re-seeded origin instance is promoted and eu-west-1's writer
-    is fenced in the same configuration."""
-    switched = synth("prod", switch_step("05-switchback"))
+def test_the_dr_writer_is_fenced_before_the_switchback_promotes() -> None:
+    """The other way round, in two configurations so that no deploy order can promote before the fence: first
+    eu-west-1's writer refuses writes while us-east-1 still replicates from it (every ConfigMap still names it:
+    nobody writes), then the switchback promotes us-east-1 and changes nothing more in eu-west-1."""
+    fenced, switched = synth("prod", switch_step("05-fence-dr")), synth("prod", switch_step("06-switchback"))
+    _, replica = instance(fenced, US, OLD_WRITER)
+    assert replica["replicate_source_db"].endswith(":db:globalpay-prod-replica-eu")
+    _, dr = instance(fenced, EU, NEW_WRITER)
+    assert dr["tags"]["Role"] == "fenced"
+    assert fenced[EU]["resource"] == switched[EU]["resource"]  # the switchback changes no resource in eu-west-1
     assert fence_violations(switched, EU, NEW_WRITER) == []
     _, promoted = instance(switched, US, OLD_WRITER)
     assert "replicate_source_db" not in promoted and promoted["tags"]["Role"] == "writer"
@@ -346,8 +352,8 @@ STEPS = switch_steps()
 
 def test_the_committed_steps_are_the_documented_sequence() -> None:
     inventory = json.loads((ROOT / "tests" / "stateful_addresses.json").read_text())["switch_steps"]
-    assert STEPS == ["01-failover", "02-release-origin", "03-retire-origin", "04-reseed-origin", "05-switchback",
-                     "06-release-dr", "07-retire-dr", "08-original"]
+    assert STEPS == ["01-failover", "02-release-origin", "03-retire-origin", "04-reseed-origin", "05-fence-dr",
+                     "06-switchback", "07-release-dr", "08-retire-dr", "09-original"]
     assert sorted(k for k in inventory if not k.startswith("/")) == sorted([*STEPS, "emergency-scaling"])
 
 
