@@ -257,6 +257,10 @@ def master_password_refusals(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
     dbs_after, secrets_after = _password_versions(new)
     changed_dbs = [a for a in dbs_after if a in dbs_before and dbs_after[a] is not None and dbs_after[a] != dbs_before[a]]
     changed_secrets = [a for a in secrets_after if a in secrets_before and secrets_after[a] != secrets_before[a]]
+    fenced = [a for a in changed_dbs if (resources(new)[a].get("tags") or {}).get("Role") == "fenced"]
+    if fenced:
+        return [f"{', '.join(fenced)}: the master password changes on a fenced former writer: the services use another "
+                "writer, which keeps the old password (no rotation during a failover or failback: docs/runbooks/rotate-secrets.md)"]
     if changed_dbs and not changed_secrets:
         return [f"{', '.join(changed_dbs)}: password_wo_version changes but no secret version does: the writer "
                 "would get a password that no secret holds (bump database.password_version)"]
