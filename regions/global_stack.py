@@ -1,4 +1,5 @@
-"""``globalpay-<env>-global``: what spans regions. Route 53 failover with its health checks, the Shield Advanced
+"""``globalpay-<env>-global``: what spans regions. Route 53 failover with its health checks and the traffic gate
+that keeps a recovered region without traffic until an operator lets it back (ARC routing controls), the Shield Advanced
 subscription, the budget, the CloudWatch dashboard and the CloudFront edge (the transit gateway mesh has a
 workspace of its own, ``regions/mesh.py``, applied before the apps).
 

@@ -357,6 +357,19 @@ def test_the_committed_steps_are_the_documented_sequence() -> None:
     assert sorted(k for k in inventory if not k.startswith("/")) == sorted([*STEPS, "emergency-scaling"])
 
 
+def test_the_rehearsal_plans_every_step() -> None:
+    """``python3 tasks.py rehearse`` plans the failover and every failback step by default, emergency scaling
+    when named (scripts/rehearse.py reads the same files)."""
+    spec = importlib.util.spec_from_file_location("globalpay_rehearse_failover", ROOT / "scripts" / "rehearse.py")
+    assert spec and spec.loader
+    rehearse = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rehearse)
+    assert rehearse.SCENARIOS["failover"] == ("prod", FAILOVER)
+    assert list(rehearse.SCENARIOS) == ["prod", "staging", "failover", *STEPS[1:]]
+    assert rehearse.SCENARIOS[STEPS[-1]] == ("prod", switch_step(STEPS[-1]))
+    assert rehearse.OPTIONAL_SCENARIOS == {"emergency-scaling": ("prod", switch_step("emergency-scaling"))}
+
+
 @pytest.mark.parametrize("index", range(len(STEPS)))
 def test_each_step_plans_only_its_documented_destruction(prod: Synth, index: int) -> None:
     """The review of step N against step N-1 (prod before the first): the stateful destroys and replacements are
