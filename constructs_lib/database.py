@@ -16,9 +16,9 @@ addresses: the fenced old writer is released, retired (destroyed with a final sn
 re-seeded as a replica of the current writer under its old identifier, promoted back in a planned switch, and
 the DR region's instance follows the same path until the original topology stands again.
 
-**Fencing.** An instance that wrote before a failover and is neither the writer nor a replica now is *fenced*:
-its region's database security group admits nobody (the services, and the other regions' subnets), its
-region's writer parameter group sets ``default_transaction_read_only``, and its tags say why and who writes now.
+**Fencing** (``database_fence``). A former writer that is neither the writer nor a replica now is *fenced*: its
+region's database security group admits nobody (the services, and the other regions' subnets), its region's
+writer parameter group sets ``default_transaction_read_only``, and its tags say why and who writes now.
 
 The master password never appears in Terraform: an ephemeral Secrets Manager password goes to the writer's
 write-only ``password_wo`` and to the credentials secret's ``secret_string_wo`` in the same apply. (RDS-
@@ -168,10 +168,11 @@ def database_regions(config: EnvironmentConfig) -> tuple[str, ...]:
 def database_fence(config: EnvironmentConfig, region: str) -> str:
     """Why ``region``'s database refuses every client ("" when it does not): the origin region from the failover
     until its old writer is retired, the DR region from the fence before the switchback until the original
-    topology. (While the origin holds only the replica re-seeded from the DR writer, its group admits the
-    services' subnets again: read-only by nature, and the only place to see that the replica caught up.) A fenced region's database security group admits nobody and its
-    writer parameter group makes every transaction read-only. The text goes into tags (RDS and EC2 allow
-    letters, digits, spaces and _ . : / = + - @)."""
+    topology. A fenced region's database security group admits nobody and its writer parameter group makes
+    every transaction read-only. (While the origin holds only the replica re-seeded from the DR writer, its
+    group admits the services' subnets again: the replica is read-only by nature, and it is where an operator
+    sees that it caught up.) The text goes into tags (RDS and EC2 allow letters, digits, spaces and
+    _ . : / = + - @)."""
     d = config.database
     if region not in database_regions(config) or d.engine != "postgres":
         return ""
