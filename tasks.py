@@ -12,6 +12,8 @@
     python3 tasks.py preflight [CHECK ...] [--env prod]     against the target account (AWS CLI): add-ons offered, upgrade
                                                             insights, removed APIs, EC2 vCPU quota, node AMI patch age
     python3 tasks.py locks --check | --update               the committed provider lock files (locks/, scripts/ci/locks.py)
+    python3 tasks.py state-reconcile [--apply]              state written to the replica bucket during an outage,
+                                                            back to the primary bucket (docs/runbooks/failover.md)
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
@@ -154,9 +156,9 @@ def main(argv: list[str]) -> int:
     scripts = {"checkov": "scripts/checkov.py", "benchmark": "scripts/benchmark.py",
                "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py",
                "plan-review": "scripts/plan_review.py", "inventory": "scripts/inventory.py",
-               "preflight": "scripts/preflight.py"}
+               "preflight": "scripts/preflight.py", "state-reconcile": "scripts/state_reconcile.py"}
     # Tools whose arguments are paths: they run in the folder the command was typed in.
-    in_caller_cwd = ("plan-review", "inventory")
+    in_caller_cwd = ("plan-review", "inventory", "state-reconcile")
     if task not in ("install", "synth", "test", "locks", *scripts):
         print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2

@@ -145,6 +145,7 @@ class RedisCache(Construct):
             snapshot_window=c.snapshot_window,
             maintenance_window=c.maintenance_window,
             final_snapshot_identifier=f"{group_id}-final",
+            apply_immediately=c.apply_immediately,
             # engine_version pins the minor; ElastiCache patches it (CacheConfig.auto_minor_version_upgrade says why
             # this differs from RDS, where engine_version pins the patch release and upgrades are ours).
             auto_minor_version_upgrade="true" if c.auto_minor_version_upgrade else "false",

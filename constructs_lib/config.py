@@ -122,6 +122,20 @@ class DatabaseConfig:
     # Lets an apply move the engine to a new major version (ModifyDBInstance AllowMajorVersionUpgrade). Set it in
     # the change that bumps the major, back to false afterwards. Default False.
     allow_major_version_upgrade: bool = False
+    # RDS applies a modification at once instead of in the next maintenance window. Default False: planned
+    # changes wait for maintenance_window. Every failover, failback and emergency-scaling step turns it on (the
+    # validator requires it while a switch is in progress: a promoted writer must not stay single-AZ and
+    # half-size for a week). Static parameters still need a reboot (docs/runbooks/failover.md).
+    apply_immediately: bool = False
+    # Where a failback stands (docs/runbooks/failback.md). "" in normal operation and right after a failover
+    # (primary_region = the replica's region); then, one reviewed plan each: "release-origin", "retire-origin",
+    # "reseed-origin", "fence-dr" (primary_region still the DR region), "switchback", "release-dr", "retire-dr"
+    # (primary_region back to origin_region); "" again is the original topology. Default "".
+    failback_step: str = ""
+    # Names the switch (incident or drill, e.g. "inc-4711", "drill-2027q1") in the tags of a fenced or released
+    # instance and in the final snapshot of an instance a failback step retires. Lower-case letters, digits and
+    # single '-'; required while a switch is in progress. Default "".
+    switch_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,10 @@ class CacheConfig:
     # (AWS Security Hub ElastiCache.2; PCI DSS 6.3.3); a new minor or major is still a reviewed engine_version
     # change. Default True.
     auto_minor_version_upgrade: bool = True
+    # ElastiCache applies a modification (node type, replica count, engine version) at once instead of in the
+    # next maintenance window. Default False; on for failover, failback and emergency-scaling steps (required
+    # while a switch is in progress, like database.apply_immediately).
+    apply_immediately: bool = False
 
 
 @dataclass(frozen=True)
@@ -333,6 +351,14 @@ class EdgeConfig:
         """The Content-Security-Policy header value served by CloudFront: the policy plus its reporting directives
         (``report-uri`` for every browser, ``report-to`` with the Reporting-Endpoints header for current ones)."""
         return f"{self.csp_policy().strip().rstrip(';')}; report-uri {self.csp_report_endpoint()}; report-to {CSP_REPORT_GROUP}"
+    # The Route 53 Application Recovery Controller cluster holding the API's traffic gate (one routing control
+    # per failover region, docs/runbooks/failover.md). Empty: the global stack creates one
+    # (globalpay-<env>-recovery, billed by the hour; AWS allows two per account). Or the ARN of an existing
+    # cluster, to share one between environments: "arn:aws:route53-recovery-control::<account>:cluster/<id>".
+    recovery_cluster_arn: str = ""
+    # IAM principals (role ARNs, or role names in this account) allowed to assume the traffic-gate role that
+    # flips the routing controls. Default: the platform engineers' role (cluster.admin_role_name).
+    traffic_gate_operators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -484,6 +510,16 @@ class EnvironmentConfig:
         return "tertiary"
 
     @property
+    def database_dr_region(self) -> str:
+        """The database region that is not ``database.origin_region`` (the other of primary and secondary)."""
+        return self.secondary_region if self.primary_region == self.database.origin_region else self.primary_region
+
+    @property
+    def switch_in_progress(self) -> bool:
+        """The database is not in its original topology: failed over, or a failback step is under way."""
+        return self.primary_region != self.database.origin_region or bool(self.database.failback_step)
+
+    @property
     def state_bucket(self) -> str:
         """``globalpay-<env>-terraform-state-<account>``: the bucket naming rule (``naming.BUCKET_NAME_RULE``) without a
         region, the name this bucket had before the rule (a rename would replace the bucket holding all state)."""
@@ -551,11 +587,26 @@ def _staging_overrides() -> dict[str, Any]:
         # Governance-mode locks: staging's logs are write-once for everyone but an operator who is granted
         # s3:BypassGovernanceRetention, so the environment can be torn down.
         "audit_logs": {"object_lock_mode": "GOVERNANCE"},
-        "cost": {"monthly_budget_usd": 5500},  # scripts/cost.py: about USD 4,900 a month at list prices
+        # scripts/cost.py: about USD 6,900 a month at list prices, USD 1,825 of it the traffic gate's ARC cluster
+        # (staging drills the failover for real; edge.recovery_cluster_arn can share prod's instead).
+        "cost": {"monthly_budget_usd": 7500},
     }
 
 
 ENVIRONMENT_NAMES = ("prod", "staging")
+
+#: The failback after a failover, in order (``database.failback_step``): each step with the region that is
+#: ``primary_region`` while it is in force ("dr": the region the writer failed over to; "origin":
+#: ``database.origin_region``). docs/runbooks/failback.md says what each one plans.
+FAILBACK_STEPS: tuple[tuple[str, str], ...] = (
+    ("release-origin", "dr"),  # the fenced old writer and its replica lose deletion protection
+    ("retire-origin", "dr"),  # both are destroyed (final snapshot of the old writer)
+    ("reseed-origin", "dr"),  # a new replica of the current writer under the old writer's identifier
+    ("fence-dr", "dr"),  # the DR writer refuses writes: the re-seeded replica catches up to the last byte
+    ("switchback", "origin"),  # the re-seeded replica is promoted; the DR writer stays fenced
+    ("release-dr", "origin"),  # the fenced DR instance loses deletion protection
+    ("retire-dr", "origin"),  # and is destroyed (final snapshot); then "" rebuilds the original replicas
+)
 
 
 def _base_environment(name: str, regions: tuple[RegionSpec, ...]) -> EnvironmentConfig:

@@ -11,6 +11,15 @@ keeps every Terraform address and every DB identifier (see ``database_topology``
   same instance loses ``replicate_source_db`` (RDS promotes it in place) and gets writer settings.
 * the tertiary region has no database.
 
+A failback after a failover (``database.failback_step``, docs/runbooks/failback.md) goes through the same
+addresses: the fenced old writer is released, retired (destroyed with a final snapshot, its log groups kept) and
+re-seeded as a replica of the current writer under its old identifier, promoted back in a planned switch, and
+the DR region's instance follows the same path until the original topology stands again.
+
+**Fencing** (``database_fence``). A former writer that is neither the writer nor a replica now is *fenced*: its
+region's database security group admits nobody (the services, and the other regions' subnets), its region's
+writer parameter group sets ``default_transaction_read_only``, and its tags say why and who writes now.
+
 The master password never appears in Terraform: an ephemeral Secrets Manager password goes to the writer's
 write-only ``password_wo`` and to the credentials secret's ``secret_string_wo`` in the same apply. (RDS-
 managed master passwords would be simpler but RDS refuses read replicas of such an instance.)
@@ -24,7 +33,7 @@ group exists before the instances move to it, the old one goes after (``aws_rule
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cdktf import TerraformResourceLifecycle
@@ -33,6 +42,7 @@ from constructs import Construct
 from constructs_lib.common import AccountContext, assume_role_policy, protected, security_group_rule
 from constructs_lib.config import DatabaseConfig, EnvironmentConfig
 from constructs_lib.naming import Naming
+from constructs_lib.policy import suppress
 from constructs_lib.providers import aws
 from constructs_lib.secrets import EphemeralPassword
 
@@ -83,10 +93,11 @@ class DataStoreSecurityGroup(Construct):
         client_security_group_id: str,
         ports: Sequence[tuple[int, str]],
         peer_sources: Sequence[tuple[str, str]] = (),
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.group = aws.security_group.SecurityGroup(
-            self, "group", name=name, description=description, vpc_id=vpc_id, tags={"Name": name},
+            self, "group", name=name, description=description, vpc_id=vpc_id, tags={"Name": name, **(tags or {})},
         )
         self.id: str = self.group.id
         for port, purpose in ports:
@@ -116,9 +127,13 @@ class InstanceSpec:
     """One RDS instance of a region.
 
     ``construct_id`` is the Terraform address contract (never derived from a role). ``created_as_writer``:
-    the instance was created with the master user (only the origin's primary). ``replicate_from``: the
-    source's ARN, in-region too (the provider refuses a bare identifier once ``db_subnet_group_name`` is
-    set: "replicate_source_db must be an ARN"); empty for a writer.
+    the instance was created with the master user (the origin's primary, until a failback re-seeds it).
+    ``replicate_from``: the source's ARN, in-region too (the provider refuses a bare identifier once
+    ``db_subnet_group_name`` is set: "replicate_source_db must be an ARN"); empty for a writer.
+
+    ``fenced``: a former writer that must refuse writes (``fence_note`` says why, in its tags). ``released``:
+    deletion protection off, so that the next failback step can retire it. ``present`` false: a failback step
+    retired it; its log groups (audit evidence) stay.
     """
 
     construct_id: str
@@ -129,6 +144,20 @@ class InstanceSpec:
     replicate_from: str = ""
     same_region_source: bool = False
     availability_zone: str = ""
+    fenced: bool = False
+    fence_note: str = ""
+    released: bool = False
+    present: bool = True
+    #: ``database.switch_id``: names the final snapshot of a released instance.
+    switch_id: str = ""
+
+    @property
+    def final_snapshot_identifier(self) -> str:
+        """``<identifier>-final``; a released instance's names its switch, so that a later failback never meets
+        the snapshot of an earlier one (RDS refuses to delete an instance whose final snapshot name is taken)."""
+        if self.released and self.switch_id:
+            return f"{self.identifier}-final-{self.switch_id}"
+        return f"{self.identifier}-final"
 
 
 def database_regions(config: EnvironmentConfig) -> tuple[str, ...]:
@@ -142,35 +171,91 @@ def database_regions(config: EnvironmentConfig) -> tuple[str, ...]:
     return tuple(out)
 
 
+def database_fence(config: EnvironmentConfig, region: str) -> str:
+    """Why ``region``'s database refuses every client ("" when it does not): the origin region from the failover
+    until its old writer is retired, the DR region from the fence before the switchback until the original
+    topology. A fenced region's database security group admits nobody and its writer parameter group makes
+    every transaction read-only. (While the origin holds only the replica re-seeded from the DR writer, its
+    group admits the services' subnets again: the replica is read-only by nature, and it is where an operator
+    sees that it caught up.) The text goes into tags (RDS and EC2 allow letters, digits, spaces and
+    _ . : / = + - @)."""
+    d = config.database
+    if region not in database_regions(config) or d.engine != "postgres":
+        return ""
+    origin, dr = d.origin_region, config.database_dr_region
+    if dr not in database_regions(config):
+        return ""  # no replica elsewhere: the origin's writer is the only one, whatever Route 53 says
+    naming = Naming(config.name, region)
+    since = f"since switch {d.switch_id}" if d.switch_id else "since the failover"
+    if region == origin and config.primary_region != origin and d.failback_step not in ("reseed-origin", "fence-dr"):
+        return f"writes refused {since} - the writer is {naming.name(f'replica-{geo(dr)}')} in {dr}"
+    if region == dr and d.failback_step in ("fence-dr", "switchback", "release-dr", "retire-dr"):
+        return f"writes refused {since} - the writer is {naming.name('primary')} in {origin}"
+    return ""
+
+
 def database_topology(
     config: EnvironmentConfig, region: str, account_id: str, azs: Sequence[str], partition: str = "aws"
 ) -> tuple[InstanceSpec, ...]:
-    """The RDS instances of ``region`` (empty outside ``database_regions``).
+    """The RDS instances of ``region`` (empty outside ``database_regions``), for the configuration's point of the
+    failover / failback sequence (``primary_region``, ``database.failback_step``; table in docs/data-tier.md).
 
-    The cross-region source is the origin writer's ARN spelled from its identifier and the account id, not
-    a reference to the other region's stack (which would couple the two workspaces' states).
+    A cross-region source is the other region's instance ARN spelled from its identifier and the account id,
+    not a reference to the other region's stack (which would couple the two workspaces' states).
     """
-    d, naming = config.database, Naming(config.name, region)
+    d = config.database
     if region not in database_regions(config):
         return ()
-    primary_identifier = naming.name("primary")
-    source_arn = f"arn:{partition}:rds:{d.origin_region}:{account_id}:db:{primary_identifier}"
-    if region == d.origin_region:
-        specs = [InstanceSpec("primary", primary_identifier, d.instance_class, writer=True, created_as_writer=True)]
+    origin, dr = d.origin_region, config.database_dr_region
+    step = d.failback_step
+    # Failed over: the writer moved to the DR region's replica (none without a cross-region replica).
+    failed_over = config.primary_region != origin and dr in database_regions(config)
+    names = Naming(config.name, region)
+    primary_id, dr_id = names.name("primary"), names.name(f"replica-{geo(dr)}")
+    origin_arn = f"arn:{partition}:rds:{origin}:{account_id}:db:{primary_id}"
+    dr_arn = f"arn:{partition}:rds:{dr}:{account_id}:db:{dr_id}"
+    switch = d.switch_id
+    note = database_fence(config, region)
+
+    if region == origin:
+        released = step == "release-origin"
+        if step == "retire-origin":
+            primary = InstanceSpec("primary", primary_id, d.instance_class, writer=False, present=False)
+        elif step in ("reseed-origin", "fence-dr"):
+            primary = InstanceSpec("primary", primary_id, d.replica_instance_class, writer=False, replicate_from=dr_arn)
+        elif step in ("switchback", "release-dr", "retire-dr"):
+            # Promoted in place at the switchback: a writer, but not the one created with the master user.
+            primary = InstanceSpec("primary", primary_id, d.instance_class, writer=True)
+        elif failed_over:  # fenced until a failback step retires it
+            primary = InstanceSpec(
+                "primary", primary_id, d.instance_class, writer=False, created_as_writer=True, fenced=True,
+                fence_note=note, released=released, switch_id=switch,
+            )
+        else:
+            primary = InstanceSpec("primary", primary_id, d.instance_class, writer=True, created_as_writer=True)
+        specs = [primary]
         if d.same_region_replica:
+            # The same-region replica follows the old writer out and comes back with the original topology.
+            present = step in ("", "release-origin")
             specs.append(InstanceSpec(
-                "replica-1", naming.name("replica-1"), d.replica_instance_class, writer=False,
-                replicate_from=source_arn, same_region_source=True, availability_zone=azs[1],
+                "replica-1", names.name("replica-1"), d.replica_instance_class, writer=False,
+                replicate_from=origin_arn, same_region_source=True, availability_zone=azs[1],
+                released=released, present=present, switch_id=switch,
             ))
         return tuple(specs)
-    promoted = region == config.primary_region
-    return (InstanceSpec(
-        f"replica-{geo(region)}",
-        naming.name(f"replica-{geo(region)}"),
-        d.instance_class if promoted else d.replica_instance_class,
-        writer=promoted,
-        replicate_from="" if promoted else source_arn,
-    ),)
+    construct_id = f"replica-{geo(region)}"
+    if step in ("fence-dr", "switchback", "release-dr"):
+        spec = InstanceSpec(
+            construct_id, dr_id, d.instance_class, writer=False, fenced=True,
+            fence_note=note, released=step == "release-dr", switch_id=switch,
+        )
+    elif step == "retire-dr":
+        spec = InstanceSpec(construct_id, dr_id, d.instance_class, writer=False, present=False)
+    elif failed_over:  # promoted in place (RDS keeps identifier and address)
+        spec = InstanceSpec(construct_id, dr_id, d.instance_class, writer=True)
+    else:
+        spec = InstanceSpec(construct_id, dr_id, d.replica_instance_class, writer=False, replicate_from=origin_arn)
+    return (spec,)
 
 
 def postgres_family(engine: str, engine_version: str) -> str:
@@ -216,6 +301,8 @@ class DatabaseProps:
     aurora_origin: bool = False
     #: ``(label, cidr)`` of the other regions' EKS private subnets (their pods use this region's writer).
     peer_client_sources: Sequence[tuple[str, str]] = ()
+    #: ``database_fence``: why this region's database admits no client; default "" (it admits them).
+    fence_note: str = ""
 
 
 @dataclass
@@ -248,6 +335,9 @@ class PostgresDatabase(Construct):
             subnet_ids=list(props.subnet_ids),
             tags={"Name": naming.name("db-subnet-group")},
         )
+        # A fenced region admits nobody: no rule for the services of this region or of the others (the group's
+        # description is ForceNew on AWS and stays as it is).
+        fence = props.fence_note
         self.security_group = DataStoreSecurityGroup(
             self,
             "security-group",
@@ -255,8 +345,9 @@ class PostgresDatabase(Construct):
             description="PostgreSQL from the EKS worker nodes only",
             vpc_id=props.vpc_id,
             client_security_group_id=props.client_security_group_id,
-            ports=[(d.port, "PostgreSQL")],
+            ports=[] if fence else [(d.port, "PostgreSQL")],
             peer_sources=props.peer_client_sources,
+            tags={"Fenced": fence} if fence else None,
         )
         self.monitoring_role = aws.iam_role.IamRole(
             self,
@@ -287,9 +378,14 @@ class PostgresDatabase(Construct):
 
     # -- RDS instances -----------------------------------------------------------------------------------
 
-    def _parameter_group(self, construct_id: str, name: str, instance_class: str) -> aws.db_parameter_group.DbParameterGroup:
+    def _parameter_group(
+        self, construct_id: str, name: str, instance_class: str, *, read_only: bool = False
+    ) -> aws.db_parameter_group.DbParameterGroup:
+        """``read_only``: the writer group of a fenced region; every new transaction is read-only (a dynamic
+        parameter: sessions pick it up at the next configuration reload, a reboot ends the ones already open)."""
         d = self.props.config
         buffers = scaled_shared_buffers(d, self.props.instance_memory_gib, instance_class)
+        fence = [{"name": "default_transaction_read_only", "value": "1", "apply_method": "immediate"}] if read_only else []
         return aws.db_parameter_group.DbParameterGroup(
             self,
             construct_id,
@@ -308,6 +404,7 @@ class PostgresDatabase(Construct):
                 {"name": "log_min_duration_statement", "value": "1000", "apply_method": "immediate"},
                 {"name": "log_connections", "value": "1", "apply_method": "immediate"},
                 {"name": "log_disconnections", "value": "1", "apply_method": "immediate"},
+                *fence,
             ],
             tags={"Name": name},
             # Configuration, not data: a new family (a major upgrade) replaces the group, the new one first (its
@@ -332,27 +429,29 @@ class PostgresDatabase(Construct):
     def _instances(self) -> DatabaseOutputs:
         p, d, naming = self.props, self.props.config, self.props.naming
         family = postgres_family(d.engine, d.engine_version)
-        writer_group = self._parameter_group("parameter-group", naming.name(family), d.instance_class)
+        writer_group = self._parameter_group("parameter-group", naming.name(family), d.instance_class,
+                                             read_only=bool(p.fence_note))
         replica_group = self._parameter_group("replica-parameter-group", naming.name(family, "replica"), d.replica_instance_class)
         self.instances: dict[str, aws.db_instance.DbInstance] = {}
         self._by_identifier: dict[str, aws.db_instance.DbInstance] = {}
-        writer = None
+        present = [s for s in p.instances if s.present]
         for spec in p.instances:
-            instance = self._instance(spec, writer_group if spec.writer else replica_group)
+            if not spec.present:
+                # Retired by a failback step: the instance goes, its exported logs (audit evidence) stay.
+                self._log_groups(spec.construct_id, "instance", spec.identifier)
+                continue
+            instance = self._instance(spec, replica_group if spec.replicate_from else writer_group)
             self.instances[spec.construct_id] = instance
             self._by_identifier[spec.identifier] = instance
-            if spec.writer:
-                writer = (spec, instance)
-        if writer is None:
-            spec, instance = p.instances[0], self.instances[p.instances[0].construct_id]
-        else:
-            spec, instance = writer
+        # The writer, else the first instance (a region of replicas or of a fenced former writer).
+        spec = next((s for s in present if s.writer), present[0] if present else None)
+        instance = self.instances[spec.construct_id] if spec else None
         return DatabaseOutputs(
-            instance_identifiers=[s.identifier for s in p.instances],
-            replica_identifiers=[s.identifier for s in p.instances if s.replicate_from],
-            writer_identifier=spec.identifier,
-            writer_address=instance.address,
-            writer_fqn=instance.fqn,
+            instance_identifiers=[s.identifier for s in present],
+            replica_identifiers=[s.identifier for s in present if s.replicate_from],
+            writer_identifier=spec.identifier if spec else "",
+            writer_address=instance.address if instance else "",
+            writer_fqn=instance.fqn if instance else "",
             port=d.port,
             security_group_id=self.security_group.id,
         )
@@ -380,14 +479,19 @@ class PostgresDatabase(Construct):
                 multi_az=d.multi_az,
                 backup_retention_period=d.backup_retention_days,
                 skip_final_snapshot=False,
-                final_snapshot_identifier=f"{spec.identifier}-final",
+                final_snapshot_identifier=spec.final_snapshot_identifier,
             )
         if d.iops:
             kwargs.update(iops=d.iops, storage_throughput=d.storage_throughput_mbps)
         depends = [*log_groups, self.monitoring_policy]
         if spec.same_region_source:
             depends.append(self._by_identifier[spec.replicate_from.rsplit(":", 1)[-1]])
-        return aws.db_instance.DbInstance(
+        tags = {"Name": spec.identifier, "Role": "fenced" if spec.fenced else "writer" if spec.writer else "replica"}
+        if spec.fenced:
+            tags["Fenced"] = spec.fence_note
+        if spec.released:
+            tags["Released"] = f"deletion protection off for the next failback step (switch {spec.switch_id})"
+        instance = aws.db_instance.DbInstance(
             self,
             spec.construct_id,
             identifier=spec.identifier,
@@ -412,7 +516,8 @@ class PostgresDatabase(Construct):
             backup_window=d.backup_window,
             maintenance_window=d.maintenance_window,
             enabled_cloudwatch_logs_exports=list(d.log_exports),
-            deletion_protection=True,
+            deletion_protection=not spec.released,
+            apply_immediately=d.apply_immediately,
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
             iam_database_authentication_enabled=True,
@@ -423,11 +528,16 @@ class PostgresDatabase(Construct):
             monitoring_interval=d.monitoring_interval_seconds,
             monitoring_role_arn=self.monitoring_role.arn,
             ca_cert_identifier="rds-ca-rsa2048-g1",
-            tags={"Name": spec.identifier, "Role": "writer" if spec.writer else "replica"},
+            tags=tags,
             depends_on=depends,
-            lifecycle=protected(),
+            lifecycle=None if spec.released else protected(),
             **kwargs,
         )
+        if spec.released:
+            suppress(instance, "GP007", reason=(
+                f"released by failback step for switch {spec.switch_id}: the next step retires it "
+                "(final snapshot kept; docs/runbooks/failback.md)"))
+        return instance
 
     # -- Aurora (the guide's CDK example) ----------------------------------------------------------------
 
@@ -572,7 +682,9 @@ def credentials_secret_value(config: DatabaseConfig, password: EphemeralPassword
         "username": json.dumps(config.master_username),
         "password": password.ref,
         "engine": json.dumps("postgres"),
-        "host": f"{writer_fqn}.address",
+        # No instance in the origin region (a failback step retired it): the value is only written when
+        # password_version changes, which a switch never does (docs/runbooks/rotate-secrets.md).
+        "host": f"{writer_fqn}.address" if writer_fqn else json.dumps(""),
         "port": str(config.port),
         "dbname": json.dumps(config.database_name),
     }

@@ -9,12 +9,16 @@ config) changes two attributes in place and creates or destroys nothing.
 
 A CloudWatch alarm on each health check (Route 53 publishes ``HealthCheckStatus`` in us-east-1 only) tells
 on-call that a region's API is down before customers do.
+
+With a traffic gate (``gate_check_ids``, ``constructs_lib.recovery``), a record's health is a calculated check:
+the load balancer's check AND the region's routing control. An outage still fails over at once; a recovered
+region gets traffic back only when an operator turns its control on (docs/runbooks/failover.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from constructs import Construct
@@ -47,6 +51,9 @@ class ApiFailoverProps:
     alarm_topic_arn: str = ""
     #: Name prefix of health checks and alarms, e.g. ``globalpay-prod``.
     prefix: str = "globalpay"
+    #: Region -> id of the health check that follows its routing control (``TrafficGate.health_check_ids``);
+    #: default none: a record follows its load balancer only, and traffic comes back by itself.
+    gate_check_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 class ApiFailover(Construct):
@@ -89,6 +96,20 @@ class ApiFailover(Construct):
                     ),
                     props.alarm_topic_arn,
                 )
+        self.record_checks: dict[str, Any] = {}
+        # Both failover regions, in a fixed order: construct ids never depend on the roles.
+        for region in sorted((props.primary_region, props.secondary_region)):
+            if region in props.gate_check_ids:
+                self.record_checks[region] = aws.route53_health_check.Route53HealthCheck(
+                    self,
+                    f"gated-health-check-{region}",
+                    type="CALCULATED",
+                    child_healthchecks=[self.health_checks[region].id, props.gate_check_ids[region]],
+                    child_health_threshold=2,  # both: the load balancer answers AND the gate is on
+                    tags={"Name": f"{props.prefix}-api-gated-{region}"},
+                )
+            else:
+                self.record_checks[region] = self.health_checks[region]
         for region in (props.primary_region, props.secondary_region):
             endpoint = props.endpoints[region]
             role = "PRIMARY" if region == props.primary_region else "SECONDARY"
@@ -100,6 +121,6 @@ class ApiFailover(Construct):
                 type="A",
                 set_identifier=region,
                 failover_routing_policy={"type": role},
-                health_check_id=self.health_checks[region].id,
+                health_check_id=self.record_checks[region].id,
                 alias={"name": endpoint.dns_name, "zone_id": endpoint.zone_id, "evaluate_target_health": True},
             )

@@ -282,7 +282,7 @@ def regional_alarm_specs(p: RegionalAlarmsProps) -> dict[str, AlarmSpec]:
         )
         specs[f"{group}-evictions"] = AlarmSpec(
             name=f"{group}-evictions",
-            description=f"{group} evicts keys: idempotency keys and sessions are being lost",
+            description=f"{group} evicts keys: cached data and sessions are being lost (idempotency keys live in PostgreSQL)",
             namespace="AWS/ElastiCache",
             metric="Evictions",
             metrics=nodes,

@@ -97,6 +97,10 @@ STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
     "aws_cloudwatch_log_group": ("name",),
     "aws_sns_topic": ("name",),
     "aws_sqs_queue": ("name",),
+    # The API's traffic gate: a replaced routing control comes back OFF (ARC holds its state, not Terraform), and
+    # the cluster holds every control.
+    "aws_route53recoverycontrolconfig_cluster": ("name",),
+    "aws_route53recoverycontrolconfig_routing_control": ("name",),
 }
 
 #: Stateful types that also have an AWS-side ``deletion_protection`` switch (AWS provider 6.x).

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from constructs_lib import capacity, versions
 from constructs_lib.config import (
+    FAILBACK_STEPS,
     CacheConfig,
     ClusterConfig,
     DatabaseConfig,
@@ -425,6 +426,45 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.password_version", "must be 1 or more (bump it to rotate the master password)")
     if not 1 <= d.replica_backup_retention_days <= 35:
         yield ConfigError(f"{p}.replica_backup_retention_days", "must be 1-35 days")
+    yield from _switch(c)
+
+
+#: ``database.switch_id``: it ends up in RDS tags and in a final snapshot identifier (letters, digits and single
+#: hyphens, starting with a letter; the identifier as a whole stays under RDS's 255 characters).
+SWITCH_ID = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,39}")
+
+
+def _switch(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    """Failover and failback steps (docs/runbooks/failover.md, failback.md): each names its switch, applies at
+    once, and runs with the primary_region its step needs."""
+    d = c.database
+    steps = dict(FAILBACK_STEPS)
+    if d.switch_id and not SWITCH_ID.fullmatch(d.switch_id):
+        yield ConfigError("database.switch_id", f"{d.switch_id!r} must be 1-40 lower-case letters, digits and single '-', starting with a letter (it names RDS tags and a final snapshot)")
+    if d.failback_step and d.failback_step not in steps:
+        yield ConfigError("database.failback_step", f"{d.failback_step!r} is not a failback step; the steps, in order: {', '.join(steps)}")
+        return
+    if d.origin_region not in (c.primary_region, c.secondary_region) or c.primary_region == c.secondary_region:
+        return  # the topology itself is refused (database.origin_region, secondary_region): one mistake, one message
+    if d.failback_step:
+        if d.engine != "postgres":
+            yield ConfigError("database.failback_step", "failback steps are for RDS instances; Aurora switches back with switchover-global-cluster (docs/data-tier.md)")
+            return
+        if not d.cross_region_replica:
+            yield ConfigError("database.failback_step", "there is no failback without a cross-region replica (database.cross_region_replica)")
+            return
+        origin = d.origin_region
+        dr = c.secondary_region if c.primary_region == origin else c.primary_region
+        expected = dr if steps[d.failback_step] == "dr" else origin
+        if c.primary_region != expected:
+            yield ConfigError("database.failback_step", f"step {d.failback_step!r} runs with primary_region = {expected!r} ({'the region the writer failed over to' if expected == dr else 'database.origin_region'}), not {c.primary_region!r}")
+    if c.switch_in_progress:
+        what = f"failback step {d.failback_step!r}" if d.failback_step else f"a failover (primary_region {c.primary_region!r} is not database.origin_region)"
+        if not d.switch_id:
+            yield ConfigError("database.switch_id", f"{what} needs the switch named (e.g. the incident or drill id): it goes into the fenced writer's tags and final snapshot")
+        for field, value in (("database.apply_immediately", d.apply_immediately), ("cache.apply_immediately", c.cache.apply_immediately)):
+            if not value:
+                yield ConfigError(field, f"must be true during {what}: otherwise RDS and ElastiCache wait for the maintenance window (a promoted writer would stay single-AZ and small)")
 
 
 def _replica_engine_version(d: DatabaseConfig, writer: re.Match[str] | None) -> Iterator[ConfigError]:
@@ -749,6 +789,11 @@ def _edge(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("edge.cdn_certificate_arn", "must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)")
     if e.cdn_price_class not in ("PriceClass_All", "PriceClass_200", "PriceClass_100"):
         yield ConfigError("edge.cdn_price_class", f"{e.cdn_price_class!r} is not a CloudFront price class (PriceClass_All, PriceClass_200, PriceClass_100)")
+    if e.recovery_cluster_arn and not re.fullmatch(r"arn:aws:route53-recovery-control::\d{12}:cluster/[0-9a-z-]{1,64}", e.recovery_cluster_arn):
+        yield ConfigError("edge.recovery_cluster_arn", "must be empty (create a cluster) or an ARC cluster ARN: arn:aws:route53-recovery-control::<account>:cluster/<id>")
+    for operator in e.traffic_gate_operators:
+        if not re.fullmatch(r"(arn:aws:iam::\d{12}:role/[\w+=,.@/-]+|[\w+=,.@-]{1,64})", operator):
+            yield ConfigError("edge.traffic_gate_operators", f"{operator!r} is neither an IAM role name nor a role ARN")
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,254}", e.health_check_path):
         yield ConfigError("edge.health_check_path", "must be an absolute URL path (Route 53 health checks take up to 255 characters)")
 

@@ -15,7 +15,7 @@ from constructs import Construct
 from constructs_lib.audit import log_retention
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
-from constructs_lib.database import database_regions, database_topology
+from constructs_lib.database import database_fence, database_regions, database_topology
 from constructs_lib.egress import needs_internet
 from constructs_lib.encryption import KeyPair
 from constructs_lib.naming import Naming
@@ -208,6 +208,7 @@ class RegionCoreStack(GlobalPayStack):
             database_instances=database_topology(config, region, self.account.account_id, spec.azs, self.account.partition)
             if region in database_regions(config) else (),
             peer_client_sources=peer_private_subnets(config, region),
+            database_fence=database_fence(config, region),
             origin=origin,
             secret_replicas=dict(secret_replica_keys) if origin else {},
             registry_replica_regions=tuple(r for r in config.region_names if r != region),

@@ -77,6 +77,8 @@ class DataProps:
     database_instances: tuple[InstanceSpec, ...] = ()
     #: ``(label, cidr)`` of the other regions' private subnets, admitted to the database on 5432.
     peer_client_sources: tuple[tuple[str, str], ...] = ()
+    #: Why this region's database admits no client (``database_fence``); default "" (it admits them).
+    database_fence: str = ""
     #: This region is ``database.origin_region``: it creates the writer and the shared secrets.
     origin: bool = False
     #: Shared secrets' replicas: region -> that region's secrets key ARN (only read where ``origin``).
@@ -151,6 +153,7 @@ class DataLayer(Construct):
                 master_password=master_password,
                 aurora_origin=props.origin,
                 peer_client_sources=props.peer_client_sources,
+                fence_note=props.database_fence,
             ))
 
         # -- Shared secrets (origin only), replicated to every other region ---------------------------------

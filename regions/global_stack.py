@@ -1,4 +1,5 @@
-"""``globalpay-<env>-global``: what spans regions. Route 53 failover with its health checks, the Shield Advanced
+"""``globalpay-<env>-global``: what spans regions. Route 53 failover with its health checks and the traffic gate
+that keeps a recovered region without traffic until an operator lets it back (ARC routing controls), the Shield Advanced
 subscription, the budget, the CloudWatch dashboard and the CloudFront edge (the transit gateway mesh has a
 workspace of its own, ``regions/mesh.py``, applied before the apps).
 
@@ -31,6 +32,7 @@ from constructs_lib.observability import (
     metric_alarm,
 )
 from constructs_lib.providers import aws
+from constructs_lib.recovery import TrafficGate, TrafficGateProps
 from constructs_lib.storage import SecureBucket, SecureBucketProps, log_lifecycle
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs
@@ -83,6 +85,15 @@ class GlobalStack(GlobalPayStack):
             for region in config.region_names
         }
         if self.albs:
+            # The way back after a failover is an operator's decision, never a recovered health check.
+            failover_regions = sorted({config.primary_region, config.secondary_region} & set(self.albs))
+            self.traffic_gate = TrafficGate(self, "traffic-gate", TrafficGateProps(
+                prefix=self.naming.name(),
+                regions=failover_regions,
+                account=self.account,
+                operators=config.edge.traffic_gate_operators or (config.cluster.admin_role_name,),
+                cluster_arn=config.edge.recovery_cluster_arn,
+            ))
             self.failover = ApiFailover(
                 self,
                 "api-failover",
@@ -97,6 +108,7 @@ class GlobalStack(GlobalPayStack):
                     health_check_path=config.edge.health_check_path,
                     alarm_topic_arn=self.alarm_topic.arn,
                     prefix=self.naming.name(),
+                    gate_check_ids=self.traffic_gate.health_check_ids,
                 ),
             )
         self._shield_subscription()

@@ -145,6 +145,9 @@ class Prices:
     def global_(self, key: str) -> float:
         return float(self.data["global"][key])
 
+    def global_estimated(self, key: str) -> bool:
+        return f"global.{key}" in self.estimated
+
 
 # ------------------------------------------------------------------------------------------------------
 # Pricing
@@ -403,6 +406,11 @@ class Pricer:
     def aws_route53_zone(self, r: Resource) -> None:
         self.add(GLOBAL, "Route 53", "hosted zone", 1, "zone-month", self.prices.global_("route53_zone_month"))
 
+    def aws_route53recoverycontrolconfig_cluster(self, r: Resource) -> None:
+        """ARC routing control is billed per cluster hour (the API's traffic gate, constructs_lib/recovery.py)."""
+        self.add(GLOBAL, "Route 53 ARC", "routing control cluster", self.prices.hours, "hour",
+                 self.prices.global_("arc_cluster_hour"), self.prices.global_estimated("arc_cluster_hour"))
+
     def aws_route53_health_check(self, r: Resource) -> None:
         c = r.config
         features = sum((
@@ -436,6 +444,9 @@ NO_CHARGE_PREFIXES = (
     "aws_ec2_transit_gateway_peering_attachment_accepter", "aws_ec2_transit_gateway_vpc_attachment_accepter",
     "aws_ec2_transit_gateway_route_table", "aws_iam_openid_connect_provider", "aws_dlm_lifecycle_policy",
     "aws_rds_global_cluster", "aws_db_instance_automated_backups_replication", "kubernetes_", "helm_", "random_",
+    # ARC: the cluster is priced; its control panels, routing controls and safety rules carry no charge.
+    "aws_route53recoverycontrolconfig_control_panel", "aws_route53recoverycontrolconfig_routing_control",
+    "aws_route53recoverycontrolconfig_safety_rule",
     "time_", "tls_", "null_",
     # Configuration of the firewalls: the charges are the endpoints (priced) and the traffic (usage).
     "aws_networkfirewall_", "aws_route53_resolver_firewall_config", "aws_route53_resolver_firewall_rule",

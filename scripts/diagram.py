@@ -436,13 +436,18 @@ def build_model(items: list[Item]) -> Model:
     # Global services.
     zones = [i for i in items if i.rtype == "aws_route53_zone"]
     zone_name = next((z.config.get("name") for z in zones if z.config.get("name")), None)
-    health_checks = by_type["aws_route53_health_check"]
+    # Endpoint checks only: the traffic gate's (routing control) and calculated checks are summarized apart.
+    all_checks = by_type["aws_route53_health_check"]
+    health_checks = [c for c in all_checks if c.config.get("type") not in ("CALCULATED", "RECOVERY_CONTROL")]
+    controls = by_type["aws_route53recoverycontrolconfig_routing_control"]
     failover = [r for r in by_type["aws_route53_record"] if r.config.get("failover_routing_policy")]
     if zones or health_checks or by_type["aws_route53_record"]:
         names = sorted({str(r.config.get("name")) for r in failover})
-        model.add(Node("global_route53", "route53", f"Route 53 {zone_name or ''}".strip(),
-                       [_plural(len(health_checks), "health check"), f"failover {' '.join(names)}"], GLOBAL, "global",
-                       st(*health_checks, *by_type["aws_route53_record"]), "box", COLORS["global"]))
+        lines = [_plural(len(health_checks), "health check"), f"failover {' '.join(names)}"]
+        if controls:
+            lines.append(f"ARC gate: {_plural(len(controls), 'control')}")
+        model.add(Node("global_route53", "route53", f"Route 53 {zone_name or ''}".strip(), lines, GLOBAL, "global",
+                       st(*all_checks, *by_type["aws_route53_record"], *controls), "box", COLORS["global"]))
     for dist in by_type["aws_cloudfront_distribution"]:
         aliases = ", ".join(dist.config.get("aliases") or [])
         node = model.add(Node(_nid("global", "cloudfront", dist.name), "cloudfront", "CloudFront", [aliases], GLOBAL,

@@ -161,12 +161,17 @@ def load(path: Path = INVENTORY) -> Inventory:
 
 
 def dump(inventory: Inventory, path: Path = INVENTORY, env: str = ENVIRONMENT) -> None:
+    """Rewrite the addresses; the hand-written ``switch_steps`` (what each failover and failback step destroys
+    or replaces, read by ``plan_review.py --switch-step``) are kept as they are."""
+    kept = json.loads(path.read_text()).get("switch_steps") if path.exists() else None
     data = {
         "//": "Stateful Terraform addresses of every prod stack (scripts/inventory.py --update). "
               "A test fails when one disappears without a moved block: docs/safe-change.md.",
         "environment": env,
         "stacks": inventory,
     }
+    if kept is not None:
+        data["switch_steps"] = kept
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 

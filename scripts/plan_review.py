@@ -11,17 +11,19 @@ and replaced (-/+). A removal or a replacement of a stateful resource (``DATA_LO
 a node group (``FLAGGED_REPLACEMENTS``: every node is drained), is flagged in red (ANSI colour on a terminal) and
 makes the command exit 1, unless its address is on the environment's reviewed allow-list,
 ``environments/<env>.allow-destructive.json`` (scripts/ci/allowlist.py; the pipeline's live plan check honours the
-same file), or ``--allow-destructive`` is given by hand. A resource whose address changed is not a removal when the
-new synth declares the move (a ``moved`` block, cdktf ``move_from_id`` / ``move_to``): it is compared with its old
-self.
+same file), or ``--allow-destructive`` is given by hand, or ``--switch-step STEP`` names a failover or failback step
+whose destruction ``tests/stateful_addresses.json`` documents exactly. A resource whose address changed is not a
+removal when the new synth declares the move (a ``moved`` block, cdktf ``move_from_id`` / ``move_to``): it is
+compared with its old self.
 
 Refused whatever the allow-list or the flags say (exit 1): a database instance that has no replication source and
 would get one again (a promoted writer made a replica: RDS cannot, the provider fails or replaces it;
-docs/runbooks/failover.md), and changes AWS would refuse at apply (``refusals``): a configuration a running
+docs/runbooks/failover.md), and changes that plan cleanly but that AWS refuses at apply: a configuration a running
 resource uses replaced destroy-first (MSK "Configuration is in use", RDS parameter group "still in use"), an RDS
 writer upgraded before its read replicas, a major engine upgrade without ``allow_major_version_upgrade``, an EKS
-control plane moved by more than one minor or down, and more than one cluster upgraded in one change (one region at
-a time, the canary first: docs/runbooks/upgrade.md).
+control plane moved by more than one minor or down, more than one cluster upgraded in one change (one region at a
+time, the canary first: docs/runbooks/upgrade.md), a modification that requests nothing (``NOTHING_BUT``) and a
+password rotation out of step with its secret (``master_password_refusals``).
 
 This runs without AWS credentials or a ``terraform`` binary, so it cannot know what the provider's plan
 will say about computed values; it knows which arguments force a new resource (``FORCE_NEW`` below, from the
@@ -128,6 +130,27 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     # makes a new revision in place).
     "aws_msk_configuration": frozenset({"name", "kafka_versions"}),
     "aws_launch_template": frozenset({"name", "name_prefix"}),
+    # Route 53 ARC (internal/service/route53recoverycontrolconfig): a cluster's name, and the cluster of a control
+    # panel or routing control, force a new one; a new routing control starts OFF.
+    "aws_route53recoverycontrolconfig_cluster": frozenset({"name"}),
+    "aws_route53recoverycontrolconfig_control_panel": frozenset({"cluster_arn"}),
+    "aws_route53recoverycontrolconfig_routing_control": frozenset({"cluster_arn"}),
+}
+
+#: Optional+Computed ForceNew arguments that a read replica inherits from its source and the provider reads
+#: back (``d.Set("username", v.MasterUsername)``, ``d.Set("db_name", v.DBName)`` in resourceInstanceRead): an
+#: instance created as a replica has them in state, so a configuration that starts naming them (the failback's
+#: return to the original topology) changes nothing when the values are the source's. The review cannot read
+#: state: it says so instead of announcing a replacement, and ``terraform plan`` decides.
+INHERITED_FROM_SOURCE: dict[str, frozenset[str]] = {"aws_db_instance": frozenset({"username", "db_name"})}
+
+#: Changes that plan cleanly and fail at apply: (type, attribute) -> why. ``aws_db_instance`` sends a
+#: ModifyDBInstance for any change but tags and snapshot settings (resourceInstanceUpdate, HasChangesExcept);
+#: RDS refuses one that requests nothing when ApplyImmediately is false ("InvalidParameterCombination: No
+#: modifications were requested"; accepted when it is true: crossplane-contrib/provider-aws#2146).
+NOTHING_BUT: dict[str, frozenset[str]] = {
+    "aws_db_instance": frozenset({"apply_immediately", "final_snapshot_identifier", "skip_final_snapshot",
+                                  "delete_automated_backups", "lifecycle.prevent_destroy"}),
 }
 
 #: In-place changes that AWS may refuse or that interrupt service: printed as warnings, not failures.
@@ -191,6 +214,8 @@ class Change:
     warnings: list[str] = field(default_factory=list)
     allowed: str = ""  # the allow-list's reason, when a destructive change is on it
     refused: str = ""  # a change no allow-list can allow
+    #: Why AWS would refuse this change at apply although it plans cleanly (the review exits 1).
+    fails_at_apply: list[str] = field(default_factory=list)
 
     @property
     def rtype(self) -> str:
@@ -214,6 +239,10 @@ class StackReview:
         """Destructive changes the allow-list does not cover, and refused ones."""
         return [c for c in self.changes if (c.destructive and not c.allowed) or c.refused]
 
+    @property
+    def failing(self) -> list[str]:
+        return [*self.refusals, *(f"{c.address}: {why}" for c in self.changes for why in c.fails_at_apply)]
+
 
 def _short(value: Any, limit: int = 60) -> str:
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
@@ -229,7 +258,12 @@ def diff_resource(address: str, old: Mapping[str, Any], new: Mapping[str, Any], 
         return Change("move", address, path, details=[f"moved from {moved_from}"]) if moved_from else None
     force = FORCE_NEW.get(rtype, frozenset())
     forcing = [k for k in changed if k in force or any(k.startswith(f + ".") for f in force)]
+    inherited = [k for k in forcing if k in INHERITED_FROM_SOURCE.get(rtype, ()) and before.get(k) is None]
+    forcing = [k for k in forcing if k not in inherited]
     change = Change("replace" if forcing else "update", address, path, attributes=changed)
+    for key in inherited:
+        change.warnings.append(f"{key}: now {_short(after.get(key))}; the state holds the value read from AWS "
+                               "(inherited from the replica's source): terraform plan must show no change here")
     if moved_from:
         change.details.append(f"moved from {moved_from}")
     for key in forcing:
@@ -249,7 +283,42 @@ def diff_resource(address: str, old: Mapping[str, Any], new: Mapping[str, Any], 
                           "to environments/<env>.json (docs/runbooks/failover.md)")
     if rtype in STATEFUL_TYPES and before.get("lifecycle.prevent_destroy") and not after.get("lifecycle.prevent_destroy"):
         change.warnings.append("lifecycle.prevent_destroy removed: Terraform will no longer refuse to destroy it")
+    quiet = NOTHING_BUT.get(rtype)
+    if (quiet is not None and before.get("apply_immediately") and not after.get("apply_immediately")
+            and all(k in quiet or k.startswith("tags.") for k in changed)):
+        change.fails_at_apply.append(
+            "apply_immediately turns off and nothing else changes: RDS refuses a ModifyDBInstance that requests "
+            "no modification with ApplyImmediately=false; turn it off together with a change of this instance")
     return change
+
+
+def _password_versions(stack: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({db address: password_wo_version}, {secret version address: secret_string_wo_version})``."""
+    res = resources(stack)
+    return ({a: c.get("password_wo_version") for a, c in res.items() if a.startswith("aws_db_instance.")},
+            {a: c.get("secret_string_wo_version") for a, c in res.items() if a.startswith("aws_secretsmanager_secret_version.")})
+
+
+def master_password_refusals(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The writer's master password (``password_wo``) and the credentials secret (``secret_string_wo``) get the
+    same ephemeral value only in an apply where *both* version numbers change. A writer whose version changes
+    alone gets a password no secret holds (the services lock out); a secret that changes alone holds a password
+    no database has."""
+    dbs_before, secrets_before = _password_versions(old)
+    dbs_after, secrets_after = _password_versions(new)
+    changed_dbs = [a for a in dbs_after if a in dbs_before and dbs_after[a] is not None and dbs_after[a] != dbs_before[a]]
+    changed_secrets = [a for a in secrets_after if a in secrets_before and secrets_after[a] != secrets_before[a]]
+    fenced = [a for a in changed_dbs if (resources(new)[a].get("tags") or {}).get("Role") == "fenced"]
+    if fenced:
+        return [f"{', '.join(fenced)}: the master password changes on a fenced former writer: the services use another "
+                "writer, which keeps the old password (no rotation during a failover or failback: docs/runbooks/rotate-secrets.md)"]
+    if changed_dbs and not changed_secrets:
+        return [f"{', '.join(changed_dbs)}: password_wo_version changes but no secret version does: the writer "
+                "would get a password that no secret holds (bump database.password_version)"]
+    if changed_secrets and not changed_dbs and any(v is not None for v in dbs_after.values()):
+        return [f"{', '.join(changed_secrets)}: a secret version changes but no database password does: the secret "
+                "would hold a password that no database has"]
+    return []
 
 
 def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> StackReview:
@@ -280,6 +349,8 @@ def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any
     for address in sorted(set(after) - claimed):
         path = (after[address].get("//") or {}).get("metadata", {}).get("path", "")
         review.changes.append(Change("add", address, path))
+    if old is not None and new is not None:
+        review.refusals.extend(master_password_refusals(old, new))
     return review
 
 
@@ -405,6 +476,8 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
         counts = {k: sum(1 for c in r.changes if c.kind == k) for k in SYMBOL}
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         yield paint(f"{r.name}: {summary or 'no resource changes'}" + (f" ({r.note})" if r.note else ""), BOLD)
+        for why in r.refusals:
+            yield paint(f"  REFUSED: {why}", RED)
         for c in r.changes:
             line = f"  {SYMBOL[c.kind]:>3} {c.address}"
             if c.kind in ("update", "replace") and c.attributes:
@@ -426,6 +499,8 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
                 yield paint(f"        warning: {warning}", YELLOW)
             if c.refused:
                 yield paint(f"        refused: {c.refused}", RED)
+            for why in c.fails_at_apply:
+                yield paint(f"        FAILS AT APPLY: {why}", RED)
             if c.destructive and c.path:
                 yield f"        construct: {c.path}"
         for refusal in r.refusals:
@@ -437,6 +512,36 @@ def render(reviews: list[StackReview], *, color: bool) -> Iterator[str]:
     yield (f"{total} change(s) in {len(changed)} stack(s); {len(destructive)} destroy or replace a stateful resource or a node group"
            + (f" ({len(allowed)} on the allow-list)" if allowed else "")
            + (f"; {refusals} AWS would refuse" if refusals else ""))
+
+
+# --------------------------------------------------------------------------------------------------
+# Failover and failback steps: their documented destruction
+# --------------------------------------------------------------------------------------------------
+
+#: Where each step's destroys and replacements are written down (``switch_steps``), next to the inventory.
+INVENTORY = ROOT / "tests" / "stateful_addresses.json"
+
+
+def stack_role(stack: str) -> str:
+    """``globalpay-prod-us-east-1`` -> ``us-east-1``: the same key in every environment."""
+    parts = stack.split("-", 2)
+    return parts[2] if len(parts) == 3 else stack
+
+
+def documented_destruction(step: str, inventory: Path = INVENTORY) -> dict[str, dict[str, list[str]]]:
+    """``{"destroys"|"replaces": {stack role: [address]}}`` of ``step``; SystemExit for a step not written down."""
+    steps = json.loads(inventory.read_text()).get("switch_steps", {})
+    if step not in steps:
+        known = ", ".join(k for k in steps if not k.startswith("/"))
+        raise SystemExit(f"step {step!r} is not documented in {inventory.name} (switch_steps: {known})")
+    return steps[step]
+
+
+def undocumented_destruction(step: str, destructive: list[tuple[str, Change]], inventory: Path = INVENTORY) -> list[tuple[str, Change]]:
+    """The destroys (``remove``) and replacements of ``destructive`` that ``step`` does not document."""
+    documented = documented_destruction(step, inventory)
+    allowed = {"remove": documented.get("destroys", {}), "replace": documented.get("replaces", {})}
+    return [(stack, c) for stack, c in destructive if c.address not in allowed.get(c.kind, {}).get(stack_role(stack), [])]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -474,6 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-destructive", action="store_true", help="exit 0 even when a stateful resource is destroyed or replaced")
     parser.add_argument("--allow-list", type=Path, default=None,
                         help="reviewed allow-list of destructive changes (default: environments/<env>.allow-destructive.json)")
+    parser.add_argument("--switch-step", metavar="STEP",
+                        help="a failover or failback step (docs/runbooks/failover/STEP.json): exactly the destroys and "
+                             "replacements tests/stateful_addresses.json documents for it are allowed")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     parser.add_argument("--stateful-types", action="store_true", help="print DATA_LOSS_TYPES as JSON and exit (the pipeline's plan check reads it)")
     args = parser.parse_args(argv)
@@ -503,17 +611,30 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for entry in allow.unused(set(new_stacks)):
         print(f"note: {allow.source}: {entry.stack} {entry.address} matches no destructive change (remove it once deployed)")
+    failing = [why for r in reviews for why in r.failing]
+    for why in failing:
+        print(f"refused: fails at apply: {why}", file=sys.stderr)
     refused = [c for r in reviews for c in r.changes if c.refused]
-    blocking = [c for r in reviews for c in r.blocking if not c.refused]
     if refused:
         print(f"refused: {len(refused)} change(s) no allow-list can allow (docs/runbooks/failover.md)", file=sys.stderr)
         return 1
-    if any(r.refusals for r in reviews):
-        print("refused: AWS would refuse part of this change at apply (see 'AWS would refuse' above)", file=sys.stderr)
+    destructive = [(r.name, c) for r in reviews for c in r.destructive]
+    if args.switch_step:
+        undocumented = undocumented_destruction(args.switch_step, destructive)
+        for stack, change in undocumented:
+            print(f"refused: {stack}: {change.address} is destroyed or replaced, and step {args.switch_step} does not "
+                  "document it (tests/stateful_addresses.json, switch_steps)", file=sys.stderr)
+        if not undocumented and destructive:
+            print(f"{len(destructive)} destroy(s) or replacement(s), each documented for step {args.switch_step}")
+        return 1 if undocumented or failing else 0
+    if failing:
         return 1
+    blocking = [c for r in reviews for c in r.blocking if not c.refused]
     if blocking and not args.allow_destructive:
         print(f"refused: destructive changes to stateful resources or node groups not on {allow.source} (add each reviewed "
               "address with its reason, docs/safe-change.md)", file=sys.stderr)
+        return 1
+    if failing:
         return 1
     return 0
 

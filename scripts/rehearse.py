@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Plan rehearsal: Terraform itself checks every AWS stack, offline, against a local AWS API emulator.
 
-    python scripts/rehearse.py                      # prod, staging, prod failed over, prod with Network Firewall
-    python scripts/rehearse.py --env prod           # one scenario (prod | staging | failover | egress-firewall)
+    python scripts/rehearse.py                      # prod, staging, Network Firewall on, the failover and every failback step
+    python scripts/rehearse.py --env prod           # one scenario (prod | staging | egress-firewall | failover | 02-release-origin ...)
     python scripts/rehearse.py --config my.json     # prod with a configuration overrides file
     python scripts/rehearse.py --from cdktf.out     # an existing synth output instead of a fresh synth
 
@@ -32,14 +32,28 @@ from rehearsal.emulator import STATE_DIR, EmulatorError, MotoServer  # noqa: E40
 from rehearsal.provider import ProviderUnavailable  # noqa: E402
 from rehearsal.runner import rehearse  # noqa: E402
 
+#: The failover and failback steps operators commit, one overrides file each (docs/runbooks/failover.md).
+SWITCH_STEPS = ROOT / "docs" / "runbooks" / "failover"
+
+
+def switch_scenarios() -> dict[str, tuple[str, dict]]:
+    """``failover`` (eu-west-1 promoted, the old writer fenced, Route 53 roles swapped), then every failback step
+    by its file name (``02-release-origin`` ... ``09-original``), each on prod."""
+    return {("failover" if p.stem == "01-failover" else p.stem): ("prod", json.loads(p.read_text()))
+            for p in sorted(SWITCH_STEPS.glob("[0-9][0-9]-*.json"))}
+
+
 #: The configurations CI rehearses: (environment, configuration overrides).
 SCENARIOS: dict[str, tuple[str, dict]] = {
     "prod": ("prod", {}),
     "staging": ("staging", {}),
-    # docs/runbooks/failover.md: eu-west-1 promoted, Route 53 roles swapped.
-    "failover": ("prod", {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}),
     # egress.network_firewall switched on: only the core stacks differ from prod's (the others are reused).
     "egress-firewall": ("prod", {"egress": {"network_firewall": True}}),
+    **switch_scenarios(),
+}
+#: Rehearsed when named (--env): the emergency-scaling step of the failover runbook.
+OPTIONAL_SCENARIOS: dict[str, tuple[str, dict]] = {
+    "emergency-scaling": ("prod", json.loads((SWITCH_STEPS / "emergency-scaling.json").read_text())),
 }
 
 
@@ -60,7 +74,8 @@ def synthesize(scenario: str, env: str, overrides: dict, config_file: str | None
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default=None,
-                        help=f"comma-separated scenarios ({', '.join(SCENARIOS)}); default all")
+                        help=f"comma-separated scenarios ({', '.join([*SCENARIOS, *OPTIONAL_SCENARIOS])}); "
+                             f"default all but {', '.join(OPTIONAL_SCENARIOS)}")
     parser.add_argument("--config", default=None, help="configuration overrides file (JSON) applied to each scenario")
     parser.add_argument("--from", dest="source", default=None, help="rehearse an existing synth output folder")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
@@ -84,12 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.source:
         scenarios = [("from " + args.source, None)]
     else:
+        known = {**SCENARIOS, **OPTIONAL_SCENARIOS}
         names = args.env.split(",") if args.env else list(SCENARIOS)
-        unknown = [n for n in names if n not in SCENARIOS]
+        unknown = [n for n in names if n not in known]
         if unknown:
-            print(f"rehearsal: unknown scenario(s) {', '.join(unknown)} (choose from {', '.join(SCENARIOS)})", file=sys.stderr)
+            print(f"rehearsal: unknown scenario(s) {', '.join(unknown)} (choose from {', '.join(known)})", file=sys.stderr)
             return 2
-        scenarios = [(n, SCENARIOS[n]) for n in names]
+        scenarios = [(n, known[n]) for n in names]
 
     # SIGTERM ends the run like Ctrl-C: the finally blocks stop terraform and moto.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -26,6 +26,23 @@ from regions import REGION_SPECS
 _ROOT: Path | None = None
 _CACHE: dict[str, Synth] = {}
 
+#: The failover and failback steps, as operators commit them (docs/runbooks/failover.md): ``NN-<step>.json``.
+SWITCH_STEPS_DIR = Path(__file__).resolve().parent.parent / "docs" / "runbooks" / "failover"
+
+
+def switch_steps() -> list[str]:
+    """The numbered steps in order: ``01-failover`` ... ``09-original``."""
+    return sorted(p.stem for p in SWITCH_STEPS_DIR.glob("[0-9][0-9]-*.json"))
+
+
+def switch_step(name: str) -> dict[str, Any]:
+    """The overrides of one step (or of ``emergency-scaling``)."""
+    return json.loads((SWITCH_STEPS_DIR / f"{name}.json").read_text())
+
+
+#: The failover configuration every test of the failed-over topology uses: the committed first step.
+FAILOVER = switch_step("01-failover")
+
 
 def synth_root() -> Path:
     """The session's synthesis folder, made on first use."""

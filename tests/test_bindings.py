@@ -26,13 +26,12 @@ from pathlib import Path
 import pytest
 
 from constructs_lib import providers
-from tests.synth import Synth, synth
+from tests.synth import FAILOVER, Synth, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import lazy_bindings  # noqa: E402
 
-FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 CONFIGURATIONS = {"prod": ("prod", None), "staging": ("staging", None), "failover": ("prod", FAILOVER)}
 
 SAMPLE_INDEX = '''"use strict";

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from constructs_lib import versions, workloads
-from tests.synth import Synth, by_path, policy, resources, synth
+from tests.synth import FAILOVER, Synth, by_path, policy, resources, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -25,7 +25,7 @@ SERVICES = ("api-gateway", "payment-processor", "reconciliation-engine")
 HELM_RELEASES = ("aws-load-balancer-controller", "cluster-autoscaler", "aws-ebs-csi-driver", "external-secrets", "metrics-server")
 VPC_CIDRS = {"us-east-1": "10.0.0.0/16", "eu-west-1": "10.1.0.0/16", "ap-southeast-2": "10.2.0.0/16"}
 #: The failover configuration of test_failover.py: the writer is eu-west-1's promoted replica.
-FLIPPED = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
+FLIPPED = FAILOVER
 
 #: Every IRSA role and the one service account it may serve.
 IRSA = {

@@ -182,6 +182,9 @@ def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     }
     if draw(st.booleans()):
         overrides["name"] = draw(st.from_regex(r"[a-z][a-z0-9]{1,6}", fullmatch=True))
+    if overrides["primary_region"] != "us-east-1":  # failed over: a switch is named and applies at once
+        overrides["database"] = {**overrides["database"], "apply_immediately": True, "switch_id": "drill-1"}
+        overrides["cache"] = {**overrides["cache"], "apply_immediately": True}
     return env, overrides
 
 
@@ -306,6 +309,9 @@ KNOWN_BAD: list[KnownBad] = [
     KnownBad(("cost", "monthly_budget_usd"), 0, "cost.monthly_budget_usd"),
     KnownBad(("cost", "budget_alert_email"), "no-at-sign", "cost.budget_alert_email"),
     KnownBad(("state", "backend"), "gcs", "state.backend"),
+    KnownBad(("database", "failback_step"), "promote", "database.failback_step"),
+    KnownBad(("database", "switch_id"), "INC 42", "database.switch_id"),
+    KnownBad(("edge", "recovery_cluster_arn"), "cluster-1", "edge.recovery_cluster_arn"),
     KnownBad(("aws_account_id",), "12345", "aws_account_id"),
     KnownBad(("name",), "Prod!", "name"),
     KnownBad(("primary_region",), "us-west-2", "primary_region"),  # a region with no network data at all

@@ -21,12 +21,11 @@ import pytest
 
 from constructs_lib.config import load_config
 from regions import REGION_SPECS
-from tests.synth import Synth, by_path, policy, resources, synth
+from tests.synth import FAILOVER, Synth, by_path, policy, resources, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 US, EU, AP = "globalpay-prod-us-east-1", "globalpay-prod-eu-west-1", "globalpay-prod-ap-southeast-2"
 CORES = (US, EU, AP)
-FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 AURORA = {"database": {"engine": "aurora-postgresql", "engine_version": "15.13"}}
 #: The secrets every region's pods read, by name suffix after ``globalpay/<env>/``, with their construct paths.
 SHARED_SECRETS = {
@@ -213,9 +212,11 @@ def failover():
 
 
 def test_failover_promotes_the_eu_replica_in_place_and_keeps_every_address(prod, failover):
+    rules = "aws_vpc_security_group_ingress_rule"
     for stack in CORES:
         before, after = data_resources(prod[stack]), data_resources(failover[stack])
-        assert {(t, n) for t in before for n in before[t]} == {(t, n) for t in after for n in after[t]}, stack
+        # The fenced old writer's security group loses its rules (tests/test_failover.py); nothing else goes.
+        assert {(t, n) for t in before for n in before[t] if t != rules} == {(t, n) for t in after for n in after[t] if t != rules}, stack
     eu = by_path(failover[EU], "aws_db_instance", "/data/database/replica-eu")
     assert "replicate_source_db" not in eu
     assert eu["identifier"] == "globalpay-prod-replica-eu"
@@ -223,8 +224,14 @@ def test_failover_promotes_the_eu_replica_in_place_and_keeps_every_address(prod,
     assert eu["final_snapshot_identifier"] == "globalpay-prod-replica-eu-final"
     assert eu["instance_class"] == "db.r6g.2xlarge"
     assert "password_wo" not in eu and "username" not in eu  # a promoted replica keeps its master user
-    # us-east-1's data tier is byte-for-byte the same: its writer never becomes a replica.
-    assert data_resources(prod[US]) == data_resources(failover[US])
+    # us-east-1's writer never becomes a replica: it is fenced in place (same settings, tags saying why), its
+    # database security group admits nobody and its parameter group refuses writes.
+    us_before, us_after = data_resources(prod[US]), data_resources(failover[US])
+    old_writer = by_path(failover[US], "aws_db_instance", "/data/database/primary")
+    assert "replicate_source_db" not in old_writer and old_writer["tags"]["Role"] == "fenced"
+    assert old_writer["deletion_protection"] is True and old_writer["lifecycle"]["prevent_destroy"] is True
+    assert not [n for n in us_after.get(rules, {}) if "database" in n]
+    assert {n for n in us_before[rules] if "database" not in n} == set(us_after[rules])
 
 
 def test_aurora_variant_switches_the_same_construct_to_a_global_cluster():

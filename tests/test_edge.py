@@ -499,18 +499,20 @@ def test_api_failover_records_health_checks_and_their_alarms(prod: Synth) -> Non
     lbs = g["data"]["aws_lb"]
     assert {lb["name"] for lb in lbs.values()} == {"globalpay-prod-api"}
     assert {lb["provider"] for lb in lbs.values()} == {f"aws.{r.replace('-', '_')}" for r in REGIONS}
-    # (The fourth health check follows the CDN's error rate, for Shield: tests/test_audit.py.)
-    checks = {k: c for k, c in resources(g, "aws_route53_health_check").items() if k.startswith("api-failover")}
-    assert len(checks) == 3
+    # Per region its load balancer's; per failover region the gate's and the two ANDed (tests/test_failover.py).
+    # (The CDN's error-rate check, for Shield, is tests/test_audit.py's.)
+    checks = {k: c for k, c in resources(g, "aws_route53_health_check").items() if not k.startswith("cdn-")}
+    assert sorted(c["type"] for c in checks.values()) == ["CALCULATED"] * 2 + ["HTTPS"] * 3 + ["RECOVERY_CONTROL"] * 2
     for check in checks.values():
-        assert (check["type"], check["port"], check["resource_path"]) == ("HTTPS", 443, "/health")
+        if check["type"] == "HTTPS":
+            assert (check["port"], check["resource_path"]) == (443, "/health")
     records = {r["set_identifier"]: r for r in where(g, "aws_route53_record", name="api.globalpay.com")}
     assert records["us-east-1"]["failover_routing_policy"] == {"type": "PRIMARY"}
     assert records["eu-west-1"]["failover_routing_policy"] == {"type": "SECONDARY"}
     for region, record in records.items():
         assert f"data.aws_lb.alb-{region}.dns_name" in record["alias"]["name"]
         assert record["alias"]["evaluate_target_health"] is True
-        assert f"health-check-{region}" in record["health_check_id"]
+        assert f"gated-health-check-{region}" in record["health_check_id"]
     assert len(where(g, "aws_cloudwatch_metric_alarm", namespace="AWS/Route53")) == 3
 
 
@@ -542,7 +544,7 @@ def test_budget_alerts_at_80_and_100_percent_actual_and_forecast(prod: Synth, st
     assert alerts == {(80, "ACTUAL"), (100, "ACTUAL"), (80, "FORECASTED"), (100, "FORECASTED")}
     assert all(n["subscriber_email_addresses"] == ["platform-finops@globalpay.com"] for n in budget["notification"])
     (staging_budget,) = resources(staging["globalpay-staging-global"], "aws_budgets_budget").values()
-    assert staging_budget["limit_amount"] == "5500"
+    assert staging_budget["limit_amount"] == "7500"
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)

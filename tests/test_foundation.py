@@ -377,7 +377,6 @@ def test_two_syntheses_are_byte_identical(prod: Synth, tmp_path: Path) -> None:
     from constructs_lib.config import load_config
     from regions import REGION_SPECS
     from regions.app import build_app
-
     from scripts.ci.locks import install as install_lock_files
 
     build_app(load_config("prod", REGION_SPECS), str(tmp_path / "again")).app.synth()

@@ -162,3 +162,56 @@ def test_git_ref_is_synthesized_in_a_temporary_worktree(prod: Synth) -> None:
     assert out.strip().splitlines()[-1].endswith("stateful resource or a node group") or out.startswith("no changes"), out
     worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert "plan-review-" not in worktrees
+
+
+# ------------------------------------------------------------------------------------------------------
+# What plans cleanly and fails at apply; the failover and failback steps' documented destruction
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_turning_apply_immediately_off_alone_fails_at_apply() -> None:
+    """RDS refuses a ModifyDBInstance that requests nothing when ApplyImmediately is false (accepted when true)."""
+    on = {"identifier": "db", "apply_immediately": True, "tags": {"Role": "writer"}}
+    off = {**on, "apply_immediately": False, "tags": {"Role": "writer", "Note": "x"}}
+    assert plan_review.diff_resource("aws_db_instance.x", on, off).fails_at_apply
+    assert not plan_review.diff_resource("aws_db_instance.x", off, on).fails_at_apply
+    resized = {**off, "instance_class": "db.r6g.4xlarge"}
+    assert not plan_review.diff_resource("aws_db_instance.x", on, resized).fails_at_apply  # with a real change
+    assert not plan_review.diff_resource("aws_elasticache_replication_group.x", on, off).fails_at_apply  # no call
+
+
+def test_a_master_password_without_its_secret_is_refused() -> None:
+    def stack(db_version: int | None, secret_version: int, role: str = "writer") -> dict:
+        db = {"identifier": "db", "tags": {"Role": role}, **({"password_wo_version": db_version} if db_version else {})}
+        return {"resource": {"aws_db_instance": {"db": db},
+                             "aws_secretsmanager_secret_version": {"v": {"secret_string_wo_version": secret_version}}}}
+
+    review = plan_review.review_stack
+    assert review("s", stack(1, 1), stack(2, 2)).refusals == []  # a rotation: both in one apply
+    assert "no secret holds" in review("s", stack(1, 1), stack(2, 1)).refusals[0]
+    assert "no database has" in review("s", stack(1, 1), stack(1, 2)).refusals[0]
+    assert review("s", stack(None, 1), stack(2, 2)).refusals == []  # the re-seeded writer's first password
+    assert "fenced former writer" in review("s", stack(1, 1, "fenced"), stack(2, 2, "fenced")).refusals[0]
+
+
+def test_username_of_a_former_replica_is_not_a_replacement() -> None:
+    """A replica inherits username and db_name from its source and the provider reads them back: naming them later
+    (the failback's last step) is a warning to check in ``terraform plan``, not a replacement."""
+    change = plan_review.diff_resource("aws_db_instance.x", {"identifier": "db"}, {"identifier": "db", "username": "u", "db_name": "d"})
+    assert change.kind == "update" and not change.destructive and len(change.warnings) == 2
+    change = plan_review.diff_resource("aws_db_instance.x", {"identifier": "db", "db_name": "a"}, {"identifier": "db", "db_name": "b"})
+    assert change.kind == "replace" and change.destructive
+
+
+def test_a_switch_step_allows_exactly_its_documented_destruction(trees: tuple[Path, Path]) -> None:
+    old, new = trees
+    stack = "globalpay-prod-us-east-1"
+    documented = plan_review.documented_destruction("03-retire-origin")["destroys"]["us-east-1"]
+    edit(new, stack, lambda d: [d["resource"]["aws_db_instance"].pop(a.split(".", 1)[1]) for a in documented])
+    code, out = run(str(old), str(new), "--color", "never", "--switch-step", "03-retire-origin")
+    assert code == 0, out
+    assert "2 destroy(s) or replacement(s), each documented for step 03-retire-origin" in out
+    code, out = run(str(old), str(new), "--color", "never", "--switch-step", "02-release-origin")
+    assert code == 1 and "step 02-release-origin does not document it" in out
+    code, out = run(str(old), str(new), "--color", "never", "--switch-step", "no-such-step")
+    assert code == 1 and "not documented" in out

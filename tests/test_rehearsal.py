@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.synth import Synth, synth
+from tests.synth import FAILOVER, Synth, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -29,7 +29,6 @@ if str(SCRIPTS) not in sys.path:
 from rehearsal import emulator, lookups, provider, state_secrets, workspace  # noqa: E402
 from rehearsal.runner import SynthOutput, deploy_order, rehearse  # noqa: E402
 
-FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 #: Results by stack content across the scenarios of this module (as ``rehearse.py`` shares them).
 _REUSE: dict = {}
 BOOTSTRAP = "globalpay-prod-bootstrap"

@@ -23,7 +23,7 @@ import pytest
 from constructs_lib.config import load_config
 from regions import REGION_SPECS
 from regions.prerequisites import prerequisites
-from tests.synth import Synth, synth
+from tests.synth import FAILOVER, Synth, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "scripts") not in sys.path:
@@ -32,7 +32,6 @@ if str(ROOT / "scripts") not in sys.path:
 from rehearsal.lookups import Lookup, find_lookups, provider_regions  # noqa: E402
 from rehearsal.runner import deploy_order  # noqa: E402
 
-FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
 LB_NAME_ANNOTATION = "alb.ingress.kubernetes.io/load-balancer-name"
 
 #: Lookup kind -> (resource type that creates such an object, its identifying attribute).

@@ -58,6 +58,8 @@ SERVICE_BY_PREFIX: dict[str, str] = {
     "aws_networkfirewall_": "networkfirewall",
     "aws_route53_": "route53",
     "aws_route53_resolver_": "route53resolver",
+    # ARC's configuration API (the provider sends it to us-west-2 whatever the provider's region).
+    "aws_route53recoverycontrolconfig_": "route53recoverycontrolconfig",
     "aws_route_table": "ec2",
     "aws_route": "ec2",
     "aws_s3_": "s3",
