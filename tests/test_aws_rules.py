@@ -13,7 +13,7 @@ from cdktf import TerraformResourceLifecycle, TerraformStack
 from constructs_lib import aws_rules
 from constructs_lib.common import assume_role_policy, protected
 from constructs_lib.providers import aws
-from tests.synth import Synth, synth
+from tests.synth import FAILOVER, Synth, synth
 from tests.test_policy import accepted, assert_refused_for, key, refused
 
 SOURCE_ARN = "arn:aws:rds:us-east-1:123456789012:db:demo-primary"
@@ -166,7 +166,7 @@ def test_a_replica_older_than_its_source_in_the_same_stack_is_refused(tmp_path: 
 
 @pytest.fixture(scope="module")
 def failover() -> Synth:
-    return synth("prod", {"primary_region": "eu-west-1", "secondary_region": "us-east-1"})
+    return synth("prod", FAILOVER)
 
 
 @pytest.mark.parametrize("env", ["prod", "staging", "failover"])

@@ -315,7 +315,7 @@ def test_traffic_never_comes_back_by_itself(prod: Synth, configuration: str) -> 
     [role] = where(g, "aws_iam_role", name="globalpay-prod-traffic-gate")
     principals = [p for st in json.loads(role["assume_role_policy"])["Statement"] for p in st["Principal"]["AWS"]]
     assert len(principals) == 1 and principals[0].endswith(":role/GlobalPayPlatformAdmin"), principals
-    [policy] = resources(g, "aws_iam_role_policy").values()
+    [policy] = [p for p in resources(g, "aws_iam_role_policy").values() if "traffic-gate" in p["role"]]
     flip = next(st for st in json.loads(policy["policy"])["Statement"] if "route53-recovery-cluster:UpdateRoutingControlState" in st["Action"])
     assert sorted(flip["Resource"]) == sorted("${" + f"aws_route53recoverycontrolconfig_routing_control.{n}.arn" + "}" for n in controls)
 
@@ -367,7 +367,7 @@ def test_the_rehearsal_plans_every_step() -> None:
     rehearse = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rehearse)
     assert rehearse.SCENARIOS["failover"] == ("prod", FAILOVER)
-    assert list(rehearse.SCENARIOS) == ["prod", "staging", "failover", *STEPS[1:]]
+    assert list(rehearse.SCENARIOS) == ["prod", "staging", "egress-firewall", "failover", *STEPS[1:]]
     assert rehearse.SCENARIOS[STEPS[-1]] == ("prod", switch_step(STEPS[-1]))
     assert rehearse.OPTIONAL_SCENARIOS == {"emergency-scaling": ("prod", switch_step("emergency-scaling"))}
 

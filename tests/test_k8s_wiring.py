@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from tests.k8s_wiring import Workspace, problems
-from tests.synth import Synth, synth
+from tests.synth import FAILOVER, Synth, synth
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 
 
 @pytest.fixture(scope="module")
 def failover() -> Synth:
-    return synth("prod", {"primary_region": "eu-west-1", "secondary_region": "us-east-1"})
+    return synth("prod", FAILOVER)
 
 
 @pytest.mark.parametrize("region", REGIONS)

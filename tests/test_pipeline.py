@@ -56,7 +56,7 @@ import locks  # noqa: E402
 
 NOT_IN_PIPELINE = "bootstrap"
 SHA = re.compile(r"^[0-9a-f]{40}$")
-FAILOVER = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
+from tests.synth import FAILOVER  # noqa: E402  (the committed failover step)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from constructs_lib.config import load_config
 from constructs_lib.validation import validate
 from regions import REGION_SPECS
 from scripts import inventory
-from tests.synth import Synth, resources, synth
+from tests.synth import FAILOVER, Synth, resources, synth
 from tests.test_plan_review import plan_review
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_the_upgrade_order_is_validated() -> None:
     [order] = errors({"cluster": {"upgrade_order": ["ap-southeast-2", "us-east-1"]}})
     assert order.startswith("cluster.upgrade_order: must list every configured region once")
     # The default order follows the roles: after a failover the old primary comes before the new one.
-    failed_over = {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}
+    failed_over = FAILOVER
     assert load_config("prod", REGION_SPECS, failed_over).upgrade_order == ("ap-southeast-2", "us-east-1", "eu-west-1")
     assert errors({**failed_over, "cluster": {"kubernetes_versions": {"ap-southeast-2": "1.36", "us-east-1": "1.36"}}}) == []
     assert errors({"cluster": {"upgrade_order": ["us-east-1", "eu-west-1", "ap-southeast-2"], "kubernetes_versions": {"us-east-1": "1.36"}}}) == []
@@ -306,7 +306,7 @@ def test_every_instance_says_whether_it_may_take_a_major_upgrade_and_replicas_ru
     assert all(cfg["allow_major_version_upgrade"] is False for cfg in instances.values())
     assert all(cfg["engine_version"] == "15.17" for cfg in instances.values())
     step = engine_versions(synth("prod", PG_REPLICAS_FIRST))
-    failed_over = synth("prod", {"primary_region": "eu-west-1", "secondary_region": "us-east-1", **PG_REPLICAS_FIRST})
+    failed_over = synth("prod", {**FAILOVER, **PG_REPLICAS_FIRST, "database": {**FAILOVER["database"], **PG_REPLICAS_FIRST["database"]}})
     promoted = next(cfg for name in failed_over for cfg in resources(failed_over[name], "aws_db_instance").values()
                     if cfg["identifier"] == "globalpay-prod-replica-eu")
     assert step["globalpay-prod-replica-eu"] == "15.18" and promoted["engine_version"] == "15.17"  # a promoted replica is a writer
