@@ -58,7 +58,6 @@ NOT_IN_PIPELINE = "bootstrap"
 SHA = re.compile(r"^[0-9a-f]{40}$")
 from tests.synth import FAILOVER  # noqa: E402  (the committed failover step)
 
-
 # --------------------------------------------------------------------------------------------------
 # Reading the workflows
 # --------------------------------------------------------------------------------------------------
