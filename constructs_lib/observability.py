@@ -19,6 +19,7 @@ Insights publishes ``ContainerInsights node_cpu_utilization`` per ``ClusterName`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +42,9 @@ class AlarmTopicProps:
     kms_key_arn: str
     region: str
     account: AccountContext
-    #: Optional e-mail subscription (default: none; the on-call tool subscribes its own endpoint).
-    email: str = ""
+    #: Alert endpoints subscribed to the topic: e-mail addresses and https:// URLs (``observability.alert_endpoints``,
+    #: validated). Default: none (an endpoint subscribed outside Terraform, e.g. one whose URL holds a key).
+    endpoints: Sequence[str] = ()
 
 
 class AlarmTopic(Construct):
@@ -85,10 +87,21 @@ class AlarmTopic(Construct):
                 },
             ]),
         )
-        if props.email:
-            aws.sns_topic_subscription.SnsTopicSubscription(
-                self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=props.email
-            )
+        self.subscriptions = subscribe_endpoints(self, self.topic.arn, props.endpoints)
+
+
+def subscribe_endpoints(scope: Construct, topic_arn: str, endpoints: Sequence[str]) -> dict[str, Any]:
+    """One SNS subscription per alert endpoint (``email`` or ``https``), with an id derived from the endpoint:
+    reordering the list changes nothing, and an e-mail address is not asked to confirm again. An e-mail
+    subscription stays "pending confirmation" until its owner clicks the link (docs/runbooks/security-findings.md)."""
+    subscriptions = {}
+    for endpoint in endpoints:
+        protocol = "https" if endpoint.lower().startswith("https://") else "email"
+        sid = "subscription-" + re.sub(r"[^A-Za-z0-9]+", "-", endpoint.lower().removeprefix("https://")).strip("-")
+        subscriptions[endpoint] = aws.sns_topic_subscription.SnsTopicSubscription(
+            scope, sid, topic_arn=topic_arn, protocol=protocol, endpoint=endpoint
+        )
+    return subscriptions
 
 
 @dataclass(frozen=True)

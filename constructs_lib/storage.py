@@ -45,6 +45,14 @@ DEFAULT_LIFECYCLE = (
 
 
 @dataclass(frozen=True)
+class ObjectLockRetention:
+    """S3 Object Lock default retention: ``mode`` COMPLIANCE or GOVERNANCE, for ``days``."""
+
+    mode: str
+    days: int
+
+
+@dataclass(frozen=True)
 class SecureBucketProps:
     bucket_name: str
     #: Default encryption key. Empty only for a server-access-log bucket: S3 log delivery cannot write to
@@ -61,6 +69,9 @@ class SecureBucketProps:
     prevent_destroy: bool = True
     #: AWS provider of the bucket's region; default: the stack's default provider.
     provider: Any = None
+    #: Write-once: S3 Object Lock with this default retention on every new object version (only on a new
+    #: bucket). Default: None (no lock).
+    object_lock: ObjectLockRetention | None = None
 
 
 class SecureBucket(Construct):
@@ -73,6 +84,7 @@ class SecureBucket(Construct):
             **on,
             bucket=props.bucket_name,
             force_destroy=False,
+            object_lock_enabled=True if props.object_lock else None,
             lifecycle=protected() if props.prevent_destroy else None,
         )
         self.name: str = self.bucket.bucket
@@ -95,6 +107,15 @@ class SecureBucket(Construct):
                 "bucket_key_enabled": bool(props.kms_key_arn),
             }],
         )
+        if props.object_lock:
+            aws.s3_bucket_object_lock_configuration.S3BucketObjectLockConfigurationA(
+                self,
+                "object-lock",
+                **on,
+                bucket=bucket_id,
+                rule={"default_retention": {"mode": props.object_lock.mode, "days": props.object_lock.days}},
+                depends_on=[self.versioning],
+            )
         self.public_access_block = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
             self,
             "public-access-block",

@@ -56,7 +56,7 @@ class GlobalStack(GlobalPayStack):
                 kms_key_arn=self.edge_key.arn,
                 region=GLOBAL_REGION,
                 account=self.account,
-                email=config.observability.alarm_email,
+                endpoints=config.observability.alert_endpoints,
             ),
         )
         self.zone = aws.data_aws_route53_zone.DataAwsRoute53Zone(

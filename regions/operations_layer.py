@@ -147,7 +147,7 @@ class OperationsLayer(Construct):
 
         # --- Alarms ---------------------------------------------------------------------------------------
         topic = AlarmTopic(self, "alarm-topic", AlarmTopicProps(
-            name=alarm_topic_name(env), kms_key_arn=data_key, region=region, account=account, email=obs.alarm_email,
+            name=alarm_topic_name(env), kms_key_arn=data_key, region=region, account=account, endpoints=obs.alert_endpoints,
         ))
         alarms = RegionalAlarms(self, "alarms", RegionalAlarmsProps(
             prefix=naming.name(),
