@@ -70,6 +70,7 @@ class AuditTrail(Construct):
                                            noncurrent_version_expiration_days=props.retention_days),),
             access_log_bucket=props.access_log_bucket,
             object_lock=props.object_lock,
+            eventbridge_notifications=True,  # a deleted log file pages (evidence tamper rule, PCI DSS 10.3.4)
             policy_statements=(
                 {"Sid": "CloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
                  "Action": "s3:GetBucketAcl", "Resource": bucket_arn, "Condition": source},

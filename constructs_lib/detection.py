@@ -245,17 +245,22 @@ PERIODIC_RULES = frozenset({"GUARDDUTY_ENABLED_CENTRALIZED", "SECURITYHUB_ENABLE
 # ------------------------------------------------------------------------------------------------------
 
 
-def finding_patterns(region: str, guardduty_min_severity: int) -> dict[str, dict[str, Any]]:
+def finding_patterns(region: str, guardduty_min_severity: int, evidence_buckets: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     """Rule id -> EventBridge event pattern of the findings a person must see (EventBridge User Guide, "Event
     patterns"; the event shapes of GuardDuty, Security Hub and Inspector in their user guides).
 
     Security Hub rules match findings of this region only (``Region``): the aggregation region also receives the
     other regions' findings, which their own region already routes. Findings Security Hub imports from GuardDuty
     and Inspector are left to those services' rules, so one finding pages once.
+
+    ``evidence_buckets`` (this region's log, trail, configuration and state buckets, which send their object
+    events to EventBridge): any object deleted other than by the bucket's lifecycle expiry pages, a change
+    detection on audit logs (PCI DSS 10.3.4). Terraform's own lock files (``.tflock``, S3-native state locking)
+    come and go on every run and are left out.
     """
     imported = {"source": ["aws.securityhub"], "detail-type": ["Security Hub Findings - Imported"]}
     active_new = {"Region": [region], "RecordState": ["ACTIVE"], "Workflow": {"Status": ["NEW"]}}
-    return {
+    patterns: dict[str, dict[str, Any]] = {
         "guardduty": {
             "source": ["aws.guardduty"],
             "detail-type": ["GuardDuty Finding"],
@@ -284,6 +289,17 @@ def finding_patterns(region: str, guardduty_min_severity: int) -> dict[str, dict
             "detail": {"severity": ["CRITICAL"], "status": ["ACTIVE"]},
         },
     }
+    if evidence_buckets:
+        patterns["evidence-deleted"] = {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Deleted"],
+            "detail": {
+                "bucket": {"name": sorted(evidence_buckets)},
+                "reason": [{"anything-but": ["Lifecycle Expiration"]}],
+                "object": {"key": [{"anything-but": {"suffix": ".tflock"}}]},
+            },
+        }
+    return patterns
 
 
 @dataclass(frozen=True)
@@ -293,6 +309,8 @@ class FindingRoutingProps:
     #: The region's security topic (every alert endpoint subscribes it).
     topic_arn: str
     guardduty_min_severity: int = 4
+    #: Buckets of this region whose deleted objects page (evidence; see ``finding_patterns``). Default none.
+    evidence_buckets: Sequence[str] = ()
     #: Topic of the alarm on failed deliveries (the region's alarm topic; a broken route must page too).
     alarm_topic_arn: str = ""
     #: Extra descriptions per rule id, e.g. the runbook to follow (default: docs/runbooks/security-findings.md).
@@ -306,7 +324,7 @@ class FindingRouting(Construct):
 
     def __init__(self, scope: Construct, id: str, props: FindingRoutingProps) -> None:
         super().__init__(scope, id)
-        patterns = props.patterns or finding_patterns(props.region, props.guardduty_min_severity)
+        patterns = props.patterns or finding_patterns(props.region, props.guardduty_min_severity, props.evidence_buckets)
         self.rules: dict[str, Any] = {}
         for rule_id, pattern in patterns.items():
             name = props.naming.name("findings", rule_id)

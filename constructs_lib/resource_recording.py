@@ -88,6 +88,7 @@ class ConfigurationBucket(Construct):
             lifecycle_rules=(LifecycleRule(id="expire-configuration-history", expiration_days=props.history_days,
                                            noncurrent_version_expiration_days=props.history_days),),
             access_log_bucket=props.access_log_bucket,
+            eventbridge_notifications=True,  # a deleted history file pages (evidence tamper rule, PCI DSS 10.3.4)
             policy_statements=(
                 {"Sid": "ConfigBucketPermissionsCheck", "Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"},
                  "Action": "s3:GetBucketAcl", "Resource": arn, "Condition": from_this_account},

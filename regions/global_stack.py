@@ -196,6 +196,7 @@ class GlobalStack(GlobalPayStack):
                     log_arn, account.account_id, account.arn("logs", GLOBAL_REGION, "delivery-source:*")
                 ),
                 access_log_bucket=access_logs,
+                eventbridge_notifications=True,  # deleted evidence pages (us-east-1 -security stack, PCI DSS 10.3.4)
             ),
         )
         self.static_assets = SecureBucket(

@@ -186,12 +186,14 @@ class OperationsLayer(Construct):
                 log_delivery_statement(log_bucket_name, [naming.name("*")], account.account_id),
                 *elb_log_delivery_statements(log_bucket_name, ALB_ACCESS_LOG_PREFIX, region, account.account_id),
             ),
+            eventbridge_notifications=True,  # deleted evidence pages (-security stack, PCI DSS 10.3.4)
         ))
         data_bucket = SecureBucket(self, "data-bucket", SecureBucketProps(
             bucket_name=data_bucket_name(env, region),
             kms_key_arn=data_key,
             access_log_bucket=access_logs.name,
             access_log_prefix=f"{data_bucket_name(env, region)}/",
+            eventbridge_notifications=True,  # GuardDuty Malware Protection scans every new object (-security stack)
         ))
 
         # Copies of the data buckets of regions without a replication partner (the tertiary region).

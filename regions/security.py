@@ -80,6 +80,29 @@ def trail_data_event_buckets(config: EnvironmentConfig) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def evidence_buckets(config: EnvironmentConfig, region: str) -> tuple[str, ...]:
+    """The buckets of ``region`` that hold audit evidence or state and send object events to EventBridge: server
+    access logs, CloudFront logs, the trail and configuration history (origin), the Terraform state and its
+    access logs (``SecureBucketProps.eventbridge_notifications`` on each)."""
+    from regions.global_stack import GLOBAL_REGION
+    from regions.operations_layer import access_log_bucket_name
+
+    env, security = config.name, config.security
+    names = [access_log_bucket_name(env, region)]
+    if region == config.state.region:
+        names += [config.state_bucket, f"{config.state_bucket}-access-logs"]
+    if region == config.state.replica_region:
+        names += [config.state_replica_bucket, config.state_replica_log_bucket]
+    if region == GLOBAL_REGION:
+        names.append(Naming(env).name("cdn-logs"))
+    if region == config.database.origin_region:
+        if not security.owned_by_organization("cloudtrail"):
+            names.append(trail_bucket_name(config))
+        if not security.owned_by_organization("config"):
+            names.append(config_bucket_name(config))
+    return tuple(sorted(names))
+
+
 class RegionSecurityStack(GlobalPayStack):
     def __init__(
         self,
@@ -109,6 +132,7 @@ class RegionSecurityStack(GlobalPayStack):
         FindingRouting(self, "routing", FindingRoutingProps(
             naming=naming, region=region, topic_arn=topic.arn,
             guardduty_min_severity=security.guardduty_min_severity,
+            evidence_buckets=evidence_buckets(config, region),
             alarm_topic_arn=core.operations.alarm_topic_arn,
         ))
 
