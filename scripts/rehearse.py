@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Plan rehearsal: Terraform itself checks every AWS stack, offline, against a local AWS API emulator.
 
-    python scripts/rehearse.py                      # prod, staging and prod failed over to eu-west-1
-    python scripts/rehearse.py --env prod           # one scenario (prod | staging | failover)
+    python scripts/rehearse.py                      # prod, staging, prod failed over to eu-west-1, prod in organization mode
+    python scripts/rehearse.py --env prod           # one scenario (prod | staging | failover | organization)
     python scripts/rehearse.py --config my.json     # prod with a configuration overrides file
     python scripts/rehearse.py --from cdktf.out     # an existing synth output instead of a fresh synth
 
@@ -38,6 +38,9 @@ SCENARIOS: dict[str, tuple[str, dict]] = {
     "staging": ("staging", {}),
     # docs/runbooks/failover.md: eu-west-1 promoted, Route 53 roles swapped.
     "failover": ("prod", {"primary_region": "eu-west-1", "secondary_region": "us-east-1"}),
+    # docs/detection.md: the landing zone owns GuardDuty, Security Hub, AWS Config and the trail (only the
+    # -security stacks differ from prod's, and only those are planned again).
+    "organization": ("prod", {"security": {"mode": "organization"}}),
 }
 
 
@@ -58,7 +61,7 @@ def synthesize(scenario: str, env: str, overrides: dict, config_file: str | None
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default=None,
-                        help=f"comma-separated scenarios ({', '.join(SCENARIOS)}); default all three")
+                        help=f"comma-separated scenarios ({', '.join(SCENARIOS)}); default all four")
     parser.add_argument("--config", default=None, help="configuration overrides file (JSON) applied to each scenario")
     parser.add_argument("--from", dest="source", default=None, help="rehearse an existing synth output folder")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
