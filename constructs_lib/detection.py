@@ -27,6 +27,7 @@ from constructs import Construct
 
 from constructs_lib.common import AccountContext, assume_role_policy, policy_document
 from constructs_lib.naming import Naming
+from constructs_lib.observability import AlarmSpec, metric_alarm
 from constructs_lib.providers import aws
 
 #: GuardDuty protection plans, by the feature names of UpdateDetector (GuardDuty API reference,
@@ -341,20 +342,13 @@ class FindingRouting(Construct):
             )
             self.rules[rule_id] = rule
             if props.alarm_topic_arn:
-                aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-                    self,
-                    f"{rule_id}-failed-deliveries",
-                    alarm_name=f"{name}-failed-deliveries",
-                    alarm_description=f"EventBridge could not deliver {rule_id} findings to the security topic (key or topic policy): findings are not reaching anyone",
+                metric_alarm(self, f"{rule_id}-failed-deliveries", AlarmSpec(
+                    name=f"{name}-failed-deliveries",
+                    description=f"EventBridge could not deliver {rule_id} findings to the security topic (key or topic policy): findings are not reaching anyone",
                     namespace="AWS/Events",
-                    metric_name="FailedInvocations",
+                    metric="FailedInvocations",
                     dimensions={"RuleName": name},
                     statistic="Sum",
-                    period=300,
-                    evaluation_periods=1,
                     threshold=0,
-                    comparison_operator="GreaterThanThreshold",
                     treat_missing_data="notBreaching",
-                    alarm_actions=[props.alarm_topic_arn],
-                    ok_actions=[props.alarm_topic_arn],
-                )
+                ), props.alarm_topic_arn)

@@ -124,11 +124,26 @@ class AlarmSpec:
     treat_missing_data: str = "missing"
 
 
+#: The runbook section an alarm's description points the on-call engineer to, by metric namespace.
+RUNBOOKS = {
+    "ContainerInsights": "docs/runbooks/troubleshooting.md#pods-and-nodes",
+    "AWS/RDS": "docs/runbooks/troubleshooting.md#database",
+    "AWS/ElastiCache": "docs/runbooks/troubleshooting.md#redis",
+    "AWS/Kafka": "docs/runbooks/troubleshooting.md#kafka",
+    "AWS/SQS": "docs/runbooks/troubleshooting.md#payment-events",
+    "AWS/ApplicationELB": "docs/runbooks/troubleshooting.md#api-errors-and-latency",
+    "AWS/S3": "docs/runbooks/troubleshooting.md#replication",
+    "AWS/Route53": "docs/runbooks/failover.md",
+    "AWS/Events": "docs/runbooks/security-findings.md#a-finding-route-is-broken",
+}
+
+
 def metric_alarm(scope: Construct, id: str, spec: AlarmSpec, topic_arn: str) -> Any:
-    """An alarm that notifies ``topic_arn`` on ALARM and on OK."""
+    """An alarm that notifies ``topic_arn`` on ALARM and on OK; its description names the runbook to follow."""
+    runbook = RUNBOOKS.get(spec.namespace, "docs/runbooks/troubleshooting.md")
     common: dict[str, Any] = dict(
         alarm_name=spec.name,
-        alarm_description=spec.description,
+        alarm_description=f"{spec.description}. Runbook: {runbook}",
         comparison_operator=spec.comparison,
         evaluation_periods=spec.evaluation_periods,
         threshold=spec.threshold,
