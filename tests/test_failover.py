@@ -23,7 +23,7 @@ ALL_STACKS = {
     "globalpay-prod-bootstrap",
     "globalpay-prod-global",
     "globalpay-prod-mesh",
-    *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-addons", "-apps", "-edge")),
+    *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-security", "-addons", "-apps", "-edge")),
 }
 
 #: Resource types whose replacement or destruction loses data or identity.
