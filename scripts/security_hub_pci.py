@@ -8,10 +8,11 @@ Each control of the standard whose resource type the stacks create is read here 
 Security Hub User Guide ("Security Hub controls reference") says Security Hub evaluates it, from the Terraform
 configuration instead of the live resource: it ``passes`` (every resource it applies to meets it), ``fails``
 (which resource, why), or carries a written, reviewed ``exception`` (``EXCEPTIONS``: why, who owns the risk). A
-control whose resource type nothing here creates is ``not applicable`` and listed as such. The control list is
-the standard's ("PCI DSS in Security Hub", "Controls that apply to PCI DSS v4.0.1") as of 2026-11, for the
-resource types this project creates; ``tests/test_security_hub_pci.py`` fails on any failing control and plants
-violations to prove the checks can fail.
+control whose resource type nothing here creates is ``not applicable`` and listed as such. The table was compiled
+from the Security Hub User Guide ("PCI DSS in Security Hub", "Controls that apply to PCI DSS v4.0.1", and each
+control's page) for the resource types this project creates, 2026-12; re-read that page when AWS adds controls
+or the stacks gain a resource type (docs/deviations.md, "Known gaps"). ``tests/test_security_hub_pci.py`` fails
+on any failing control and plants violations to prove the checks can fail.
 """
 
 from __future__ import annotations
