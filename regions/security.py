@@ -43,7 +43,7 @@ from constructs_lib.resource_recording import (
 from constructs_lib.storage import ObjectLockRetention
 from regions.base import GlobalPayStack
 from regions.core import CoreOutputs
-from regions.operations_layer import data_bucket_name, data_copy_bucket_name
+from regions.operations_layer import access_log_bucket_name, data_bucket_name, data_copy_bucket_name
 
 
 def security_stack_name(config: EnvironmentConfig, region: str) -> str:
@@ -85,7 +85,6 @@ def evidence_buckets(config: EnvironmentConfig, region: str) -> tuple[str, ...]:
     access logs, CloudFront logs, the trail and configuration history (origin), the Terraform state and its
     access logs (``SecureBucketProps.eventbridge_notifications`` on each)."""
     from regions.global_stack import GLOBAL_REGION
-    from regions.operations_layer import access_log_bucket_name
 
     env, security = config.name, config.security
     names = [access_log_bucket_name(env, region)]
@@ -122,6 +121,8 @@ class RegionSecurityStack(GlobalPayStack):
         account = AccountContext(self, "account")
         data_key = core.keys.data_key_arn
         org = security.owned_by_organization
+        # The core stack's values are read by name where one exists (the access-log bucket): the core stack then
+        # exports the same outputs in both modes, and a change of security.mode never touches its plan.
 
         # --- Findings reach people --------------------------------------------------------------------------
         topic = AlarmTopic(self, "security-topic", AlarmTopicProps(
@@ -156,7 +157,7 @@ class RegionSecurityStack(GlobalPayStack):
             ConfigurationBucket(self, "config-bucket", ConfigurationBucketProps(
                 bucket_name=config_bucket_name(config), account=account, kms_key_arn=data_key,
                 history_days=security.config_history_days,
-                access_log_bucket=core.operations.access_log_bucket_name,
+                access_log_bucket=access_log_bucket_name(env, region),
             ))
         ResourceRecording(self, "recording", ResourceRecordingProps(
             naming=naming, account=account, region=region,
@@ -182,5 +183,5 @@ class RegionSecurityStack(GlobalPayStack):
                 data_event_buckets=trail_data_event_buckets(config),
                 retention_days=security.trail_retention_days,
                 log_retention_days=config.observability.log_retention_days,
-                access_log_bucket=core.operations.access_log_bucket_name,
+                access_log_bucket=access_log_bucket_name(env, region),
             ))
