@@ -116,6 +116,9 @@ class LogArchive(Construct):
                                           transitions=((90, "GLACIER_IR"),)),
             object_lock=props.retention,
             provider=props.provider,
+            # A deletion attempt (refused by the lock) or an unexpected write pages through the -security stack's
+            # evidence rule (regions/security.py evidence_buckets; PCI DSS 10.3.4).
+            eventbridge_notifications=True,
         ))
         archive_arn = f"arn:{partition}:s3:::{props.bucket_name}"
         self.role = aws.iam_role.IamRole(

@@ -365,7 +365,12 @@ class EdgeConfig:
 class ObservabilityConfig:
     """Alarms, dashboard, Container Insights and X-Ray (docs/edge.md, "Observability")."""
 
-    alarm_email: str = ""  # optional e-mail subscription on each region's alarm topic
+    # Where every alarm and security finding goes: each endpoint is subscribed to every alarm topic (each
+    # region's and the global one) and every region's security topic. An e-mail address, or an https:// URL of
+    # an on-call tool that needs no key in its URL (a URL that carries an integration key is subscribed outside
+    # Terraform: docs/runbooks/security-findings.md). Prod refuses an empty list (an unsubscribed alarm pages
+    # nobody). Default: the platform on-call address on the guide's domain.
+    alert_endpoints: tuple[str, ...] = ("platform-oncall@globalpay.com",)
     log_retention_days: int = 365
     cpu_alarm_threshold_percent: int = 80  # guide: > 80 % for 2 x 300 s
     alb_5xx_alarm_threshold: int = 50  # guide: > 50 target 5xx in 300 s
@@ -424,6 +429,39 @@ class AuditLogConfig:
     object_lock_days: int = 365
 
 
+#: Detection services the landing zone's delegated administrator may own in ``organization`` mode.
+SECURITY_SERVICES = ("guardduty", "securityhub", "config", "cloudtrail", "inspector", "access_analyzer")
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Detection and response (docs/detection.md): GuardDuty, Security Hub, AWS Config, CloudTrail, Inspector,
+    IAM Access Analyzer and the account baseline, in every region of the environment.
+
+    ``account`` (default): this project creates every service in every region it deploys to. ``organization``:
+    the landing zone's delegated administrator owns the services listed in ``organization_services``; each
+    becomes a documented prerequisite (docs/runbooks/deploy.md) that the stacks assert (a data source, or an
+    AWS Config managed rule that reports it), and the project still creates the others.
+    """
+
+    mode: str = "account"
+    # Read only in organization mode: the services the organization owns. Default: the four a landing zone
+    # usually centralizes (GuardDuty, Security Hub, AWS Config, the organization trail).
+    organization_services: tuple[str, ...] = ("guardduty", "securityhub", "config", "cloudtrail")
+    # GuardDuty findings routed to the security topic: this severity and above (GuardDuty's scale: 4.0-6.9
+    # MEDIUM, 7.0-8.9 HIGH, 9.0-10.0 CRITICAL; whole numbers 1-9). Default 4: medium and above.
+    guardduty_min_severity: int = 4
+    # Days the AWS Config bucket keeps configuration history and snapshots (Object Lock retention comes from
+    # audit_logs). Default 400: more than PCI DSS 10.5.1's year.
+    config_history_days: int = 400
+    # Days the trail bucket keeps CloudTrail log files. Default 400, as above.
+    trail_retention_days: int = 400
+
+    def owned_by_organization(self, service: str) -> bool:
+        """True when the landing zone owns ``service`` (organization mode and listed)."""
+        return self.mode == "organization" and service in self.organization_services
+
+
 @dataclass(frozen=True)
 class CostConfig:
     """AWS Budgets and the cost allocation tags (guide: cost optimization)."""
@@ -477,6 +515,7 @@ class EnvironmentConfig:
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     egress: EgressConfig = field(default_factory=EgressConfig)
     audit_logs: AuditLogConfig = field(default_factory=AuditLogConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     cost: CostConfig = field(default_factory=CostConfig)
 
     @property

@@ -1,10 +1,19 @@
 """Customer-managed KMS keys: the guide's data key and secrets key, one pair per region.
 
 Key policies are explicit (not the console default) so that a reviewer sees exactly which service may use
-which key: the account's IAM administrators manage them; CloudWatch Logs, CloudWatch alarms, SNS and
-EventBridge use them as service principals; every other AWS service (RDS, EBS, MSK, ElastiCache, S3, ECR,
-SQS, Secrets Manager, EKS) uses them on behalf of a caller in this account only (kms:ViaService +
-kms:CallerAccount, the pattern of AWS-managed keys).
+which key: the account's IAM administrators manage them; CloudWatch Logs, CloudWatch alarms, SNS,
+EventBridge, CloudTrail and AWS Config use them as service principals; every other AWS service (RDS, EBS,
+MSK, ElastiCache, S3, ECR, SQS, Secrets Manager, EKS) uses them on behalf of a caller in this account only
+(kms:ViaService + kms:CallerAccount, the pattern of AWS-managed keys).
+
+EventBridge is the one service principal granted without a source condition: Amazon SNS does not support
+``aws:SourceAccount`` or ``aws:SourceArn`` in the key policy for EventBridge deliveries to an encrypted topic
+(Amazon SNS Developer Guide, "Key management", section "Configure AWS KMS permissions": "Adding the
+aws:SourceAccount and aws:SourceArn to a AWS KMS policy is not supported for EventBridge-to-encrypted
+topics"; AWS's own example for EventBridge targets grants the service without a condition). With one, every
+delivery fails and nothing reports it but the rule's ``FailedInvocations`` metric (landing-zone-accelerator
+issue 407). ``event_delivery_statement`` is therefore scoped by action only; who may publish is decided by
+each topic's policy, which does carry ``aws:SourceArn`` (SNS supports it there).
 """
 
 from __future__ import annotations
@@ -21,6 +30,71 @@ from constructs_lib.providers import aws
 #: Services that encrypt data at rest with the data key.
 DATA_KEY_SERVICES = ("ec2", "rds", "kafka", "elasticache", "s3", "ecr", "sqs", "sns", "logs", "dlm", "backup", "xray",
                      "network-firewall")
+#: Service principals that publish to our encrypted topics and queues and support ``aws:SourceAccount`` in
+#: the key policy: CloudWatch alarms, and SNS delivering to encrypted SQS queues.
+SOURCE_SCOPED_PUBLISHERS = ("cloudwatch.amazonaws.com", "sns.amazonaws.com")
+#: EventBridge: granted by ``event_delivery_statement`` (no source condition is supported, see above).
+EVENTBRIDGE_PRINCIPAL = "events.amazonaws.com"
+
+
+def event_delivery_statement() -> dict:
+    """Key-policy statement letting EventBridge deliver to topics and queues encrypted with the key.
+
+    Exactly the two actions SNS and SQS need to encrypt a message on EventBridge's behalf, and no
+    ``aws:SourceAccount`` / ``aws:SourceArn`` condition (unsupported for EventBridge-to-encrypted topics: the
+    delivery would fail silently; Amazon SNS Developer Guide, "Key management"). A topic or queue policy
+    decides which rules may publish.
+    """
+    return {
+        "Sid": "EventBridgeDeliversToEncryptedTopics",
+        "Effect": "Allow",
+        "Principal": {"Service": EVENTBRIDGE_PRINCIPAL},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+
+
+def audit_delivery_statements(partition: str, account_id: str) -> list[dict]:
+    """Key-policy statements for the audit services that write into our KMS-encrypted buckets.
+
+    * CloudTrail encrypts log files with the key (CloudTrail User Guide, "Configure AWS KMS key policies for
+      CloudTrail"): GenerateDataKey* only for this account's trails (encryption context
+      ``aws:cloudtrail:arn``), DescribeKey to validate the trail's configuration;
+    * AWS Config writes configuration history and snapshots with the key (AWS Config Developer Guide,
+      "Permissions for the KMS key used by the delivery channel": the service principal with
+      ``AWS:SourceAccount``).
+    """
+    return [
+        {
+            "Sid": "CloudTrailEncryptsThisAccountsTrails",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{partition}:cloudtrail:*:{account_id}:trail/*"},
+            },
+        },
+        {
+            "Sid": "CloudTrailDescribesTheKey",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+        {
+            "Sid": "ConfigDeliversThisAccountsHistory",
+            "Effect": "Allow",
+            "Principal": {"Service": "config.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+    ]
+
+
 #: Services that use the secrets key.
 SECRETS_KEY_SERVICES = ("secretsmanager", "eks", "rds")
 
@@ -48,6 +122,7 @@ class ManagedKey(Construct):
         via_services: Sequence[str],
         service_principals: Sequence[str] = (),
         logs_service: bool = False,
+        extra_statements: Sequence[dict] = (),
         provider: object = None,
     ) -> None:
         """``provider``: the AWS provider of ``region`` when it is not the stack's default one."""
@@ -96,6 +171,7 @@ class ManagedKey(Construct):
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
             })
+        statements.extend(extra_statements)
         self.key = aws.kms_key.KmsKey(
             self,
             "key",
@@ -126,9 +202,11 @@ class Encryption(Construct):
             region=region,
             account=account,
             via_services=DATA_KEY_SERVICES,
-            # CloudWatch alarms and EventBridge publish to our encrypted SNS topics / SQS queues.
-            service_principals=("cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"),
+            # CloudWatch alarms and SNS publish to our encrypted SNS topics / SQS queues (source-scoped);
+            # EventBridge and the audit services (trail, configuration history) have statements of their own.
+            service_principals=SOURCE_SCOPED_PUBLISHERS,
             logs_service=True,
+            extra_statements=(event_delivery_statement(), *audit_delivery_statements(account.partition, account.account_id)),
         )
         self.secrets = ManagedKey(
             self,

@@ -97,6 +97,18 @@ class Naming:
         """The global stack's write-once archive of the CDN logs (us-east-1)."""
         return self.bucket("edge-log-archive", region=GLOBAL_SERVICES_REGION)
 
+    def trail_bucket(self, region: str) -> str:
+        """The account's CloudTrail trail delivers here (the origin region's -security stack), write-once."""
+        return self.bucket("trail", region=region)
+
+    def config_bucket(self, region: str) -> str:
+        """AWS Config's configuration history and snapshots (the origin region's -security stack)."""
+        return self.bucket("config", region=region)
+
+    def config_archive_bucket(self, region: str) -> str:
+        """The write-once archive AWS Config's history replicates into (Config cannot deliver to a locked bucket)."""
+        return self.bucket("config-archive", region=region)
+
     def state_log_archive_bucket(self, region: str) -> str:
         """The bootstrap stack's write-once archive of the state buckets' access logs in ``region``."""
         return self.bucket("state-log-archive", region=region)
@@ -131,6 +143,10 @@ def environment_buckets(config: EnvironmentConfig) -> dict[str, str]:
         "CDN logs": naming.cdn_log_bucket(),
         "edge log archive": naming.edge_log_archive_bucket(),
     }
+    origin = config.database.origin_region
+    names["trail"] = naming.trail_bucket(origin)
+    names["configuration history"] = naming.config_bucket(origin)
+    names["configuration history archive"] = naming.config_archive_bucket(origin)
     for state_region in (config.state.region, config.state.replica_region):
         names[f"state log archive ({state_region})"] = naming.state_log_archive_bucket(state_region)
     for region in config.region_names:

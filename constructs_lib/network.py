@@ -27,7 +27,8 @@ from constructs_lib.providers import aws
 
 #: Interface endpoints private EKS nodes and the platform's pods need (EKS best practices, "private
 #: clusters"): image pulls, STS for IRSA, logs and metrics, the controllers' AWS APIs, secrets and keys,
-#: and SNS/SQS so that payment events never leave the AWS network through NAT.
+#: and SNS/SQS so that payment events never leave the AWS network through NAT; Systems Manager (ssm, ssmmessages,
+#: ec2messages) so that nodes are reached through Session Manager, never SSH (Security Hub EC2.57).
 INTERFACE_ENDPOINTS = (
     "ecr.api",
     "ecr.dkr",
@@ -44,6 +45,9 @@ INTERFACE_ENDPOINTS = (
     "eks",
     "eks-auth",
     "xray",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
 )
 
 

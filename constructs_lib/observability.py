@@ -20,6 +20,7 @@ Insights publishes ``ContainerInsights node_cpu_utilization`` per ``ClusterName`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +43,9 @@ class AlarmTopicProps:
     kms_key_arn: str
     region: str
     account: AccountContext
-    #: Optional e-mail subscription (default: none; the on-call tool subscribes its own endpoint).
-    email: str = ""
+    #: Alert endpoints subscribed to the topic: e-mail addresses and https:// URLs (``observability.alert_endpoints``,
+    #: validated). Default: none (an endpoint subscribed outside Terraform, e.g. one whose URL holds a key).
+    endpoints: Sequence[str] = ()
 
 
 class AlarmTopic(Construct):
@@ -86,10 +88,21 @@ class AlarmTopic(Construct):
                 },
             ]),
         )
-        if props.email:
-            aws.sns_topic_subscription.SnsTopicSubscription(
-                self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=props.email
-            )
+        self.subscriptions = subscribe_endpoints(self, self.topic.arn, props.endpoints)
+
+
+def subscribe_endpoints(scope: Construct, topic_arn: str, endpoints: Sequence[str]) -> dict[str, Any]:
+    """One SNS subscription per alert endpoint (``email`` or ``https``), with an id derived from the endpoint:
+    reordering the list changes nothing, and an e-mail address is not asked to confirm again. An e-mail
+    subscription stays "pending confirmation" until its owner clicks the link (docs/runbooks/security-findings.md)."""
+    subscriptions = {}
+    for endpoint in endpoints:
+        protocol = "https" if endpoint.lower().startswith("https://") else "email"
+        sid = "subscription-" + re.sub(r"[^A-Za-z0-9]+", "-", endpoint.lower().removeprefix("https://")).strip("-")
+        subscriptions[endpoint] = aws.sns_topic_subscription.SnsTopicSubscription(
+            scope, sid, topic_arn=topic_arn, protocol=protocol, endpoint=endpoint
+        )
+    return subscriptions
 
 
 @dataclass(frozen=True)
@@ -112,11 +125,26 @@ class AlarmSpec:
     treat_missing_data: str = "missing"
 
 
+#: The runbook section an alarm's description points the on-call engineer to, by metric namespace.
+RUNBOOKS = {
+    "ContainerInsights": "docs/runbooks/troubleshooting.md#pods-and-nodes",
+    "AWS/RDS": "docs/runbooks/troubleshooting.md#database",
+    "AWS/ElastiCache": "docs/runbooks/troubleshooting.md#redis",
+    "AWS/Kafka": "docs/runbooks/troubleshooting.md#kafka",
+    "AWS/SQS": "docs/runbooks/troubleshooting.md#payment-events",
+    "AWS/ApplicationELB": "docs/runbooks/troubleshooting.md#api-errors-and-latency",
+    "AWS/S3": "docs/runbooks/troubleshooting.md#replication",
+    "AWS/Route53": "docs/runbooks/failover.md",
+    "AWS/Events": "docs/runbooks/security-findings.md#a-finding-route-is-broken",
+}
+
+
 def metric_alarm(scope: Construct, id: str, spec: AlarmSpec, topic_arn: str) -> Any:
-    """An alarm that notifies ``topic_arn`` on ALARM and on OK."""
+    """An alarm that notifies ``topic_arn`` on ALARM and on OK; its description names the runbook to follow."""
+    runbook = RUNBOOKS.get(spec.namespace, "docs/runbooks/troubleshooting.md")
     common: dict[str, Any] = dict(
         alarm_name=spec.name,
-        alarm_description=spec.description,
+        alarm_description=f"{spec.description}. Runbook: {runbook}",
         comparison_operator=spec.comparison,
         evaluation_periods=spec.evaluation_periods,
         threshold=spec.threshold,

@@ -107,6 +107,9 @@ class SecureBucketProps:
     object_lock: ObjectLockRetention | None = None
     #: AWS provider of the bucket's region; default: the stack's default provider.
     provider: Any = None
+    #: Send the bucket's object events to EventBridge (a consumer exists: GuardDuty Malware Protection scans new
+    #: objects, the security stack alerts on deleted evidence). Default: False.
+    eventbridge_notifications: bool = False
 
 
 class SecureBucket(Construct):
@@ -199,6 +202,8 @@ class SecureBucket(Construct):
                 rule=[_lifecycle_rule(r) for r in props.lifecycle_rules],
                 depends_on=[self.versioning],
             )
+        if props.eventbridge_notifications:
+            aws.s3_bucket_notification.S3BucketNotification(self, "notifications", **on, bucket=bucket_id, eventbridge=True)
         if props.access_log_bucket:
             aws.s3_bucket_logging.S3BucketLoggingA(
                 self,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from constructs_lib import capacity, versions
 from constructs_lib.config import (
     FAILBACK_STEPS,
+    SECURITY_SERVICES,
     CacheConfig,
     ClusterConfig,
     DatabaseConfig,
@@ -102,7 +103,8 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     # Network rules only for regions we know: an unknown region is already one clear error.
     errors.extend(_network(config, supported))
     for rule in (_state, _buckets, _database, _cache, _kafka, _secrets, _registry, _cluster, _kubernetes_versions,
-                 _workloads, _capacity, _edge, _content_security_policy, _observability, _egress, _audit_logs, _cost):
+                 _workloads, _capacity, _edge, _content_security_policy, _observability, _egress, _audit_logs,
+                 _security, _cost):
         errors.extend(rule(config))
     return _without_follow_ons(config, supported, errors)
 
@@ -924,8 +926,7 @@ def _egress(c: EnvironmentConfig) -> Iterator[ConfigError]:
 
 def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:
     o = c.observability
-    if o.alarm_email and not EMAIL.match(o.alarm_email):
-        yield ConfigError("observability.alarm_email", f"{o.alarm_email!r} is not an e-mail address")
+    yield from _alert_endpoints(c)
     if o.log_retention_days not in LOG_RETENTION_DAYS or o.log_retention_days < 365:
         yield ConfigError("observability.log_retention_days", "must be a CloudWatch retention value of at least 365 days (PCI DSS 10.5.1)")
     for name in ("cpu_alarm_threshold_percent", "db_connections_alarm_percent", "db_free_storage_alarm_percent",
@@ -938,6 +939,44 @@ def _observability(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("observability.replica_lag_alarm_seconds", "must be 1-3600 seconds")
     if not 0 <= o.tracing_sample_percent <= 100:
         yield ConfigError("observability.tracing_sample_percent", "X-Ray sampling is 0-100 percent")
+
+
+#: An HTTPS alert endpoint: host and path only. A query string, user info or fragment is where on-call tools put
+#: integration keys, and SNS stores the endpoint in the subscription (and Terraform in its state).
+HTTPS_ENDPOINT = re.compile(r"^https://(?P<host>[a-z0-9.-]+\.[a-z]{2,63})(:\d{1,5})?(?P<path>/[A-Za-z0-9._~/-]*)?$", re.IGNORECASE)
+#: A path segment that looks like a key or token (20+ characters of letters and digits with at least one digit).
+KEY_LIKE_SEGMENT = re.compile(r"^(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}$")
+
+
+def alert_endpoint_protocol(endpoint: str) -> str | None:
+    """The SNS subscription protocol of an alert endpoint (``email`` or ``https``), None when it is neither."""
+    if EMAIL.match(endpoint):
+        return "email"
+    if HTTPS_ENDPOINT.match(endpoint):
+        return "https"
+    return None
+
+
+def _alert_endpoints(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    endpoints = c.observability.alert_endpoints
+    field = "observability.alert_endpoints"
+    if not endpoints and c.name == "prod":
+        yield ConfigError(field, "prod needs at least one alert endpoint: an alarm or finding nobody receives is a defect (PCI DSS 10.7.2, 12.10.5)")
+    if len(set(endpoints)) != len(endpoints):
+        yield ConfigError(field, "an endpoint is listed twice")
+    for i, endpoint in enumerate(endpoints):
+        where = f"{field}[{i}]"
+        if endpoint.lower().startswith("http://"):
+            yield ConfigError(where, "alerts leave AWS over HTTPS only (PCI DSS 4.2.1): use https://")
+            continue
+        match = HTTPS_ENDPOINT.match(endpoint)
+        if endpoint.lower().startswith("https://") and match is None:
+            yield ConfigError(where, "an HTTPS endpoint is https://host/path without user info, query string or fragment (where integration keys go: subscribe such an endpoint outside Terraform)")
+        elif match is not None:
+            if any(KEY_LIKE_SEGMENT.match(part) for part in (match["path"] or "").split("/")):
+                yield ConfigError(where, "the URL path carries what looks like an integration key: subscribe that endpoint outside Terraform (docs/runbooks/security-findings.md), never in configuration")
+        elif not EMAIL.match(endpoint):
+            yield ConfigError(where, f"{endpoint!r} is neither an e-mail address nor an https:// URL")
 
 
 #: S3 Object Lock retention modes (PutObjectLockConfiguration, DefaultRetention.Mode).
@@ -956,6 +995,27 @@ def _audit_logs(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError("audit_logs.object_lock_days", f"S3 Object Lock retention is 1-{OBJECT_LOCK_MAX_DAYS} days")
     elif c.name == "prod" and a.object_lock_days < 365:
         yield ConfigError("audit_logs.object_lock_days", "prod keeps audit logs locked at least 365 days (PCI DSS 10.5.1)")
+
+
+def _security(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    s = c.security
+    if s.mode not in ("account", "organization"):
+        yield ConfigError("security.mode", f"{s.mode!r} is not a mode; expected account or organization")
+    for i, service in enumerate(s.organization_services):
+        if service not in SECURITY_SERVICES:
+            yield ConfigError(f"security.organization_services[{i}]", f"{service!r} is not a service; expected one of {', '.join(SECURITY_SERVICES)}")
+    if len(set(s.organization_services)) != len(s.organization_services):
+        yield ConfigError("security.organization_services", "a service is listed twice")
+    if s.mode == "organization" and not s.organization_services:
+        yield ConfigError("security.organization_services", "organization mode names at least one service the organization owns (or use mode account)")
+    if not 1 <= s.guardduty_min_severity <= 9:
+        yield ConfigError("security.guardduty_min_severity", "GuardDuty severities run from 1 to 9 (4 = medium)")
+    elif c.name == "prod" and s.guardduty_min_severity > 4:
+        yield ConfigError("security.guardduty_min_severity", "prod routes medium findings and above (4 or lower): PCI DSS 10.7.2 / 12.10.5")
+    for name in ("config_history_days", "trail_retention_days"):
+        days = getattr(s, name)
+        if days < max(365, c.audit_logs.object_lock_days if c.name == "prod" else 1):
+            yield ConfigError(f"security.{name}", "kept at least 365 days and no shorter than audit_logs.object_lock_days (PCI DSS 10.5.1; S3 cannot expire a locked version)")
 
 
 def _cost(c: EnvironmentConfig) -> Iterator[ConfigError]:

@@ -6,6 +6,7 @@ an explicit ``add_dependency``), so ``npx cdktf deploy '*'`` applies a brand-new
     bootstrap
       -> <region>-keys            (every region)
       -> <region>                 (core: origin region after every -keys stack, the DR region after the origin)
+      -> <region>-security        (after its core stack; the origin's first: AWS Config's role and bucket)
       -> mesh                     (transit gateway peering: after every core stack)
       -> <region>-addons -> <region>-apps   (apps also after the mesh and the writer's core stack)
       -> global                   (after every core and apps stack)
@@ -30,6 +31,7 @@ from regions.edge import RegionEdgeStack
 from regions.global_stack import GlobalStack
 from regions.keys import RegionKeysStack
 from regions.mesh import MeshStack
+from regions.security import RegionSecurityStack
 
 Progress = Callable[[str], None] | None
 
@@ -40,6 +42,7 @@ class Workspaces:
     stacks: list[TerraformStack] = field(default_factory=list)
     keys: dict[str, RegionKeysStack] = field(default_factory=dict)
     mesh: MeshStack | None = None
+    security: dict[str, RegionSecurityStack] = field(default_factory=dict)
     cores: dict[str, RegionCoreStack] = field(default_factory=dict)
     addons: dict[str, AddonsStack] = field(default_factory=dict)
     apps: dict[str, AppsStack] = field(default_factory=dict)
@@ -92,6 +95,14 @@ def build_app(config: EnvironmentConfig, outdir: str, *, backend: str | None = N
             # The cross-region read replica's source is the origin's writer (named by ARN).
             core.add_dependency(spaces.cores[origin])
         spaces.cores[region] = core
+    # Detection and response: the origin's first (account-wide singletons, AWS Config's role and bucket).
+    for region in sorted(regions, key=lambda r: r != origin):
+        security = timed(lambda r=region: RegionSecurityStack(
+            app, config, spaces.cores[r].outputs, origin_keys=spaces.keys[origin].keys, backend=backend,
+        ))
+        if region != origin and origin in spaces.security:
+            security.add_dependency(spaces.security[origin])
+        spaces.security[region] = security
     # The transit gateway mesh, before any service starts: pods outside the writer's region reach it through it.
     spaces.mesh = timed(lambda: MeshStack(app, config, {r: s.outputs for r, s in spaces.cores.items()}, backend=backend))
     writer = spaces.cores[writer_region(config)].outputs  # primary and secondary are always synthesized

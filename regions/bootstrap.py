@@ -83,6 +83,7 @@ class BootstrapStack(GlobalPayStack):
             kms_key_arn="",  # S3 server access logging cannot deliver to SSE-KMS buckets
             lifecycle_rules=log_lifecycle("expire-access-logs", keep_days=config.audit_logs.object_lock_days),
             policy_statements=(log_delivery_statement(log_bucket_name, [bucket_name], account.account_id),),
+            eventbridge_notifications=True,  # deleted evidence pages (the region's -security stack, PCI DSS 10.3.4)
             provider=provider,
         ))
         bucket = SecureBucket(self, f"{prefix}state-bucket", SecureBucketProps(
@@ -91,6 +92,7 @@ class BootstrapStack(GlobalPayStack):
             lifecycle_rules=STATE_LIFECYCLE,
             access_log_bucket=access_logs.name,
             access_log_prefix="state-bucket/",
+            eventbridge_notifications=True,  # a deleted state version pages (the region's -security stack)
             provider=provider,
         ))
         return key, access_logs, bucket

@@ -70,7 +70,7 @@ class GlobalStack(GlobalPayStack):
                 kms_key_arn=self.edge_key.arn,
                 region=GLOBAL_REGION,
                 account=self.account,
-                email=config.observability.alarm_email,
+                endpoints=config.observability.alert_endpoints,
             ),
         )
         self.zone = aws.data_aws_route53_zone.DataAwsRoute53Zone(
@@ -219,6 +219,7 @@ class GlobalStack(GlobalPayStack):
                     log_arn, account.account_id, account.arn("logs", GLOBAL_REGION, "delivery-source:*")
                 ),
                 access_log_bucket=access_logs,
+                eventbridge_notifications=True,  # deleted evidence pages (us-east-1 -security stack, PCI DSS 10.3.4)
             ),
         )
         # CloudFront's vended log delivery is not documented to write into a bucket with a default retention: the

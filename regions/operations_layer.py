@@ -140,7 +140,7 @@ class OperationsLayer(Construct):
 
         # --- Alarms ---------------------------------------------------------------------------------------
         topic = AlarmTopic(self, "alarm-topic", AlarmTopicProps(
-            name=alarm_topic_name(env), kms_key_arn=data_key, region=region, account=account, email=obs.alarm_email,
+            name=alarm_topic_name(env), kms_key_arn=data_key, region=region, account=account, endpoints=obs.alert_endpoints,
         ))
         alarms = RegionalAlarms(self, "alarms", RegionalAlarmsProps(
             prefix=naming.name(),
@@ -182,6 +182,7 @@ class OperationsLayer(Construct):
                 log_delivery_statement(log_bucket_name, [naming.name("*")], account.account_id),
                 *elb_log_delivery_statements(log_bucket_name, ALB_ACCESS_LOG_PREFIX, region, account.account_id),
             ),
+            eventbridge_notifications=True,  # deleted evidence pages (-security stack, PCI DSS 10.3.4)
         ))
         # Neither S3 server access logging nor (by any AWS document) ALB log delivery writes into a bucket with
         # Object Lock: the access logs replicate, within minutes, into the region's write-once archive.
@@ -201,6 +202,7 @@ class OperationsLayer(Construct):
             kms_key_arn=data_key,
             access_log_bucket=access_logs.name,
             access_log_prefix=f"{naming.data_bucket()}/",
+            eventbridge_notifications=True,  # GuardDuty Malware Protection scans every new object (-security stack)
         ))
 
         # Copies of the data buckets of regions without a replication partner (the tertiary region).

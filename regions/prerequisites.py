@@ -19,9 +19,9 @@ CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
 
 @dataclass(frozen=True)
 class Prerequisite:
-    #: ``route53_zone`` | ``acm_certificate`` | ``iam_role`` (the rehearsal's lookup kinds).
+    #: ``route53_zone`` | ``acm_certificate`` | ``iam_role`` | ``guardduty_detector`` (the rehearsal's lookup kinds).
     kind: str
-    #: The name the stacks find it by (zone name, certificate domain, role name).
+    #: The name the stacks find it by (zone name, certificate domain, role name; "" for a detector).
     key: str
     #: Region it must exist in ("" for global services: Route 53, IAM).
     region: str
@@ -42,4 +42,8 @@ def prerequisites(config: EnvironmentConfig) -> tuple[Prerequisite, ...]:
     role = config.cluster.admin_role_name.rsplit("/", 1)[-1]
     items.append(Prerequisite("iam_role", role, "",
                               "the role platform engineers and the pipeline assume; cluster-admin by EKS access entry"))
+    if config.security.owned_by_organization("guardduty"):
+        for region in config.region_names:
+            items.append(Prerequisite("guardduty_detector", "", region,
+                                      "the organization's GuardDuty detector in the region (delegated administrator, auto-enable)"))
     return tuple(items)

@@ -452,7 +452,14 @@ NO_CHARGE_PREFIXES = (
     "aws_networkfirewall_", "aws_route53_resolver_firewall_config", "aws_route53_resolver_firewall_rule",
 )
 NO_CHARGE = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_egress_only_internet_gateway", "aws_route",
-             "aws_ec2_transit_gateway", "aws_network_acl", "aws_main_route_table_association"}
+             "aws_ec2_transit_gateway", "aws_network_acl", "aws_main_route_table_association",
+             # account settings and wiring of detection: no charge of their own (IAM Access Analyzer's external
+             # access analyzer is free; EventBridge delivers AWS service events on the default bus at no charge)
+             "aws_ebs_encryption_by_default", "aws_ebs_default_kms_key", "aws_s3_account_public_access_block",
+             "aws_iam_account_password_policy", "aws_iam_service_linked_role", "aws_accessanalyzer_analyzer",
+             "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_config_configuration_recorder_status",
+             "aws_config_delivery_channel", "aws_securityhub_finding_aggregator", "aws_s3_bucket_notification",
+             "aws_s3_bucket_object_lock_configuration"}
 
 #: Types billed by use (storage, requests, data, logs): listed, not priced, because the JSON holds no volume.
 USAGE_BASED = {
@@ -467,6 +474,17 @@ USAGE_BASED = {
     "aws_kinesis_firehose_delivery_stream": "data ingested",
     "aws_route53_resolver_firewall_rule_group_association": "DNS Firewall queries processed",
     "aws_route53_resolver_firewall_domain_list": "DNS Firewall domains stored",
+    # Detection and response (docs/detection.md, "Cost"): no fixed monthly fee; each bills by volume.
+    "aws_guardduty_detector": "GuardDuty: CloudTrail/VPC flow/DNS events analysed, EKS audit log events, RDS login events",
+    "aws_guardduty_detector_feature": "GuardDuty protections: EKS runtime by node vCPU-hour, S3 data events per million, EBS malware GB scanned",
+    "aws_guardduty_malware_protection_plan": "GuardDuty Malware Protection for S3: GB scanned and objects evaluated",
+    "aws_securityhub_account": "Security Hub: security checks per account-region per month, findings ingested",
+    "aws_securityhub_standards_subscription": "Security Hub: each enabled control's checks per resource (counted in the checks above)",
+    "aws_config_configuration_recorder": "AWS Config: configuration items recorded (continuous), per item",
+    "aws_config_conformance_pack": "AWS Config: conformance pack rule evaluations, per evaluation",
+    "aws_config_config_rule": "AWS Config: rule evaluations, per evaluation",
+    "aws_cloudtrail": "CloudTrail: the first copy of management events is free; S3 data events per 100,000 events",
+    "aws_inspector2_enabler": "Inspector: EC2 instances scanned per month (the EKS nodes), ECR images scanned (initial and rescans)",
 }
 
 

@@ -64,12 +64,12 @@ FONT_STACK = "DejaVu Sans,Bitstream Vera Sans,Verdana,Arial,Helvetica,sans-serif
 
 COLORS = {
     "compute": "#fde7c7", "db": "#d6e4f5", "cache": "#f9d6d5", "stream": "#e6dcf2", "bucket": "#dff0d8",
-    "edge": "#fff3b0", "net": "#eeeeee", "global": "#ffe0b2", "keys": "#e8e8e8",
+    "edge": "#fff3b0", "net": "#eeeeee", "global": "#ffe0b2", "keys": "#e8e8e8", "security": "#fbe3ee",
 }
 #: Colours of the cross-region links, by what they carry (the same in every picture).
 LINK_COLORS = {
     "rds": "#1f5fa8", "s3": "#2e7d32", "state": "#2e7d32", "ecr": "#7b3fa0", "tgw": "#555555", "failover": "#c0392b",
-    "health": "#c0392b",
+    "health": "#c0392b", "findings": "#ad1457",
 }
 #: Product names of RDS engines, for the overview.
 ENGINES = {"postgres": "PostgreSQL", "aurora-postgresql": "Aurora PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB"}
@@ -222,6 +222,45 @@ def short_stack(stack: str, regions: Iterable[str]) -> str:
         if rest.startswith(region + "-"):
             return rest[len(region) + 1:]
     return rest
+
+
+def _detection(model: Model, by_type: dict[str, list[Item]], st: Any) -> None:
+    """GuardDuty, Security Hub, AWS Config, Inspector, Access Analyzer, the trail and the finding rules of a region."""
+    kinds = ("aws_guardduty_detector", "aws_guardduty_malware_protection_plan", "aws_securityhub_account",
+             "aws_config_configuration_recorder", "aws_config_conformance_pack", "aws_inspector2_enabler",
+             "aws_accessanalyzer_analyzer", "aws_cloudtrail", "aws_cloudwatch_event_rule")
+    per_region: dict[str, list[Item]] = defaultdict(list)
+    for rtype in kinds:
+        for item in by_type[rtype]:
+            per_region[item.region].append(item)
+    for region, found in sorted(per_region.items()):
+        of = {rtype: [i for i in found if i.rtype == rtype] for rtype in kinds}
+        lines = []
+        features = [i for i in by_type["aws_guardduty_detector_feature"] if i.region == region]
+        if of["aws_guardduty_detector"]:
+            lines.append(f"GuardDuty: {_plural(len(features), 'protection')}")
+        if of["aws_guardduty_malware_protection_plan"]:
+            lines.append(f"malware scan: {_plural(len(of['aws_guardduty_malware_protection_plan']), 'bucket')}")
+        if of["aws_securityhub_account"]:
+            standards = sorted(str(s.config.get("standards_arn", "")).split("standards/")[-1].split("/v/")[0]
+                               for s in by_type["aws_securityhub_standards_subscription"] if s.region == region)
+            lines.append("Security Hub: " + ", ".join(standards))
+        if of["aws_config_configuration_recorder"] or of["aws_config_conformance_pack"]:
+            lines.append("AWS Config" + (" + PCI DSS pack" if of["aws_config_conformance_pack"] else ""))
+        if of["aws_inspector2_enabler"]:
+            lines.append("Inspector: " + ", ".join(sorted(t for i in of["aws_inspector2_enabler"] for t in i.config.get("resource_types", []))))
+        if of["aws_accessanalyzer_analyzer"]:
+            lines.append("IAM Access Analyzer")
+        if of["aws_cloudtrail"]:
+            lines.append("CloudTrail: multi-region trail")
+        if of["aws_cloudwatch_event_rule"]:
+            lines.append(f"{_plural(len(of['aws_cloudwatch_event_rule']), 'finding rule')} -> security topic")
+        model.add(Node(_nid(region, "detection"), "detection", "Detection and response", lines, region, "regional",
+                       st(*found), "note", COLORS["security"], "GuardDuty, Security Hub\nConfig, Inspector" + (", trail" if of["aws_cloudtrail"] else "")))
+    for aggregator in by_type["aws_securityhub_finding_aggregator"]:
+        for linked in sorted(aggregator.config.get("specified_regions") or []):
+            model.link(_nid(linked, "detection"), _nid(aggregator.region, "detection"), "Security Hub findings", cross=True,
+                       kind="findings", stack=model.stack_names[aggregator.stack])
 
 
 def build_model(items: list[Item]) -> Model:
@@ -396,6 +435,9 @@ def build_model(items: list[Item]) -> Model:
             names = sorted({str(a.config.get("name", a.name)).removeprefix("alias/") for a in keys[region]})
             model.add(Node(_nid(region, "kms"), "kms", f"KMS keys ({len(names)})", names, region, "regional",
                            st(*keys[region]), "note", COLORS["keys"]))
+
+    # Detection and response: one node per region (the -security stack), the findings aggregation between them.
+    _detection(model, by_type, st)
 
     # Edge: WAF, ALB (an aws_lb, or the ingress ALB the AWS Load Balancer Controller creates), Shield.
     for acl in by_type["aws_wafv2_web_acl"]:
@@ -719,7 +761,7 @@ def _stack_legend(model: Model, region: str) -> list[str]:
     shown = {s for n in model.nodes.values() if n.region == region for s in n.stacks}
     shown |= {e.stack for e in model.edges if e.cross_region and e.stack and region in (
         model.nodes[e.src].region, model.nodes[e.dst].region)}
-    order = ["keys", "core", "addons", "apps", "edge", "bootstrap", "mesh", GLOBAL]
+    order = ["keys", "core", "security", "addons", "apps", "edge", "bootstrap", "mesh", GLOBAL]
     lines = {}
     for full, short in model.stack_names.items():
         if short in shown and (short_stack(full, [region]) == short or short in ("bootstrap", "mesh", GLOBAL)):
@@ -735,13 +777,14 @@ OVERVIEW_BLOCKS = {
     "s3": ("s3",),
     "ecr": ("ecr",),
     "network": ("tgw",),
+    "detection": ("detection",),
 }
 OVERVIEW_COLORS = {"edge": COLORS["edge"], "compute": COLORS["compute"], "data": COLORS["db"], "s3": COLORS["bucket"],
-                   "ecr": COLORS["bucket"], "network": COLORS["net"]}
+                   "ecr": COLORS["bucket"], "network": COLORS["net"], "detection": COLORS["security"]}
 #: How the overview labels a cross-region link, by kind; ``(one way, both ways)``.
 OVERVIEW_LINK_NAMES = {"rds": ("RDS replica", "RDS replica"), "s3": ("S3 data copy", "S3 data"),
                        "state": ("Terraform state", "Terraform state"), "ecr": ("ECR images", "ECR images"),
-                       "tgw": ("TGW peering", "TGW peering")}
+                       "tgw": ("TGW peering", "TGW peering"), "findings": ("findings", "findings")}
 
 
 def overview_order(model: Model) -> list[str]:

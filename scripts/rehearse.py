@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Plan rehearsal: Terraform itself checks every AWS stack, offline, against a local AWS API emulator.
 
-    python scripts/rehearse.py                      # prod, staging, Network Firewall on, the failover and every failback step
-    python scripts/rehearse.py --env prod           # one scenario (prod | staging | egress-firewall | failover | 02-release-origin ...)
+    python scripts/rehearse.py                      # prod, staging, Network Firewall on, organization mode, the failover and every failback step
+    python scripts/rehearse.py --env prod           # one scenario (prod | staging | egress-firewall | organization | failover | 02-release-origin ...)
     python scripts/rehearse.py --config my.json     # prod with a configuration overrides file
     python scripts/rehearse.py --from cdktf.out     # an existing synth output instead of a fresh synth
 
@@ -49,6 +49,9 @@ SCENARIOS: dict[str, tuple[str, dict]] = {
     "staging": ("staging", {}),
     # egress.network_firewall switched on: only the core stacks differ from prod's (the others are reused).
     "egress-firewall": ("prod", {"egress": {"network_firewall": True}}),
+    # docs/detection.md: the landing zone owns GuardDuty, Security Hub, AWS Config and the trail (only the
+    # -security stacks differ from prod's, and only those are planned again).
+    "organization": ("prod", {"security": {"mode": "organization"}}),
     **switch_scenarios(),
 }
 #: Rehearsed when named (--env): the emergency-scaling step of the failover runbook.

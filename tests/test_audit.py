@@ -167,7 +167,7 @@ def test_archive_replication_role_reads_retention_and_legal_hold_and_never_repli
             assert {"s3:GetObjectRetention", "s3:GetObjectLegalHold"} <= set(statements["ReadSourceVersions"]["Action"])
             actions = {a for s in statements.values() for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
             assert "s3:ReplicateDelete" not in actions
-    assert roles == 3 + 1 + 2  # a regional archive per core stack, the CDN logs', one per state region
+    assert roles == 3 + 1 + 2 + 1  # a regional archive per core stack, the CDN logs', one per state region, Config's history
 
 
 def test_the_cdn_log_archive_replicates_sse_kms_objects_with_the_edge_key(prod: Synth) -> None:

@@ -176,7 +176,9 @@ def valid_overrides(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         },
         "edge": {"shield_advanced": draw(st.booleans())},
         "observability": {"log_retention_days": draw(st.sampled_from([365, 400, 545, 731, 3653])),
-                          "alarm_email": draw(st.sampled_from(["", "oncall@globalpay.com"]))},
+                          "alert_endpoints": draw(st.sampled_from([["oncall@globalpay.com"],
+                                                                   ["oncall@globalpay.com", "https://oncall.globalpay.com/sns"]]))},
+        "security": {"mode": draw(st.sampled_from(["account", "organization"]))},
         "cost": {"monthly_budget_usd": draw(st.integers(1, 100_000)),
                  "budget_alert_percents": draw(st.lists(st.integers(1, 200), min_size=1, max_size=5, unique=True))},
     }

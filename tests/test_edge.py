@@ -422,7 +422,7 @@ def test_primary_replicates_to_secondary_with_rtc_and_the_destination_data_key(p
     # (Every stack that receives logs replicates them into its write-once archive: tests/test_audit.py.)
     assert {name for name in prod if resources(prod[name], "aws_s3_bucket_replication_configuration")} == {
         *(f"globalpay-prod-{r}-edge" for r in REGIONS), *(f"globalpay-prod-{r}" for r in REGIONS),
-        "globalpay-prod-bootstrap", GLOBAL,
+        "globalpay-prod-bootstrap", GLOBAL, "globalpay-prod-us-east-1-security",
     }
     s = _edge(prod, "us-east-1")
     assert {"globalpay-prod-us-east-1", "globalpay-prod-eu-west-1"} <= _dependencies(prod)["globalpay-prod-us-east-1-edge"]

@@ -37,7 +37,7 @@ ALL_STACKS = {
     "globalpay-prod-bootstrap",
     "globalpay-prod-global",
     "globalpay-prod-mesh",
-    *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-addons", "-apps", "-edge")),
+    *(f"globalpay-prod-{r}{kind}" for r in REGIONS for kind in ("-keys", "", "-security", "-addons", "-apps", "-edge")),
 }
 
 #: Resource types whose replacement or destruction loses data or identity.
@@ -102,8 +102,8 @@ def test_s3_replication_does_not_move_with_a_failover(prod: Synth, flipped: Synt
             if name.endswith("bootstrap"):
                 continue  # the state bucket's replication: not the data tier's
             for cfg in resources(s[name], "aws_s3_bucket_replication_configuration").values():
-                if "log-archive/" in cfg["//"]["metadata"]["path"]:
-                    continue  # the logs' write-once archive (tests/test_audit.py), in the same region
+                if "archive/" in cfg["//"]["metadata"]["path"]:
+                    continue  # a write-once archive of logs (tests/test_audit.py), in the same region
                 found.setdefault(name, []).extend(
                     (cfg["bucket"], rule["destination"]["bucket"].rsplit(":", 1)[-1]) for rule in cfg["rule"]
                 )
@@ -367,7 +367,7 @@ def test_the_rehearsal_plans_every_step() -> None:
     rehearse = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rehearse)
     assert rehearse.SCENARIOS["failover"] == ("prod", FAILOVER)
-    assert list(rehearse.SCENARIOS) == ["prod", "staging", "egress-firewall", "failover", *STEPS[1:]]
+    assert list(rehearse.SCENARIOS) == ["prod", "staging", "egress-firewall", "organization", "failover", *STEPS[1:]]
     assert rehearse.SCENARIOS[STEPS[-1]] == ("prod", switch_step(STEPS[-1]))
     assert rehearse.OPTIONAL_SCENARIOS == {"emergency-scaling": ("prod", switch_step("emergency-scaling"))}
 

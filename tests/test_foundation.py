@@ -41,9 +41,9 @@ def run_main(*args: str, env: dict[str, str] | None = None, timeout: int = 300) 
 
 
 def test_every_workspace_is_synthesized(prod: Synth) -> None:
-    """The stack graph of regions/app.py: the state bucket, then per region its keys, core, add-ons, apps and
-    edge workspaces, the transit gateway mesh and the global one."""
-    per_region = {f"{core}{suffix}" for core in CORE for suffix in ("-keys", "", "-addons", "-apps", "-edge")}
+    """The stack graph of regions/app.py: the state bucket, then per region its keys, core, security, add-ons,
+    apps and edge workspaces, the transit gateway mesh and the global one."""
+    per_region = {f"{core}{suffix}" for core in CORE for suffix in ("-keys", "", "-security", "-addons", "-apps", "-edge")}
     assert set(prod) == {"globalpay-prod-bootstrap", "globalpay-prod-mesh", "globalpay-prod-global", *per_region}
 
 

@@ -92,13 +92,17 @@ def prod_rehearsal(prod: Synth, moto, tmp_path_factory: pytest.TempPathFactory):
 #: prod's and so costs a third of a scenario. Staging (same constructs, its own names) is rehearsed by
 #: ``python3 tasks.py rehearse`` and by the pull-request pipeline; in the suite it would add about 3.5 minutes
 #: on the 2-core CI machine (the suite stays under 15).
-SUITE_SCENARIOS = ["prod", "failover"]
+SUITE_SCENARIOS = ["prod", "failover", "organization"]
+#: security.mode organization: only the three -security stacks differ from prod (the core stacks export the same
+#: outputs in both modes), so only those are planned again.
+ORGANIZATION = {"security": {"mode": "organization"}}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", SUITE_SCENARIOS)
 def test_every_aws_stack_validates_and_plans(scenario: str, request: pytest.FixtureRequest, moto, tmp_path: Path) -> None:
-    synthesized: Synth = synth("prod", FAILOVER) if scenario == "failover" else request.getfixturevalue(scenario)
+    overrides = {"failover": FAILOVER, "organization": ORGANIZATION}.get(scenario)
+    synthesized: Synth = synth("prod", overrides) if overrides else request.getfixturevalue(scenario)
     if scenario == "prod":
         result, tmp_path = request.getfixturevalue("prod_rehearsal")
     else:

@@ -40,13 +40,16 @@ CREATED_BY = {
     "acm_certificate": ("aws_acm_certificate", "domain_name"),
     "iam_role": ("aws_iam_role", "name"),
     "load_balancer": ("aws_lb", "name"),
+    "guardduty_detector": ("aws_guardduty_detector", "name"),  # never created here: a prerequisite (organization mode)
 }
+ORGANIZATION = {"security": {"mode": "organization"}}
 
 
 def scenarios() -> Iterator[tuple[str, str, dict]]:
     yield "prod", "prod", {}
     yield "staging", "staging", {}
     yield "failover", "prod", FAILOVER
+    yield "organization", "prod", ORGANIZATION
 
 
 @pytest.fixture(scope="module", params=[s[0] for s in scenarios()])
@@ -104,7 +107,7 @@ def lookup_problems(synthesized: Synth, config: Any, dependencies: dict[str, lis
             if lookup.kind == "unsupported":
                 problems.append(f"{reader}: {lookup.address}: a lookup type this test does not know")
                 continue
-            key = lookup.args.get("name") or lookup.args.get("domain")
+            key = lookup.args.get("name") or lookup.args.get("domain") or ""
             region = "" if lookup.kind in ("route53_zone", "iam_role") else lookup.region
             if (lookup.kind, key, region) in documented:
                 continue
@@ -138,6 +141,9 @@ def test_the_manifest_gives_one_deploy_order_from_bootstrap(scenario) -> None:
         assert position[f"globalpay-{env}-{region}-keys"] < position[f"globalpay-{env}-{origin}"]
         assert position[core] < position[f"{core}-addons"] < position[f"{core}-apps"] < position[f"globalpay-{env}-global"]
         assert position[f"globalpay-{env}-global"] < position[f"{core}-edge"]
+        # Detection reads the region's data bucket and alarm topic; the origin's holds AWS Config's role and bucket.
+        assert position[core] < position[f"{core}-security"]
+        assert position[f"globalpay-{env}-{origin}-security"] <= position[f"{core}-security"]
     # The mesh (transit gateway peering) exists before any service starts, after every core stack.
     mesh = f"globalpay-{env}-mesh"
     for region in regions:

@@ -148,7 +148,7 @@ def test_a_second_synth_waits_for_the_first_and_cleans_up_after_killed_runs(prev
     assert not (previous_output / "stale-file").exists(), "the new output replaces the old one whole"
     assert sorted(p.name for p in (previous_output / "stacks").iterdir()) == sorted(
         ["globalpay-prod-bootstrap", "globalpay-prod-global", "globalpay-prod-mesh"]
-        + [f"globalpay-prod-{r}{s}" for r in ("us-east-1", "eu-west-1") for s in ("", "-keys", "-addons", "-apps", "-edge")])
+        + [f"globalpay-prod-{r}{s}" for r in ("us-east-1", "eu-west-1") for s in ("", "-keys", "-security", "-addons", "-apps", "-edge")])
     assert siblings(previous_output) == [], "temporary folders of dead runs and the lock file are gone"
 
 

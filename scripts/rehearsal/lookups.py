@@ -22,6 +22,8 @@ BY_NAME: dict[str, tuple[tuple[str, ...], str]] = {
     "aws_acm_certificate": (("domain",), "acm_certificate"),
     "aws_lb": (("name",), "load_balancer"),
     "aws_iam_role": (("name",), "iam_role"),
+    # organization mode: the landing zone's detector in the region (one per account and region, no name)
+    "aws_guardduty_detector": ((), "guardduty_detector"),
 }
 
 #: Data sources the stacks may only use with a reference (an object of the same plan): no stand-in exists for a

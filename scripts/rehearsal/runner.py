@@ -339,14 +339,17 @@ def rehearse(
     tf = Terraform(terraform, cli_config, tracker)
     waits = {n: (synth.upstream(n) | set(producers_of(n, prepared))) & set(names) for n in names}
 
-    seed_key = json.dumps(plan, sort_keys=True)
+    # A stack's result depends on its JSON, the provider and the stand-ins it looks up (not on other stacks'
+    # stand-ins: a scenario that adds one, e.g. organization mode's detectors, still reuses every other stack).
+    seed_keys = {n: json.dumps(lookups_mod.seed_plan([lk for lk in found if lk.stack == n and lk.kind != "unsupported"]),
+                               sort_keys=True) for n in names}
 
     def job(name: str) -> StackResult:
         t0 = time.perf_counter()
         result = results[name]
         result.started_at = t0
         result.dropped = prepared[name].dropped
-        key = hashlib.sha256(f"{provider.version}\n{seed_key}\n".encode() + (synth.stack_dir(name) / "cdk.tf.json").read_bytes()).hexdigest()
+        key = hashlib.sha256(f"{provider.version}\n{seed_keys[name]}\n".encode() + (synth.stack_dir(name) / "cdk.tf.json").read_bytes()).hexdigest()
         earlier = reuse.get(key) if reuse is not None and not show_plans else None
         if earlier is not None:
             for attr in ("validate", "plan", "to_add", "to_change", "to_destroy", "errors", "warnings", "dropped"):

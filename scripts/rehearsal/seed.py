@@ -8,6 +8,7 @@
 * ``route53_zone`` {name}: a public hosted zone (runbook prerequisite);
 * ``acm_certificate`` {domain}: an imported self-signed certificate, so its status is ISSUED (prerequisite);
 * ``iam_role`` {name}: a role EKS can trust (the cluster admin role, a prerequisite);
+* ``guardduty_detector`` {}: an enabled GuardDuty detector in the region (organization mode: the landing zone's);
 * ``load_balancer`` {name}: an application load balancer in a small VPC of its own, as the AWS Load Balancer
   Controller creates it from the Ingress (the stack that reads it comes after the one that creates the Ingress).
 """
@@ -79,8 +80,14 @@ def load_balancer(endpoint: str, obj: dict) -> dict:
     return {"arn": lb["LoadBalancerArn"], "dns_name": lb["DNSName"]}
 
 
+def guardduty_detector(endpoint: str, obj: dict) -> dict:
+    client = _client(endpoint, "guardduty", obj["region"])
+    existing = client.list_detectors()["DetectorIds"]
+    return {"id": existing[0] if existing else client.create_detector(Enable=True)["DetectorId"]}
+
+
 KINDS = {"route53_zone": route53_zone, "acm_certificate": acm_certificate, "iam_role": iam_role,
-         "load_balancer": load_balancer}
+         "load_balancer": load_balancer, "guardduty_detector": guardduty_detector}
 
 
 def main() -> int:
