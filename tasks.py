@@ -4,7 +4,8 @@
     python3 tasks.py synth [main.py options]   install what is missing, synthesize every workspace (prod)
     python3 tasks.py test  [pytest options]    install what is missing, run the test suite (checkov included)
     python3 tasks.py install                   only install: .venv (Pipfile.lock) and its derived provider bindings,
-                                               .venv-checkov, .venv-moto, node_modules
+                                               .venv-checkov, .venv-moto, node_modules, and the test servers'
+                                               system packages (postgresql-15, postgresql-15-pgaudit, redis-server)
     python3 tasks.py rehearse [--env prod]     terraform init/validate/plan of every AWS stack against moto (offline)
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
     python3 tasks.py plan-review --git <base-ref>           offline review of what a change adds, removes, replaces
@@ -13,7 +14,9 @@
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
 install, ``scripts/lazy_bindings.py build`` derives the provider bindings' lazy JavaScript from the locked
-tarballs (docs/benchmark.md).
+tarballs (docs/benchmark.md). ``install`` and ``test`` also make sure the servers the tests run for real are
+there (tests/servers.py): the Debian/Ubuntu packages of ``SYSTEM_PACKAGES``, installed with apt-get only when
+one is missing.
 """
 
 from __future__ import annotations
@@ -88,6 +91,39 @@ def _npm_ci() -> None:
     run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 
 
+#: The real servers of the test suite (tests/servers.py), as Debian/Ubuntu packages, each with the file that
+#: shows it is installed: PostgreSQL 15, its pgaudit build, Redis 7 (Debian 12's redis-server is 7.0).
+SYSTEM_PACKAGES: dict[str, str] = {
+    "postgresql-15": "/usr/lib/postgresql/15/bin/postgres",
+    "postgresql-15-pgaudit": "/usr/lib/postgresql/15/lib/pgaudit.so",
+    "redis-server": "redis-server",
+}
+
+
+def _present(probe: str) -> bool:
+    return Path(probe).exists() if probe.startswith("/") else shutil.which(probe) is not None
+
+
+def system_packages() -> None:
+    """Install the missing ones of ``SYSTEM_PACKAGES`` with apt-get (as root, or through passwordless sudo, as CI
+    runners have it); present ones are never touched, so a machine that has them needs neither apt nor root."""
+    missing = [package for package, probe in SYSTEM_PACKAGES.items() if not _present(probe)]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None:
+        raise SystemExit(f"the tests need {', '.join(missing)}; install them with your package manager (no apt-get here)")
+    if os.geteuid() == 0:
+        prefix: list[str] = []
+    elif shutil.which("sudo"):
+        prefix = ["sudo", "-n"]
+    else:
+        raise SystemExit(f"the tests need {', '.join(missing)}: run `apt-get install -y {' '.join(missing)}` as root")
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]  # sudo would drop an inherited variable
+    with step(f"install: system packages for the test servers, missing: {', '.join(missing)} (apt-get)"):
+        run(*apt, "update")
+        run(*apt, "install", "-y", "--no-install-recommends", *missing)
+
+
 def install_steps() -> list[Step]:
     venv = VENV / ".synced"
     checkov, moto = ROOT / "checkov" / "requirements.txt", ROOT / "emulator" / "requirements.txt"
@@ -155,6 +191,8 @@ def main(argv: list[str]) -> int:
         print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2
     install()
+    if task in ("install", "test"):
+        system_packages()
     try:
         if task == "synth":
             python("main.py", *rest, env=caller_cwd())

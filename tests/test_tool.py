@@ -539,3 +539,30 @@ def test_install_shows_each_step_it_runs_with_its_time(monkeypatch: pytest.Monke
     ran.clear()
     tasks.install()  # everything is stamped now
     assert ran == [] and capsys.readouterr().err == ""
+
+
+def test_install_runs_apt_get_only_for_missing_test_server_packages_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real servers of the suite (tests/servers.py) come from system packages: a machine that has them is left
+    alone (no apt-get, no root needed); on one that lacks some, exactly those are installed, with a line saying so."""
+    spec = importlib.util.spec_from_file_location("globalpay_tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tasks)
+    spec.loader.exec_module(tasks)
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tasks, "run", lambda *cmd, **kwargs: ran.append(tuple(str(c) for c in cmd)))
+    present = tmp_path / "present"
+    present.touch()
+    monkeypatch.setattr(tasks, "SYSTEM_PACKAGES", {"postgresql-15": str(present), "postgresql-15-pgaudit": str(present)})
+    tasks.system_packages()
+    assert ran == [] and capsys.readouterr().err == ""
+
+    monkeypatch.setattr(tasks, "SYSTEM_PACKAGES", {"postgresql-15": str(present),
+                                                   "postgresql-15-pgaudit": str(tmp_path / "missing.so")})
+    monkeypatch.setattr(tasks.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(tasks.os, "geteuid", lambda: 1000)
+    tasks.system_packages()
+    assert ran == [("sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"),
+                   ("sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y",
+                    "--no-install-recommends", "postgresql-15-pgaudit")]
+    assert "missing: postgresql-15-pgaudit (apt-get)" in capsys.readouterr().err
