@@ -13,7 +13,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 
-from constructs_lib import versions
+from constructs_lib import access, versions
 from constructs_lib.config import (
     CacheConfig,
     ClusterConfig,
@@ -23,6 +23,7 @@ from constructs_lib.config import (
     RegionSpec,
 )
 from constructs_lib.errors import ConfigError
+from constructs_lib.naming import Naming
 
 # ------------------------------------------------------------------------------------------------------
 # Reference data (AWS documentation, checked 2026-11)
@@ -98,7 +99,7 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     errors.extend(_environment(config, supported))
     # Network rules only for regions we know: an unknown region is already one clear error.
     errors.extend(_network(config, supported))
-    for rule in (_state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads,
+    for rule in (_state, _database, _cache, _kafka, _secrets, _registry, _cluster, _workloads, _access,
                  _edge, _observability, _audit_logs, _cost):
         errors.extend(rule(config))
     return _without_follow_ons(config, supported, errors)
@@ -398,6 +399,17 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.password_version", "must be 1 or more (bump it to rotate the master password)")
     if not 1 <= d.replica_backup_retention_days <= 35:
         yield ConfigError(f"{p}.replica_backup_retention_days", "must be 1-35 days")
+    if not d.cardholder_schemas:
+        yield ConfigError(f"{p}.cardholder_schemas", "at least one schema: pgaudit object auditing of cardholder tables needs one (PCI DSS 10.2.1.1)")
+    for schema in d.cardholder_schemas:
+        yield from _schema_name(f"{p}.cardholder_schemas", schema)
+
+
+def _schema_name(where: str, schema: str) -> Iterator[ConfigError]:
+    if not access.IDENTIFIER.fullmatch(schema) or schema.startswith("pg_"):
+        yield ConfigError(where, f"{schema!r} must be a lower-case PostgreSQL identifier (letters, digits, '_'; not pg_...)")
+    elif schema in access.RESERVED_SCHEMAS:
+        yield ConfigError(where, f"{schema!r} is open to every role by default: services get schemas of their own")
 
 
 def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -444,13 +456,6 @@ def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.ebs_volume_gb", "MSK broker volumes are 1-16384 GiB")
     if k.enhanced_monitoring not in MSK_ENHANCED_MONITORING:
         yield ConfigError(f"{p}.enhanced_monitoring", f"must be one of {', '.join(sorted(MSK_ENHANCED_MONITORING))}")
-    for user in k.scram_users:
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,60}", user):
-            yield ConfigError(f"{p}.scram_users", f"{user!r} must be lowercase letters, digits or '-' (it names the AmazonMSK_ secret)")
-    if not k.scram_users:
-        yield ConfigError(f"{p}.scram_users", "SASL/SCRAM is the only client authentication: at least one user is required")
-    if k.scram_password_version < 1:
-        yield ConfigError(f"{p}.scram_password_version", "must be 1 or more (bump it to rotate the SCRAM passwords)")
 
 
 def _secrets(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -548,6 +553,48 @@ def _workloads(c: EnvironmentConfig) -> Iterator[ConfigError]:
     for name in ("hpa_cpu_utilization", "hpa_memory_utilization"):
         if not 1 <= getattr(w, name) <= 100:
             yield ConfigError(f"{p}.{name}", "a utilization target is 1-100 percent")
+
+
+#: Kubernetes object names (the service accounts, Deployments and Services are named after the services).
+DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+#: IAM role names are at most 64 characters (IAM quotas): ``globalpay-<env>-<service>-<region>``.
+IAM_ROLE_NAME_MAX = 64
+
+
+def _access(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    """Least privilege (PCI DSS 7.2): no service gets the master login or a wildcard in any data store."""
+    reserved_roles = {c.database.master_username.lower(), access.POSTGRES_OWNER_ROLE, access.POSTGRES_AUDIT_ROLE,
+                      access.POSTGRES_IAM_ROLE}
+    for s in c.workloads.services:
+        where = f"workloads.services.{s.name}"
+        a = s.access
+        if not DNS_LABEL.fullmatch(s.name):
+            yield ConfigError(f"{where}.name", "must be a Kubernetes name (lower-case letters, digits, '-'): it names the service account")
+        longest = max((Naming(c.name, r).regional(s.name) for r in c.region_names), key=len, default="")
+        if len(longest) > IAM_ROLE_NAME_MAX:
+            yield ConfigError(f"{where}.name", f"its IAM role name {longest!r} would exceed {IAM_ROLE_NAME_MAX} characters")
+        for secret in a.secrets:
+            if secret == access.MASTER_SECRET:
+                yield ConfigError(f"{where}.access.secrets", f"{secret!r} is the database master login (break-glass and the role manager only); services log in with IAM as their own role")
+            elif secret not in access.SECRET_PROPERTIES:
+                yield ConfigError(f"{where}.access.secrets", f"{secret!r} is not a shared secret ({', '.join(access.SECRET_PROPERTIES)}); wildcards are never granted")
+        if a.database_grants and access.postgres_role(s.name) in reserved_roles:
+            yield ConfigError(f"{where}.name", f"its PostgreSQL role {access.postgres_role(s.name)!r} would be the master user or a role the platform keeps")
+        for schema, privileges in a.database_grants.items():
+            yield from _schema_name(f"{where}.access.database_grants", schema)
+            granted = access.table_privileges(privileges)
+            unknown = [p for p in granted if p not in access.TABLE_PRIVILEGES]
+            if unknown or not granted:
+                yield ConfigError(f"{where}.access.database_grants", f"{schema}: {privileges!r}: table privileges are a comma-separated subset of {', '.join(access.TABLE_PRIVILEGES)} (never ALL)")
+        for field_name in ("kafka_produce", "kafka_consume"):
+            for topic in getattr(a, field_name):
+                if not access.KAFKA_NAME.fullmatch(topic):
+                    yield ConfigError(f"{where}.access.{field_name}", f"{topic!r} is not one Kafka topic name ([A-Za-z0-9._-]); wildcards are never granted")
+        for rule in a.redis_commands:
+            if rule.lower() in access.REDIS_FORBIDDEN_RULES:
+                yield ConfigError(f"{where}.access.redis_commands", f"{rule!r} would allow every command of the server (wildcard): name the categories or commands the service uses")
+            elif not access.REDIS_RULE.fullmatch(rule):
+                yield ConfigError(f"{where}.access.redis_commands", f"{rule!r} is not a command rule (+@category, -@category, +command, +command|subcommand); key and channel patterns are the service's own, never configured")
 
 
 def _cpu_millis(q: str) -> int | None:

@@ -390,7 +390,8 @@ NO_CHARGE_PREFIXES = (
     "time_", "tls_", "null_",
 )
 NO_CHARGE = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_egress_only_internet_gateway", "aws_route",
-             "aws_ec2_transit_gateway", "aws_network_acl", "aws_main_route_table_association"}
+             "aws_ec2_transit_gateway", "aws_network_acl", "aws_main_route_table_association",
+             "aws_lambda_invocation"}  # one request of its function, billed with the function's requests
 
 #: Types billed by use (storage, requests, data, logs): listed, not priced, because the JSON holds no volume.
 USAGE_BASED = {
