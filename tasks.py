@@ -10,6 +10,7 @@
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
     python3 tasks.py plan-review --git <base-ref>           offline review of what a change adds, removes, replaces
     python3 tasks.py inventory --check | --update           the stateful Terraform addresses (docs/safe-change.md)
+    python3 tasks.py access-model [--check]                 docs/access-model.md (who may do what) from cdktf.out
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
@@ -184,7 +185,8 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     scripts = {"checkov": "scripts/checkov.py", "benchmark": "scripts/benchmark.py",
                "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py",
-               "plan-review": "scripts/plan_review.py", "inventory": "scripts/inventory.py"}
+               "plan-review": "scripts/plan_review.py", "inventory": "scripts/inventory.py",
+               "access-model": "scripts/access_model.py"}
     # Tools whose arguments are paths: they run in the folder the command was typed in.
     in_caller_cwd = ("plan-review", "inventory")
     if task not in ("install", "synth", "test", *scripts):

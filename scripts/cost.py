@@ -376,7 +376,7 @@ NO_CHARGE_PREFIXES = (
     "aws_s3_bucket_", "aws_ec2_transit_gateway_route", "aws_db_subnet_group", "aws_db_parameter_group",
     "aws_rds_cluster_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_parameter_group",
     "aws_elasticache_user",  # RBAC users and user groups (aws_elasticache_user_group): no charge
-    "aws_msk_configuration", "aws_msk_scram_secret_association", "aws_eks_access_", "aws_eks_addon",
+    "aws_msk_configuration", "aws_eks_access_", "aws_eks_addon",
     "aws_ecr_lifecycle_policy", "aws_ecr_registry_scanning_configuration", "aws_ecr_replication_configuration",
     "aws_ecr_repository_creation_template", "aws_ecr_repository_policy", "aws_kms_alias", "aws_secretsmanager_secret_",
     "aws_sns_topic_policy", "aws_sns_topic_subscription", "aws_sqs_queue_policy", "aws_sqs_queue_redrive",

@@ -49,6 +49,7 @@ SERVICE_BY_PREFIX: dict[str, str] = {
     "aws_iam_": "iam",
     "aws_internet_gateway": "ec2",
     "aws_kms_": "kms",
+    "aws_lambda_": "lambda",
     "aws_launch_template": "ec2",
     "aws_lb": "elbv2",
     "aws_msk_": "kafka",
@@ -221,8 +222,9 @@ def placeholder(expression: str, *, region: str, account: str) -> Any:
         return f"{_ATTR_PREFIX[last]}{digest}"
     if last == "data":  # certificate_authority[0].data
         return "cmVoZWFyc2FsLWNlcnRpZmljYXRlLWF1dGhvcml0eQ=="
-    if last.startswith("bootstrap_brokers"):
-        return ",".join(f"b-{i}.rehearsal.{digest[:6]}.c2.kafka.{region}.amazonaws.com:9096" for i in (1, 2, 3))
+    if last.startswith("bootstrap_brokers"):  # MSK's port of each listener: SASL/IAM, SASL/SCRAM, TLS
+        port = 9098 if last.endswith("sasl_iam") else 9096 if last.endswith("sasl_scram") else 9094
+        return ",".join(f"b-{i}.rehearsal.{digest[:6]}.c2.kafka.{region}.amazonaws.com:{port}" for i in (1, 2, 3))
     if last == "endpoint":
         return f"https://{digest[:32].upper()}.gr7.{region}.eks.amazonaws.com" if rtype == "aws_eks_cluster" else f"rehearsal-{short}.{region}.amazonaws.com"
     if "endpoint" in last or "address" in last or last.endswith("dns_name"):
