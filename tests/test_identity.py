@@ -89,7 +89,7 @@ def test_each_service_reaches_exactly_its_own_secrets_prefix_redis_user_and_kafk
                                                            ["user", f"globalpay-prod-{service}"]]
         writes, reads = REVIEWED_TOPICS[service]
 
-        def topics(sid: str) -> set[str]:
+        def topics(sid: str, found: dict[str, dict[str, Any]] = found) -> set[str]:
             if sid not in found:
                 return set()
             names = set()

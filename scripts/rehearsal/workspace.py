@@ -140,23 +140,49 @@ def provider_override(stack: Mapping[str, Any], endpoint: str) -> list[dict[str,
     return blocks
 
 
+def aws_part(stack: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+    """A stack that also uses the kubernetes or helm provider, cut to what the emulator can plan: its AWS resources
+    and data sources (and the remote state they read), the AWS provider, nothing else. Returns the cut stack and
+    ``{type: count}`` of the resources left out. An AWS resource that refers to one left out fails ``validate``,
+    as it should: then the cut would hide something."""
+    cut = json.loads(json.dumps(stack))
+    left_out: dict[str, int] = {}
+    for rtype in list(cut.get("resource", {})):
+        if not rtype.startswith("aws_"):
+            left_out[rtype] = len(cut["resource"].pop(rtype))
+    for dtype in list(cut.get("data", {})):
+        if not (dtype.startswith("aws_") or dtype == "terraform_remote_state"):
+            left_out[f"data.{dtype}"] = len(cut["data"].pop(dtype))
+    cut["provider"] = {k: v for k, v in cut.get("provider", {}).items() if k == "aws"}
+    required = cut.get("terraform", {}).get("required_providers", {})
+    cut.setdefault("terraform", {})["required_providers"] = {k: v for k, v in required.items() if k == "aws"}
+    cut.pop("output", None)  # nothing reads an AWS part's outputs in the rehearsal
+    return cut, dict(sorted(left_out.items()))
+
+
 @dataclass
 class PreparedStack:
     name: str
     directory: Path
     dropped: dict[str, int]
     remote_inputs: list[RemoteStateInput]
+    #: Resources of other providers left out (``aws_part``); empty for an AWS-only stack.
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def prepare(name: str, source_dir: Path, workdir: Path, *, provider_version: str, endpoint: str,
-            drops: tuple[CompatDrop, ...], remote_state_dir: Path) -> PreparedStack:
-    """Copy one synthesized stack into ``workdir/<name>`` and write its override file."""
+            drops: tuple[CompatDrop, ...], remote_state_dir: Path, only_aws_part: bool = False) -> PreparedStack:
+    """Copy one synthesized stack into ``workdir/<name>`` and write its override file (``only_aws_part``: the
+    copy holds the stack's ``aws_part``)."""
     target = workdir / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source_dir, target, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
     stack = json.loads((target / "cdk.tf.json").read_text())
+    left_out: dict[str, int] = {}
+    if only_aws_part:
+        stack, left_out = aws_part(stack)
     dropped = apply_drops(stack, drops)
-    if dropped:
+    if dropped or only_aws_part:
         (target / "cdk.tf.json").write_text(json.dumps(stack, indent=2))
     inputs = remote_state_inputs(stack)
     override: dict[str, Any] = {
@@ -172,7 +198,7 @@ def prepare(name: str, source_dir: Path, workdir: Path, *, provider_version: str
             for i in inputs
         }}
     (target / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True))
-    return PreparedStack(name, target, dropped, inputs)
+    return PreparedStack(name, target, dropped, inputs, left_out)
 
 
 # ------------------------------------------------------------------------------------------------------
