@@ -155,6 +155,8 @@ class RoleManager(Construct):
             "role",
             name=naming.regional("role-manager"),
             description="GlobalPay role manager: reads the master credentials, manages the services' PostgreSQL roles",
+            # aws:SourceAccount: Lambda sets it when it assumes an execution role (AWS's own sample trust policy
+            # for Lambda, aws/agent-toolkit-for-aws, lambda-trust-policy.json, pins it the same way).
             assume_role_policy=assume_role_policy("lambda.amazonaws.com", source_account=account.account_id),
         )
         self.policy = aws.iam_role_policy.IamRolePolicy(
@@ -181,6 +183,13 @@ class RoleManager(Construct):
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                     "Resource": f"{self.log_group.arn}:*",
+                },
+                {
+                    # Active tracing: the function's runs are in X-Ray (through the VPC's X-Ray endpoint).
+                    "Sid": "WriteOwnTraces",
+                    "Effect": "Allow",
+                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    "Resource": "*",
                 },
                 {
                     # What Lambda needs to attach the function to the VPC (the actions of the AWS-managed
@@ -230,6 +239,7 @@ class RoleManager(Construct):
             # One run at a time (the database holds an advisory lock as well).
             reserved_concurrent_executions=1,
             vpc_config={"subnet_ids": list(props.subnet_ids), "security_group_ids": [self.security_group.id]},
+            tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": self.log_group.name},
             depends_on=[self.log_group, self.policy],
         )
