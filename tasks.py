@@ -122,7 +122,27 @@ def system_packages() -> None:
     apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]  # sudo would drop an inherited variable
     with step(f"install: system packages for the test servers, missing: {', '.join(missing)} (apt-get)"):
         run(*apt, "update")
+        if any(p.startswith("postgresql-15") and not _apt_candidate(p) for p in missing):
+            # Ubuntu 24.04 (the CI runners) ships PostgreSQL 16 only, and the runner image removes the PGDG list it
+            # installed its own PostgreSQL from. postgresql-common's script adds apt.postgresql.org with the
+            # signing key the package itself ships (https://www.postgresql.org/download/linux/ubuntu/).
+            print("install: postgresql-15 is not in this machine's apt sources: adding apt.postgresql.org (PGDG)",
+                  file=sys.stderr, flush=True)
+            if not Path(PGDG_SCRIPT).exists():
+                run(*apt, "install", "-y", "--no-install-recommends", "postgresql-common")
+            run(*prefix, "sh", PGDG_SCRIPT, "-y")
+            run(*apt, "update")
         run(*apt, "install", "-y", "--no-install-recommends", *missing)
+
+
+#: postgresql-common's script that adds the PostgreSQL project's own apt repository (its key comes with the package).
+PGDG_SCRIPT = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh"
+
+
+def _apt_candidate(package: str) -> bool:
+    """Whether the apt sources offer ``package`` (``apt-cache policy`` prints ``Candidate: (none)`` or nothing)."""
+    shown = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, check=False).stdout
+    return "Candidate:" in shown and "Candidate: (none)" not in shown
 
 
 def install_steps() -> list[Step]:
