@@ -4,7 +4,8 @@
     python3 tasks.py synth [main.py options]   install what is missing, synthesize every workspace (prod)
     python3 tasks.py test  [pytest options]    install what is missing, run the test suite (checkov included)
     python3 tasks.py install                   only install: .venv (Pipfile.lock) and its derived provider bindings,
-                                               .venv-checkov, .venv-moto, node_modules
+                                               .venv-checkov, .venv-moto, node_modules, and the test servers'
+                                               system packages (postgresql-15, postgresql-15-pgaudit, redis-server)
     python3 tasks.py rehearse [--env prod]     terraform init/validate/plan of every AWS stack against moto (offline)
     python3 tasks.py checkov | benchmark | diagram | cost   the tools in scripts/, with the project's Python
     python3 tasks.py plan-review --git <base-ref>           offline review of what a change adds, removes, replaces
@@ -14,11 +15,14 @@
     python3 tasks.py locks --check | --update               the committed provider lock files (locks/, scripts/ci/locks.py)
     python3 tasks.py state-reconcile [--apply]              state written to the replica bucket during an outage,
                                                             back to the primary bucket (docs/runbooks/failover.md)
+    python3 tasks.py access-model [--check]                 docs/access-model.md (who may do what) from cdktf.out
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
 install, ``scripts/lazy_bindings.py build`` derives the provider bindings' lazy JavaScript from the locked
-tarballs (docs/benchmark.md).
+tarballs (docs/benchmark.md). ``install`` and ``test`` also make sure the servers the tests run for real are
+there (tests/servers.py): the Debian/Ubuntu packages of ``SYSTEM_PACKAGES``, installed with apt-get only when
+one is missing.
 """
 
 from __future__ import annotations
@@ -95,6 +99,59 @@ def _npm_ci() -> None:
     run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 
 
+#: The real servers of the test suite (tests/servers.py), as Debian/Ubuntu packages, each with the file that
+#: shows it is installed: PostgreSQL 15, its pgaudit build, Redis 7 (Debian 12's redis-server is 7.0).
+SYSTEM_PACKAGES: dict[str, str] = {
+    "postgresql-15": "/usr/lib/postgresql/15/bin/postgres",
+    "postgresql-15-pgaudit": "/usr/lib/postgresql/15/lib/pgaudit.so",
+    "redis-server": "redis-server",
+}
+
+
+def _present(probe: str) -> bool:
+    return Path(probe).exists() if probe.startswith("/") else shutil.which(probe) is not None
+
+
+def system_packages() -> None:
+    """Install the missing ones of ``SYSTEM_PACKAGES`` with apt-get (as root, or through passwordless sudo, as CI
+    runners have it); present ones are never touched, so a machine that has them needs neither apt nor root."""
+    missing = [package for package, probe in SYSTEM_PACKAGES.items() if not _present(probe)]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None:
+        raise SystemExit(f"the tests need {', '.join(missing)}; install them with your package manager (no apt-get here)")
+    if os.geteuid() == 0:
+        prefix: list[str] = []
+    elif shutil.which("sudo"):
+        prefix = ["sudo", "-n"]
+    else:
+        raise SystemExit(f"the tests need {', '.join(missing)}: run `apt-get install -y {' '.join(missing)}` as root")
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]  # sudo would drop an inherited variable
+    with step(f"install: system packages for the test servers, missing: {', '.join(missing)} (apt-get)"):
+        run(*apt, "update")
+        if any(p.startswith("postgresql-15") and not _apt_candidate(p) for p in missing):
+            # Ubuntu 24.04 (the CI runners) ships PostgreSQL 16 only, and the runner image removes the PGDG list it
+            # installed its own PostgreSQL from. postgresql-common's script adds apt.postgresql.org with the
+            # signing key the package itself ships (https://www.postgresql.org/download/linux/ubuntu/).
+            print("install: postgresql-15 is not in this machine's apt sources: adding apt.postgresql.org (PGDG)",
+                  file=sys.stderr, flush=True)
+            if not Path(PGDG_SCRIPT).exists():
+                run(*apt, "install", "-y", "--no-install-recommends", "postgresql-common")
+            run(*prefix, "sh", PGDG_SCRIPT, "-y")
+            run(*apt, "update")
+        run(*apt, "install", "-y", "--no-install-recommends", *missing)
+
+
+#: postgresql-common's script that adds the PostgreSQL project's own apt repository (its key comes with the package).
+PGDG_SCRIPT = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh"
+
+
+def _apt_candidate(package: str) -> bool:
+    """Whether the apt sources offer ``package`` (``apt-cache policy`` prints ``Candidate: (none)`` or nothing)."""
+    shown = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, check=False).stdout
+    return "Candidate:" in shown and "Candidate: (none)" not in shown
+
+
 def install_steps() -> list[Step]:
     venv = VENV / ".synced"
     checkov, moto = ROOT / "checkov" / "requirements.txt", ROOT / "emulator" / "requirements.txt"
@@ -156,13 +213,16 @@ def main(argv: list[str]) -> int:
     scripts = {"checkov": "scripts/checkov.py", "benchmark": "scripts/benchmark.py",
                "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py",
                "plan-review": "scripts/plan_review.py", "inventory": "scripts/inventory.py",
-               "preflight": "scripts/preflight.py", "state-reconcile": "scripts/state_reconcile.py"}
+               "preflight": "scripts/preflight.py", "state-reconcile": "scripts/state_reconcile.py",
+               "access-model": "scripts/access_model.py"}
     # Tools whose arguments are paths: they run in the folder the command was typed in.
     in_caller_cwd = ("plan-review", "inventory", "state-reconcile")
     if task not in ("install", "synth", "test", "locks", *scripts):
         print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2
     install()
+    if task in ("install", "test"):
+        system_packages()
     try:
         if task == "synth":
             python("main.py", *rest, env=caller_cwd())

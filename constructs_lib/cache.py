@@ -1,44 +1,54 @@
 """ElastiCache Redis of one region (guide section 4): a Multi-AZ replication group with TLS and role-based access
-control, where the services authenticate with IAM.
+control, where every service authenticates with IAM as its own user.
 
 No static credential exists, so none can leak into Terraform state, the JSON or a repository: the guide's
 AUTH token is replaced by ElastiCache RBAC (Redis OSS 7.0+):
 
-* a user group holding exactly two users: the ``default`` user every group must contain, switched **off**
-  (``off -@all``: unauthenticated connections get nothing), and the services' user ``globalpay-<env>-app``
-  with authentication mode ``iam`` (user id = user name, as IAM authentication requires);
+* a user group holding the ``default`` user every group must contain, switched **off** (``off -@all``:
+  unauthenticated connections get nothing), and one user per service, ``globalpay-<env>-<service>``, with
+  authentication mode ``iam`` (user id = user name, as IAM authentication requires) and an access string
+  limited to that service's keys and channels (``<service>:*``) and the commands it needs
+  (``constructs_lib/access.py``: its configured rules, then no dangerous command, FUNCTION, SCAN or RANDOMKEY,
+  then the few commands every client calls, INFO included);
 * the replication group requires TLS (IAM authentication only works over TLS) and uses that user group;
-* the services' IRSA role (``globalpay-sa``) may ``elasticache:Connect`` to exactly this replication group as
-  exactly this user (``irsa.cache_connect_statement``). A service signs a short-lived token (SigV4, valid 15
-  minutes) with its role and sends it as the password of that user; connections live up to 12 hours
-  (docs/data-tier.md, "Redis: IAM authentication").
+* each service's IRSA role may ``elasticache:Connect`` to exactly this replication group as exactly its own
+  user (``constructs_lib/identity.py``). A service signs a short-lived token (SigV4, valid 15 minutes) with
+  its role and sends it as the password of its user; connections live up to 12 hours (docs/data-tier.md,
+  "Redis: IAM authentication").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from constructs import Construct
 
 from constructs_lib import versions
+from constructs_lib.access import DEFAULT_USER_ACCESS_STRING, ServiceIdentity
 from constructs_lib.common import protected
 from constructs_lib.config import CacheConfig
 from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
-#: What the services may do: every key and command except the dangerous ones (FLUSHALL, CONFIG, DEBUG, KEYS,
-#: ...). One user for the service set, as they share one IAM role (``globalpay-sa``).
-APP_ACCESS_STRING = "on ~* &* +@all -@dangerous"
-#: The ``default`` user every user group must contain, disabled.
-DEFAULT_USER_ACCESS_STRING = "off -@all"
+#: The ``default`` user: no password and no authentication mode block. ``authentication_mode = {type =
+#: "no-password-required"}`` (the CreateUser input value) is read back as ``no-password`` (the API's
+#: ``Authentication.Type`` output value) and hashicorp/aws does not suppress the difference (6.x
+#: ``internal/service/elasticache/user.go``: ``resourceUserRead`` sets ``authentication_mode[0].type`` from the
+#: API, ``type`` has no DiffSuppressFunc), so every plan would show an in-place change. ``no_password_required``
+#: is never read back (the argument keeps its configured value) and ``authentication_mode`` is Optional +
+#: Computed, so leaving it out takes whatever the API reports: no change on the next plan.
+DEFAULT_USER_AUTHENTICATION = {"no_password_required": True}
 
 
 @dataclass(frozen=True)
 class CacheProps(DataStorePlacement):
-    """Inputs of a region's Redis: its placement and the cache settings."""
+    """Inputs of a region's Redis: its placement, the cache settings and the services (one user each; default
+    none: only the disabled ``default`` user)."""
 
     config: CacheConfig
+    services: Sequence[ServiceIdentity] = field(default_factory=tuple)
 
 
 @dataclass
@@ -46,19 +56,14 @@ class CacheOutputs:
     replication_group_id: str
     primary_endpoint: str
     port: int
-    #: The IAM-authenticated ElastiCache user of the services (user id = user name).
-    app_user: str
+    #: The IAM-authenticated ElastiCache user of each service (user id = user name).
+    users: dict[str, str]
     security_group_id: str
 
 
 def replication_group_id(naming: Naming) -> str:
-    """``globalpay-<env>-redis``: what the services' IAM policy names before the data tier exists."""
+    """``globalpay-<env>-redis``: what the services' IAM policies name."""
     return naming.name("redis")
-
-
-def app_user_name(naming: Naming) -> str:
-    """``globalpay-<env>-app``: lower case, as IAM authentication requires user id = user name."""
-    return naming.name("app")
 
 
 class RedisCache(Construct):
@@ -82,7 +87,7 @@ class RedisCache(Construct):
             client_security_group_id=props.client_security_group_id,
             ports=[(c.port, "Redis (TLS)")],
         )
-        # RBAC: the required "default" user, switched off, and the services' IAM-authenticated user. User ids
+        # RBAC: the required "default" user, switched off, and one IAM-authenticated user per service. User ids
         # are unique per account and region, hence the environment in them.
         self.default_user = aws.elasticache_user.ElasticacheUser(
             self,
@@ -91,23 +96,26 @@ class RedisCache(Construct):
             user_name="default",
             engine=c.engine,  # users and user groups belong to one engine: the replication group's
             access_string=DEFAULT_USER_ACCESS_STRING,
-            authentication_mode={"type": "no-password-required"},
+            **DEFAULT_USER_AUTHENTICATION,
         )
-        self.app_user = aws.elasticache_user.ElasticacheUser(
-            self,
-            "app-user",
-            user_id=app_user_name(naming),
-            user_name=app_user_name(naming),
-            engine=c.engine,
-            access_string=APP_ACCESS_STRING,
-            authentication_mode={"type": "iam"},
-        )
+        self.service_users = {
+            svc.service: aws.elasticache_user.ElasticacheUser(
+                self,
+                f"user-{svc.service}",
+                user_id=svc.redis_user,
+                user_name=svc.redis_user,
+                engine=c.engine,
+                access_string=svc.redis_access_string,
+                authentication_mode={"type": "iam"},
+            )
+            for svc in props.services
+        }
         self.user_group = aws.elasticache_user_group.ElasticacheUserGroup(
             self,
             "user-group",
             user_group_id=naming.name("redis-users"),
             engine=c.engine,
-            user_ids=[self.default_user.user_id, self.app_user.user_id],
+            user_ids=[self.default_user.user_id, *(u.user_id for u in self.service_users.values())],
         )
         logs = {
             kind: aws.cloudwatch_log_group.CloudwatchLogGroup(
@@ -165,6 +173,6 @@ class RedisCache(Construct):
             replication_group_id=group_id,
             primary_endpoint=self.replication_group.primary_endpoint_address,
             port=c.port,
-            app_user=app_user_name(naming),
+            users={svc.service: svc.redis_user for svc in props.services},
             security_group_id=self.security_group.id,
         )

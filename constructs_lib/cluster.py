@@ -484,8 +484,8 @@ class NodeGroup(Construct):
                 description="HTTPS through NAT to what no endpoint serves (payment partners, public registries); names limited by the egress allow-list",
                 ports=443, cidr="0.0.0.0/0", egress=True,
             ))
-        # The data tier (RDS 5432, Redis 6379, MSK TLS 9094 / SASL-SCRAM 9096) inside the VPC only.
-        for port in (5432, 6379, 9094, 9096):
+        # The data tier (RDS 5432, Redis 6379, MSK SASL/IAM 9098) inside the VPC only.
+        for port in (5432, 6379, 9098):
             security_group_rule(
                 self, f"sg-egress-data-{port}", security_group_id=sg, description=f"Data tier port {port} inside the VPC",
                 ports=port, cidr=props.vpc_cidr, egress=True,

@@ -136,6 +136,10 @@ class DatabaseConfig:
     # instance and in the final snapshot of an instance a failback step retires. Lower-case letters, digits and
     # single '-'; required while a switch is in progress. Default "".
     switch_id: str = ""
+    # Schemas whose tables hold cardholder data: pgaudit object auditing logs every SELECT, INSERT, UPDATE and
+    # DELETE on their tables (PCI DSS 10.2.1.1), through grants to the audit role the role manager keeps.
+    # Default: the payments schema.
+    cardholder_schemas: tuple[str, ...] = ("payments",)
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,8 @@ class CacheConfig:
 
 @dataclass(frozen=True)
 class KafkaConfig:
-    """Amazon MSK (guide section 5)."""
+    """Amazon MSK (guide section 5). Clients authenticate with IAM; each service's role names its topics and its
+    consumer group (``workloads.services[].access``)."""
 
     # The guide's 3.5.1 reached MSK end of support on 2025-10-23. 3.9.x is the last 3.x line (no client
     # protocol removals, unlike 4.x) and runs in KRaft mode: no ZooKeeper to patch or expose.
@@ -183,13 +188,6 @@ class KafkaConfig:
     provisioned_throughput_enabled: bool = False
     provisioned_throughput_mibps: int = 250
     enhanced_monitoring: str = "PER_TOPIC_PER_PARTITION"
-    scram_users: tuple[str, ...] = ("payment-processor", "reconciliation-engine", "api-gateway")
-    # Kafka ACL enforcement (allow.everyone.if.no.acl.found=false). MSK has no super.users, so a new cluster
-    # must start open to authenticated (SCRAM) users; operators create the ACLs, then turn this on
-    # (docs/data-tier.md, "Kafka ACLs").
-    acls_enforced: bool = False
-    # Bump to rotate every SCRAM password (new versions of the AmazonMSK_ secrets). Default 1.
-    scram_password_version: int = 1
     # Prometheus JMX and node exporters on the brokers (ports 11001/11002, not opened by any rule). Default off.
     open_monitoring: bool = False
 
@@ -267,6 +265,32 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class ServiceAccess:
+    """What one service may reach, and nothing else: its own Kubernetes service account and IAM role, its own
+    PostgreSQL role, Redis user and Kafka permissions (docs/access-model.md, generated from the synthesized
+    policies). Every service also reads and writes its own prefix ``<service>/`` of the region's data bucket."""
+
+    # Shared secrets the service reads, named below globalpay/<env>/ ("jwt/keys", "api/keys"). Never
+    # "database/credentials": that is the master login, kept for break-glass and the role manager. Default none.
+    secrets: tuple[str, ...] = ()
+    # PostgreSQL: schema -> comma-separated table privileges (SELECT, INSERT, UPDATE, DELETE) of the service's
+    # login role (its name with '_' for '-', IAM database authentication). Default {}: no database role at all.
+    database_grants: Mapping[str, str] = field(default_factory=dict)
+    # Kafka topics the service writes to and reads from; it consumes as the consumer group named after it.
+    # Default none.
+    kafka_produce: tuple[str, ...] = ()
+    kafka_consume: tuple[str, ...] = ()
+    # Payment events: publish to the SNS topic / consume the SQS queue of the region. Default neither.
+    publish_payment_events: bool = False
+    consume_payment_events: bool = False
+    # Redis: the command rules of the service's ElastiCache user, on its own keys and channels (<service>:*)
+    # only. Dangerous commands, FUNCTION, SCAN and RANDOMKEY are always removed after these, and the few
+    # commands every client needs (PING, INFO for readiness, HELLO, CLIENT SETNAME/GETNAME/ID/INFO) are always
+    # added (constructs_lib/access.py). Default: reads, writes and MULTI/EXEC.
+    redis_commands: tuple[str, ...] = ("+@read", "+@write", "+@transaction")
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """One GlobalPay service (guide: "Kubernetes Deployment Manifests")."""
 
@@ -281,18 +305,41 @@ class ServiceConfig:
     memory_limit: str = "2Gi"
     port: int = 3000
     image_tag: str = "1.0.0"
+    # Least privilege: the data stores, secrets and events this service uses. Default: nothing but its own
+    # bucket prefix and Redis keys.
+    access: ServiceAccess = field(default_factory=ServiceAccess)
 
 
 @dataclass(frozen=True)
 class WorkloadsConfig:
     namespace: str = "globalpay"
     log_level: str = "info"
-    # Every service scales with its own HPA (the guide only gives api-gateway one: min 5, max 50). payment-processor
-    # serves api-gateway's calls and gets 20; reconciliation-engine works in batches and gets 10.
+    # The guide's three services, each with what it uses and its own HPA (the guide only gives api-gateway one:
+    # min 5, max 50). api-gateway (internet-facing) signs tokens, keeps API clients and idempotency keys,
+    # rate-limits with Lua scripts and writes the API audit trail; it calls payment-processor over HTTP.
+    # payment-processor writes payments (cardholder data), calls the processors (api/keys) and publishes payment
+    # events, and serves api-gateway's calls (max 20); reconciliation-engine reads payments, keeps its own ledger
+    # and consumes the events, in batches (max 10). docs/access-model.md lists what each may do.
     services: tuple[ServiceConfig, ...] = (
-        ServiceConfig(name="api-gateway", max_replicas=50),
-        ServiceConfig(name="payment-processor", max_replicas=20),
-        ServiceConfig(name="reconciliation-engine", max_replicas=10),
+        ServiceConfig(name="api-gateway", max_replicas=50, access=ServiceAccess(
+            secrets=("jwt/keys",),
+            database_grants={"gateway": "SELECT,INSERT,UPDATE,DELETE"},
+            kafka_produce=("gateway.audit",),
+            redis_commands=("+@read", "+@write", "+@transaction", "+eval", "+evalsha", "+script|load", "+script|exists"),
+        )),
+        ServiceConfig(name="payment-processor", max_replicas=20, access=ServiceAccess(
+            secrets=("api/keys",),
+            database_grants={"payments": "SELECT,INSERT,UPDATE"},
+            kafka_produce=("payments.events",),
+            kafka_consume=("reconciliation.results",),
+            publish_payment_events=True,
+        )),
+        ServiceConfig(name="reconciliation-engine", max_replicas=10, access=ServiceAccess(
+            database_grants={"payments": "SELECT", "reconciliation": "SELECT,INSERT,UPDATE,DELETE"},
+            kafka_produce=("reconciliation.results",),
+            kafka_consume=("payments.events",),
+            consume_payment_events=True,
+        )),
     )
     hpa_cpu_utilization: int = 70
     hpa_memory_utilization: int = 80

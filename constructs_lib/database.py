@@ -41,6 +41,7 @@ from constructs import Construct
 
 from constructs_lib.common import AccountContext, assume_role_policy, protected, security_group_rule
 from constructs_lib.config import DatabaseConfig, EnvironmentConfig
+from constructs_lib.database_audit import audit_parameters
 from constructs_lib.naming import Naming
 from constructs_lib.policy import suppress
 from constructs_lib.providers import aws
@@ -258,6 +259,12 @@ def database_topology(
     return (spec,)
 
 
+def writer_region(config: EnvironmentConfig) -> str:
+    """Where the database writer runs: the primary region when it holds a database (after a failover, the
+    promoted replica), else the origin region."""
+    return config.primary_region if config.primary_region in database_regions(config) else config.database.origin_region
+
+
 def postgres_family(engine: str, engine_version: str) -> str:
     """``postgres15`` / ``aurora-postgresql15``: parameter group family of the configured major."""
     return f"{engine}{engine_version.split('.')[0]}"
@@ -318,6 +325,8 @@ class DatabaseOutputs:
     port: int
     security_group_id: str
     cluster_identifier: str = ""
+    #: The writer's ``DbiResourceId`` (``cluster-...`` for Aurora): the resource of ``rds-db:connect``.
+    writer_resource_id: str = ""
 
 
 class PostgresDatabase(Construct):
@@ -399,12 +408,13 @@ class PostgresDatabase(Construct):
                 {"name": "work_mem", "value": str(d.work_mem_kb), "apply_method": "immediate"},
                 # PCI DSS 4.2.1: refuse unencrypted client connections (default 0 on PostgreSQL 15).
                 {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
-                # PCI DSS 10.2: log schema changes, connections and slow statements to CloudWatch.
-                {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
+                # PCI DSS 10.2: log connections and slow statements to CloudWatch; schema, role and cardholder
+                # table changes through pgaudit, never a bind value (constructs_lib/database_audit.py).
                 {"name": "log_min_duration_statement", "value": "1000", "apply_method": "immediate"},
                 {"name": "log_connections", "value": "1", "apply_method": "immediate"},
                 {"name": "log_disconnections", "value": "1", "apply_method": "immediate"},
                 *fence,
+                *audit_parameters(),
             ],
             tags={"Name": name},
             # Configuration, not data: a new family (a major upgrade) replaces the group, the new one first (its
@@ -446,6 +456,8 @@ class PostgresDatabase(Construct):
         # The writer, else the first instance (a region of replicas or of a fenced former writer).
         spec = next((s for s in present if s.writer), present[0] if present else None)
         instance = self.instances[spec.construct_id] if spec else None
+        #: The writer's resource (the first instance where the region has none): what runs against it waits for it.
+        self.writer_resource = instance
         return DatabaseOutputs(
             instance_identifiers=[s.identifier for s in present],
             replica_identifiers=[s.identifier for s in present if s.replicate_from],
@@ -454,6 +466,7 @@ class PostgresDatabase(Construct):
             writer_fqn=instance.fqn if instance else "",
             port=d.port,
             security_group_id=self.security_group.id,
+            writer_resource_id=instance.resource_id if instance else "",
         )
 
     def _instance(self, spec: InstanceSpec, parameter_group) -> aws.db_instance.DbInstance:
@@ -560,8 +573,8 @@ class PostgresDatabase(Construct):
             description="GlobalPay Aurora PostgreSQL cluster parameters",
             parameter=[
                 {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
-                {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
                 {"name": "log_min_duration_statement", "value": "1000", "apply_method": "immediate"},
+                *audit_parameters(),
             ],
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -633,10 +646,11 @@ class PostgresDatabase(Construct):
             **kwargs,
         )
         identifiers = []
+        members = []
         for i in range(d.aurora_instances):
             identifier = f"{cluster_id}-{i + 1}"
             identifiers.append(identifier)
-            aws.rds_cluster_instance.RdsClusterInstance(
+            members.append(aws.rds_cluster_instance.RdsClusterInstance(
                 self,
                 f"instance-{i + 1}",
                 identifier=identifier,
@@ -658,7 +672,9 @@ class PostgresDatabase(Construct):
                 tags={"Name": identifier},
                 depends_on=[self.monitoring_policy],
                 lifecycle=protected(),
-            )
+            ))
+        # The cluster endpoint answers once an instance runs.
+        self.writer_resource = members[0]
         return DatabaseOutputs(
             instance_identifiers=identifiers,
             replica_identifiers=[],
@@ -668,6 +684,7 @@ class PostgresDatabase(Construct):
             port=d.port,
             security_group_id=self.security_group.id,
             cluster_identifier=cluster_id,
+            writer_resource_id=self.cluster.cluster_resource_id,
         )
 
 

@@ -46,8 +46,9 @@ PCI_DSS_STANDARD = "standards/pci-dss/v/4.0.1"
 FSBP_STANDARD = "standards/aws-foundational-security-best-practices/v/1.0.0"
 SECURITY_HUB_STANDARDS = {"pci-dss": PCI_DSS_STANDARD, "fsbp": FSBP_STANDARD}
 
-#: Inspector v2 scans (resource types of Enable).
-INSPECTOR_RESOURCE_TYPES = ("EC2", "ECR")
+#: Inspector v2 scans (resource types of Enable): the nodes, the images, and the role manager's Lambda function
+#: (its packages and its code: Security Hub Inspector.3 and Inspector.4).
+INSPECTOR_RESOURCE_TYPES = ("EC2", "ECR", "LAMBDA", "LAMBDA_CODE")
 
 #: The EventBridge rule GuardDuty creates for a Malware Protection plan (the role may only manage those).
 MALWARE_RULE_PREFIX = "DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3"

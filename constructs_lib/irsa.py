@@ -5,9 +5,9 @@ Each role's trust policy names the cluster's OIDC provider and pins both conditi
 ``<issuer>:aud`` to ``sts.amazonaws.com``. A wildcard (``StringLike ...:*``) or a missing ``sub`` would let
 any pod of the cluster assume the role (EKS best practices, "Scope the IAM role trust policy").
 
-The permission policies live here too, so that least privilege is reviewed in one file. The guide gives
-``globalpay-sa`` SecretsManagerReadWrite and AmazonS3FullAccess; ``app_statements`` grants read on the
-environment's own secrets and read/write on its own bucket prefix instead (docs/compute.md, deviations).
+The add-ons' permission policies live here too. The GlobalPay services have one role each, built by
+``constructs_lib/identity.py`` with this module's trust policy (the guide's single ``globalpay-sa`` with
+SecretsManagerReadWrite and AmazonS3FullAccess is gone: docs/access-model.md, deviations).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.common import AccountContext, policy_document
-from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -143,9 +142,11 @@ class ServiceAccountRole(Construct):
         managed_policies: Sequence[str] = (),
         inline_policy: str | None = None,
         description: str = "",
+        tags: dict[str, str] | None = None,
     ) -> None:
         """``managed_policies`` are AWS-managed policy names (``AmazonEBSCSIDriverPolicy`` or
-        ``service-role/...``); ``inline_policy`` a policy document (JSON string); default neither."""
+        ``service-role/...``); ``inline_policy`` a policy document (JSON string); default neither. ``tags``:
+        on the role (default none beyond the provider's)."""
         super().__init__(scope, id)
         self.namespace = namespace
         self.service_account = service_account
@@ -155,6 +156,7 @@ class ServiceAccountRole(Construct):
             name=name,
             description=description or f"IRSA role of {namespace}/{service_account}",
             assume_role_policy=trust_policy(issuer, namespace, service_account),
+            tags=tags or None,
         )
         #: The role's permissions: whatever AWS runs with the role waits for them (aws_rules AWS002).
         self.policies: list[object] = [
@@ -232,96 +234,6 @@ def ebs_csi_kms_policy(data_key_arn: str) -> str:
     ])
 
 
-def secrets_read_statements(account: AccountContext, region: str, naming: Naming, secrets_key_arn: str) -> list[dict[str, Any]]:
-    """Read the environment's own secrets (``globalpay/<env>/*``) and decrypt them through Secrets Manager."""
-    return [
-        {
-            "Sid": "ReadOwnEnvironmentSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": account.arn("secretsmanager", region, f"secret:{naming.path('*')}"),
-        },
-        {
-            "Sid": "DecryptSecretsThroughSecretsManager",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": secrets_key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-        },
-    ]
-
-
-def external_secrets_policy(account: AccountContext, region: str, naming: Naming, secrets_key_arn: str) -> str:
-    return policy_document(secrets_read_statements(account, region, naming, secrets_key_arn))
-
-
-def app_policy(
-    account: AccountContext,
-    region: str,
-    naming: Naming,
-    *,
-    secrets_key_arn: str,
-    data_key_arn: str,
-    bucket_name: str,
-    prefix: str,
-    events_name: str,
-    cache_replication_group: str,
-    cache_user: str,
-) -> str:
-    """``globalpay-sa``: its secrets (read), its bucket prefix (read/write), the payment-events topic
-    (publish) and queue (consume), Redis as its IAM-authenticated user, and the data key only through S3, SNS
-    and SQS.
-
-    The topic and queue are built later in the stack (edge layer); their ARNs follow from the name, so the
-    role does not wait for them and no wildcard is needed."""
-    bucket_arn = f"arn:{account.partition}:s3:::{bucket_name}"
-    return policy_document([
-        *secrets_read_statements(account, region, naming, secrets_key_arn),
-        {
-            "Sid": "ReadWriteOwnPrefix",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": f"{bucket_arn}/{prefix}/*",
-        },
-        {
-            "Sid": "ListOwnPrefix",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*"]}},
-        },
-        {
-            "Sid": "PublishPaymentEvents",
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": account.arn("sns", region, events_name),
-        },
-        {
-            "Sid": "ConsumePaymentEvents",
-            "Effect": "Allow",
-            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-            "Resource": account.arn("sqs", region, events_name),
-        },
-        {
-            # IAM authentication to the region's Redis: this replication group, as this ElastiCache user only.
-            "Sid": "ConnectToRedisAsTheAppUser",
-            "Effect": "Allow",
-            "Action": "elasticache:Connect",
-            "Resource": [
-                account.arn("elasticache", region, f"replicationgroup:{cache_replication_group}"),
-                account.arn("elasticache", region, f"user:{cache_user}"),
-            ],
-        },
-        {
-            "Sid": "DataKeyThroughS3SnsSqs",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": data_key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in ("s3", "sns", "sqs")]}},
-        },
-    ])
-
-
 # --------------------------------------------------------------------------------------------------
 # The service accounts that get a role, shared by the core stack (roles) and the -addons stack (Helm values)
 # --------------------------------------------------------------------------------------------------
@@ -336,15 +248,10 @@ class ServiceAccountRef:
     role_suffix: str
 
 
-#: Add-on service accounts (fixed by their charts / EKS add-ons). The application's ``globalpay-sa`` lives in
-#: the configurable workloads namespace: see ``app_service_account``.
+#: Add-on service accounts (fixed by their charts / EKS add-ons). The services' own accounts are named after
+#: the services, in the workloads namespace (``constructs_lib/access.py``).
 LOAD_BALANCER_CONTROLLER = ServiceAccountRef("kube-system", "aws-load-balancer-controller", "lb-controller")
 CLUSTER_AUTOSCALER = ServiceAccountRef("kube-system", "cluster-autoscaler", "cluster-autoscaler")
 EBS_CSI_CONTROLLER = ServiceAccountRef("kube-system", "ebs-csi-controller-sa", "ebs-csi")
 EXTERNAL_SECRETS = ServiceAccountRef("external-secrets", "external-secrets", "external-secrets")
 CLOUDWATCH_AGENT = ServiceAccountRef("amazon-cloudwatch", "cloudwatch-agent", "cloudwatch-agent")
-APP_SERVICE_ACCOUNT_NAME = "globalpay-sa"
-
-
-def app_service_account(namespace: str) -> ServiceAccountRef:
-    return ServiceAccountRef(namespace, APP_SERVICE_ACCOUNT_NAME, "app")

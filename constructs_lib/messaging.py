@@ -15,9 +15,9 @@ webhook deliveries to merchants, reconciliation triggers. The shape is the stand
 * Retention: 4 days on the main queue (a long weekend of consumer outage), 14 days (SQS's maximum) on the
   dead-letter queue, where an operator inspects and redrives.
 
-Publishing and consuming need IAM on the workload role (``globalpay-sa``, the -apps stack): sns:Publish on the
-topic, sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the queue, kms:GenerateDataKey/Decrypt on
-the data key.
+Publishing and consuming need IAM on the service's own role (``constructs_lib/identity.py``): sns:Publish on the
+topic for the publisher (payment-processor), sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the
+queue for the consumer (reconciliation-engine), kms:GenerateDataKey/Decrypt on the data key through SNS/SQS.
 """
 
 from __future__ import annotations

@@ -40,6 +40,11 @@ GP006    no literal secret: password / auth token / secret string / private key 
 GP007    stateful resources and audit trails (``STATEFUL_TYPES``: data stores, keys, secrets, clusters, log groups,
          SNS topics, SQS queues) carry ``lifecycle.prevent_destroy`` and, where the type has it,
          ``deletion_protection``; buckets and repositories are not ``force_destroy`` / ``force_delete``.
+GP008    least privilege of the workloads (PCI DSS 7.2.1, 7.2.2): an IAM role tagged ``Workload`` (one per service,
+         ``constructs_lib/identity.py``), its inline policies and every customer-managed policy tagged
+         ``Workload`` grant no ``*`` or ``<service>:*`` action, no NotAction/NotResource, and no ``*`` resource
+         unless every action of the statement has no narrower resource (``RESOURCE_WILDCARD_ONLY_ACTIONS``);
+         no AWS-managed policy is attached to a workload role.
 =======  =====================================================================================================
 
 The AWS API rules of ``constructs_lib/aws_rules.py`` (AWS001, ...: what AWS refuses at apply time although the
@@ -53,6 +58,7 @@ ones no violation used are reported there too, so none outlives the resource it 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import weakref
@@ -78,6 +84,7 @@ RULES: dict[str, str] = {
     "GP005": "cost allocation tags on every AWS provider",
     "GP006": "no literal secret in the configuration",
     "GP007": "stateful resources are protected from destruction",
+    "GP008": "workload roles grant no wildcard action or resource",
     **aws_rules.RULES,
 }
 
@@ -123,6 +130,18 @@ SECRET_VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 #: ``ingress-load-balancer/...``): the one place 0.0.0.0/0 may reach, and only on these ports.
 LOAD_BALANCER_SEGMENT = re.compile(r"(^|[-_])(alb|nlb|elb|lb|load-?balancer)([-_]|$)", re.IGNORECASE)
 LOAD_BALANCER_PORTS = frozenset({80, 443})
+
+#: Tag of the workloads' roles and policies (``constructs_lib.identity.WORKLOAD_TAG``).
+WORKLOAD_TAG = "Workload"
+#: Actions that take no resource narrower than ``*`` (Service Authorization Reference: no resource type listed),
+#: the only ones a workload statement may pair with ``Resource: "*"``.
+RESOURCE_WILDCARD_ONLY_ACTIONS = frozenset({
+    "sts:GetCallerIdentity", "secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets",
+    "s3:ListAllMyBuckets", "kms:ListAliases", "kms:ListKeys", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules", "xray:GetSamplingTargets", "cloudwatch:PutMetricData",
+})
+AWS_MANAGED_POLICY = re.compile(r"^arn:(aws|\$\{[^}]+\}):iam::aws:policy/")
+ROLE_REFERENCE = re.compile(r"^\$\{aws_iam_role\.([^.}]+)\.(id|name)\}$")
 
 REQUIRED_COST_TAGS = ("Environment", "Project", "CostCenter")
 AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
@@ -426,6 +445,34 @@ def _secrets(cfg: Mapping[str, Any]) -> Iterator[Issue]:
                 yield "GP006", f"{name} holds a literal; pass an ephemeral or referenced value (write-only argument)"
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def workload_statement_issues(document: Any) -> Iterator[Issue]:
+    """GP008 on one policy document (a JSON string or a parsed one) of a workload."""
+    try:
+        parsed = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        yield "GP008", "the policy is not a JSON document the policy can read"
+        return
+    for statement in _as_list(parsed.get("Statement", [])) if isinstance(parsed, Mapping) else []:
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        sid = statement.get("Sid") or "a statement"
+        for key in ("NotAction", "NotResource"):
+            if key in statement:
+                yield "GP008", f"{sid}: {key} grants everything but a list (PCI DSS 7.2.2): name what is allowed"
+        actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
+        wide = [a for a in actions if a == "*" or a.endswith(":*")]
+        if wide:
+            yield "GP008", f"{sid}: action {', '.join(wide)} grants every action of a service (PCI DSS 7.2.2)"
+        resources = _as_list(statement.get("Resource", []))
+        if "*" in resources and not set(actions) <= RESOURCE_WILDCARD_ONLY_ACTIONS:
+            narrow = sorted(set(actions) - RESOURCE_WILDCARD_ONLY_ACTIONS)
+            yield "GP008", f"{sid}: Resource \"*\" for {', '.join(narrow)}, which take a narrower ARN (PCI DSS 7.2.1)"
+
+
 def _cost_tags(cfg: Mapping[str, Any]) -> Iterator[Issue]:
     tags = first(cfg, "default_tags").get("tags") or {}
     missing = [t for t in REQUIRED_COST_TAGS if not (isinstance(tags, Mapping) and tags.get(t))]
@@ -454,6 +501,10 @@ class _StackCheck:
         self.buckets: dict[str, _Bucket] = {}
         self.encrypted_buckets: set[str] = set()
         self.blocked_buckets: set[str] = set()
+        #: GP008: workload roles (logical id -> path), and every inline policy / attachment by the role it names.
+        self.workload_roles: dict[str, str] = {}
+        self.role_policies: list[tuple[str, str, Any]] = []  # (role reference, path, document)
+        self.role_attachments: list[tuple[str, str, Any]] = []  # (role reference, path, policy ARN)
         self.findings: list[Finding] = []
         self.done = False
 
@@ -497,7 +548,17 @@ class _StackCheck:
         self.index(rtype, fid, cfg, path)
 
     def index(self, rtype: str, fid: str, cfg: Mapping[str, Any], path: str) -> None:
-        """Remember what the bucket rules (GP001 SSE present, GP003 public access block) need."""
+        """Remember what the bucket rules (GP001 SSE present, GP003 public access block) and the workload rule
+        (GP008) need."""
+        tags = cfg.get("tags") if isinstance(cfg.get("tags"), Mapping) else {}
+        if rtype == "aws_iam_role" and WORKLOAD_TAG in tags:
+            self.workload_roles[fid] = path
+        elif rtype == "aws_iam_role_policy":
+            self.role_policies.append((cfg.get("role"), path, cfg.get("policy")))
+        elif rtype == "aws_iam_role_policy_attachment":
+            self.role_attachments.append((cfg.get("role"), path, cfg.get("policy_arn")))
+        elif rtype == "aws_iam_policy" and WORKLOAD_TAG in tags:
+            self.add(path, workload_statement_issues(cfg.get("policy")))
         if rtype == "aws_s3_bucket":
             self.buckets[fid] = _Bucket(path, cfg.get("bucket"))
             if blocks(cfg.get("server_side_encryption_configuration")):
@@ -516,6 +577,10 @@ class _StackCheck:
             else:
                 self.add(path, [("GP003", "the public access block does not set all four flags to true")])
 
+    def workload_role(self, ref: Any) -> bool:
+        match = ROLE_REFERENCE.match(ref) if isinstance(ref, str) else None
+        return bool(match and match.group(1) in self.workload_roles)
+
     def bucket_key(self, ref: Any) -> str:
         """The bucket's logical id for a reference (``${aws_s3_bucket.x.id}``) or its literal name."""
         match = BUCKET_REFERENCE.match(ref) if isinstance(ref, str) else None
@@ -529,6 +594,13 @@ class _StackCheck:
             self.done = True
             started = time.perf_counter()
             self.check_stack()
+            for role, path, document in self.role_policies:
+                if self.workload_role(role):
+                    self.add(path, workload_statement_issues(document))
+            for role, path, arn in self.role_attachments:
+                if self.workload_role(role) and isinstance(arn, str) and AWS_MANAGED_POLICY.match(arn):
+                    self.add(path, [("GP008", f"AWS-managed policy {arn.rsplit('/', 1)[-1]} on a workload role: "
+                                              "its permissions are AWS's to widen (PCI DSS 7.2.2)")])
             for fid, bucket in sorted(self.buckets.items()):
                 if fid not in self.encrypted_buckets:
                     self.add(bucket.path, [("GP001", "the bucket has no server-side encryption configuration")])

@@ -2,7 +2,7 @@
 
 Two kinds of value exist on this platform:
 
-* values Terraform generates (the RDS master password, the MSK SCRAM passwords; Redis has none, it uses IAM):
+* values Terraform generates (the RDS master password; Redis and Kafka have none, the services use IAM):
   an *ephemeral* ``aws_secretsmanager_random_password`` (Terraform >= 1.11) produces them during the run and
   they only ever reach *write-only* arguments (``secret_string_wo``, ``password_wo``). Terraform keeps neither
   the value nor a hash of it; rotating means bumping the ``*_version`` number in the configuration.
@@ -56,8 +56,8 @@ def ephemeral_password(
     """Declare ``ephemeral "aws_secretsmanager_random_password" "<name>"`` on ``stack``.
 
     ``allowed_punctuation``: when given, every other punctuation character is excluded (ElastiCache accepts
-    only ``!&#$^<>-``); an empty string excludes punctuation altogether (SCRAM passwords end up in client
-    JAAS configurations, where quotes and backslashes need escaping). ``exclude_characters`` adds more.
+    only ``!&#$^<>-``); an empty string excludes punctuation altogether (for values that end up in client
+    configurations, where quotes and backslashes need escaping). ``exclude_characters`` adds more.
     """
     excluded = set(exclude_characters)
     block: dict[str, Any] = {"password_length": length, "include_space": False, "require_each_included_type": True}

@@ -1,10 +1,18 @@
-"""Amazon MSK of one region (guide section 5): brokers over the private subnets, SASL/SCRAM over TLS.
+"""Amazon MSK of one region (guide section 5): brokers over the private subnets, clients authenticated and
+authorized by IAM.
 
-SCRAM users: one ``AmazonMSK_<env>_<user>`` secret per client service (MSK requires the prefix and a
-customer-managed key; a secret under ``aws/secretsmanager`` cannot be associated), its password generated
-ephemerally and written write-only, associated to the cluster. The guide's additional mutual-TLS client
-authentication needs an ACM Private CA, which the platform does not run: SCRAM over TLS (port 9096) is the
-client authentication, TLS (9094) stays open to the nodes for the brokers' TLS listener.
+MSK IAM access control (``client_authentication.sasl.iam``): each service's IRSA role names the cluster, exactly
+the topics it writes or reads and its own consumer group (``constructs_lib/identity.py``); no other client
+authentication is enabled (no SCRAM, no unauthenticated TLS), so there is no Kafka password anywhere and no
+principal that IAM does not authorize. ``allow.everyone.if.no.acl.found=false`` is set as well: MSK ignores it
+for IAM identities ("has no effect if your cluster uses IAM access control", MSK developer guide, "IAM access
+control"), and it makes sure that any listener added later starts closed. The brokers replicate as MSK's own
+super users (MSK developer guide, "Apache Kafka ACLs"), so the setting locks nothing out.
+
+The guide's SASL/SCRAM + mutual TLS: SCRAM users were one shared secret per service in Secrets Manager and,
+without ACLs, every user could read every topic; mutual TLS needs an ACM Private CA the platform does not run.
+The ``AmazonMSK_<env>_<user>`` secrets of an environment deployed with SCRAM are forgotten by Terraform, not
+deleted (``RETIRED_SCRAM_SECRETS``): operators delete them once every client uses IAM (docs/data-tier.md).
 
 Upgrades (docs/runbooks/upgrade.md): the broker configuration is named after the Kafka version it is made for and
 is replaced create-before-destroy, so a version bump creates the new configuration, moves the cluster to the new
@@ -14,7 +22,6 @@ AWS003). The brokers' volumes grow by storage autoscaling up to ``ebs_volume_max
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,21 +30,14 @@ from constructs import Construct
 
 from constructs_lib.common import protected
 from constructs_lib.config import KafkaConfig
-from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup, json_expression
+from constructs_lib.database import DataStorePlacement, DataStoreSecurityGroup
 from constructs_lib.providers import aws
-from constructs_lib.secrets import EphemeralPassword, Secret, SecretProps
 
-#: In-VPC client ports (MSK "Port information"): TLS and SASL/SCRAM.
-KAFKA_TLS_PORT = 9094
-KAFKA_SCRAM_PORT = 9096
+#: In-VPC client port of SASL/IAM (MSK developer guide, "Port information").
+KAFKA_IAM_PORT = 9098
 
-#: Broker settings for payments: nothing is created implicitly, nothing acknowledged is lost.
-#:
-#: ``allow.everyone.if.no.acl.found`` is *not* here: ``server_properties_text(acls_enforced=...)`` sets it.
-#: MSK does not support ``super.users``, so on a new cluster with ``false`` no principal may create the first
-#: ACL (CreateAcls needs ALTER on the Cluster resource, which then has no ACL): every client is locked out
-#: for good. The cluster starts with MSK's default ``true`` (SCRAM authentication is still mandatory); an
-#: operator creates the ACLs (docs/data-tier.md) and only then is ``acls_enforced`` turned on.
+#: Broker settings for payments: nothing is created implicitly, nothing acknowledged is lost, and no listener
+#: ever admits a principal that has no ACL.
 SERVER_PROPERTIES: Mapping[str, str] = {
     "auto.create.topics.enable": "false",
     "default.replication.factor": "3",
@@ -46,6 +46,7 @@ SERVER_PROPERTIES: Mapping[str, str] = {
     "unclean.leader.election.enable": "false",
     "delete.topic.enable": "true",
     "log.retention.hours": "168",
+    "allow.everyone.if.no.acl.found": "false",
 }
 
 
@@ -66,35 +67,37 @@ def configuration_name(cluster_name: str, kafka_version: str) -> str:
     return f"{cluster_name}-config-{kafka_version.replace('.', '-')}"
 
 
-def scram_secret_name(env: str, user: str) -> str:
-    """``AmazonMSK_prod_payment-processor``: MSK only associates secrets whose name starts with AmazonMSK_."""
-    return f"AmazonMSK_{env}_{user}"
+#: The SASL/SCRAM secrets of the earlier layout, by construct path below the data layer (their Terraform
+#: addresses are the same in every region and environment: the hash is of the path below the stack). A
+#: ``removed`` block with ``destroy = false`` makes a workspace that still has them forget them without deleting
+#: them (their values stay readable to operators until the clients have moved to IAM). Remove the entries once
+#: every workspace has been applied with them (docs/safe-change.md).
+RETIRED_SCRAM_SECRETS = (
+    "aws_secretsmanager_secret.data_kafka_scram-api-gateway_secret_5EE19EC2",
+    "aws_secretsmanager_secret.data_kafka_scram-payment-processor_secret_F83865AB",
+    "aws_secretsmanager_secret.data_kafka_scram-reconciliation-engine_secret_992C1F10",
+)
 
 
-def server_properties_text(props: Mapping[str, str] = SERVER_PROPERTIES, *, acls_enforced: bool = False) -> str:
+def server_properties_text(props: Mapping[str, str] = SERVER_PROPERTIES) -> str:
     """``server.properties`` of the MSK configuration, keys sorted (stable diffs between revisions)."""
-    merged = {**props, "allow.everyone.if.no.acl.found": "false" if acls_enforced else "true"}
-    return "".join(f"{k}={v}\n" for k, v in sorted(merged.items()))
+    return "".join(f"{k}={v}\n" for k, v in sorted(props.items()))
 
 
 @dataclass(frozen=True)
 class KafkaProps(DataStorePlacement):
-    """Inputs of a region's MSK cluster: its placement, the cluster settings and one ephemeral password
-    per SCRAM user."""
+    """Inputs of a region's MSK cluster: its placement and the cluster settings."""
 
     config: KafkaConfig
-    scram_passwords: Mapping[str, EphemeralPassword]
-    #: Deny clients without an ACL (``allow.everyone.if.no.acl.found=false``). Only after the ACLs exist
-    #: (docs/data-tier.md, "Kafka ACLs"): on a cluster without ACLs it locks every client out.
-    acls_enforced: bool = False
 
 
 @dataclass
 class KafkaOutputs:
     cluster_arn: str
     cluster_name: str
-    bootstrap_brokers_sasl_scram: str
-    scram_secret_arns: dict[str, str]
+    #: The cluster's UUID: part of every topic and group ARN in the services' policies.
+    cluster_uuid: str
+    bootstrap_brokers_sasl_iam: str
     security_group_id: str
 
 
@@ -107,18 +110,18 @@ class KafkaCluster(Construct):
             self,
             "security-group",
             name=name,
-            description="Kafka TLS and SASL/SCRAM from the EKS worker nodes only",
+            description="Kafka SASL/IAM from the EKS worker nodes only",
             vpc_id=props.vpc_id,
             client_security_group_id=props.client_security_group_id,
-            ports=[(KAFKA_TLS_PORT, "Kafka TLS"), (KAFKA_SCRAM_PORT, "Kafka SASL/SCRAM")],
+            ports=[(KAFKA_IAM_PORT, "Kafka SASL/IAM")],
         )
         self.configuration = aws.msk_configuration.MskConfiguration(
             self,
             "configuration",
             name=configuration_name(name, k.kafka_version),
-            description="GlobalPay broker settings: no implicit topics, replication 3, min ISR 2",
+            description="GlobalPay broker settings: no implicit topics, replication 3, min ISR 2, no ACL-less access",
             kafka_versions=[k.kafka_version],
-            server_properties=server_properties_text(acls_enforced=props.acls_enforced),
+            server_properties=server_properties_text(),
             # kafka_versions and name force a new configuration; the cluster uses this one, so the new one is created
             # (its name carries the version), the cluster moves to it, and only then is this one deleted.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
@@ -151,7 +154,7 @@ class KafkaCluster(Construct):
                 "encryption_at_rest_kms_key_arn": props.data_key_arn,
                 "encryption_in_transit": {"client_broker": "TLS", "in_cluster": True},
             },
-            client_authentication={"sasl": {"scram": True, "iam": False}, "unauthenticated": False},
+            client_authentication={"sasl": {"iam": True, "scram": False}, "unauthenticated": False},
             configuration_info={"arn": self.configuration.arn, "revision": self.configuration.latest_revision},
             enhanced_monitoring=k.enhanced_monitoring,
             open_monitoring={"prometheus": {
@@ -164,37 +167,11 @@ class KafkaCluster(Construct):
         )
         if k.ebs_volume_max_gb:
             self._storage_autoscaling(name, k)
-        self.scram_secrets: dict[str, Secret] = {}
-        for user in k.scram_users:
-            secret_name = scram_secret_name(naming.env, user)
-            self.scram_secrets[user] = Secret(self, f"scram-{user}", SecretProps(
-                name=secret_name,
-                description=f"SASL/SCRAM credentials of {user} for {name}",
-                kms_key_arn=props.secrets_key_arn,
-                recovery_window_days=props.recovery_window_days,
-                value_wo=json_expression({"username": json.dumps(user), "password": props.scram_passwords[user].ref}),
-                value_version=k.scram_password_version,
-                # The statement MSK itself attaches on association; declaring it keeps Terraform and MSK agreed.
-                policy_statements=({
-                    "Sid": "AWSKafkaResourcePolicy",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "kafka.amazonaws.com"},
-                    "Action": "secretsmanager:getSecretValue",
-                    "Resource": "*",
-                },),
-            ))
-        self.scram_association = aws.msk_scram_secret_association.MskScramSecretAssociation(
-            self,
-            "scram-association",
-            cluster_arn=self.cluster.arn,
-            secret_arn_list=[s.arn for s in self.scram_secrets.values()],
-            depends_on=[s.version for s in self.scram_secrets.values() if s.version is not None],
-        )
         self.outputs = KafkaOutputs(
             cluster_arn=self.cluster.arn,
             cluster_name=name,
-            bootstrap_brokers_sasl_scram=self.cluster.bootstrap_brokers_sasl_scram,
-            scram_secret_arns={u: s.arn for u, s in self.scram_secrets.items()},
+            cluster_uuid=self.cluster.cluster_uuid,
+            bootstrap_brokers_sasl_iam=self.cluster.bootstrap_brokers_sasl_iam,
             security_group_id=self.security_group.id,
         )
 

@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 
-from constructs_lib import capacity, versions
+from constructs_lib import access, capacity, versions
 from constructs_lib.config import (
     FAILBACK_STEPS,
     SECURITY_SERVICES,
@@ -26,7 +26,7 @@ from constructs_lib.config import (
     RegionSpec,
 )
 from constructs_lib.errors import ConfigError
-from constructs_lib.naming import S3_BUCKET_NAME_MAX, environment_buckets
+from constructs_lib.naming import S3_BUCKET_NAME_MAX, Naming, environment_buckets
 
 # ------------------------------------------------------------------------------------------------------
 # Reference data (AWS documentation, checked 2026-11)
@@ -103,8 +103,8 @@ def validate(config: EnvironmentConfig, supported_regions: Iterable[str]) -> lis
     # Network rules only for regions we know: an unknown region is already one clear error.
     errors.extend(_network(config, supported))
     for rule in (_state, _buckets, _database, _cache, _kafka, _secrets, _registry, _cluster, _kubernetes_versions,
-                 _workloads, _capacity, _edge, _content_security_policy, _observability, _egress, _audit_logs,
-                 _security, _cost):
+                 _workloads, _access, _capacity, _edge, _content_security_policy, _observability, _egress,
+                 _audit_logs, _security, _cost):
         errors.extend(rule(config))
     return _without_follow_ons(config, supported, errors)
 
@@ -428,6 +428,10 @@ def _database(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.password_version", "must be 1 or more (bump it to rotate the master password)")
     if not 1 <= d.replica_backup_retention_days <= 35:
         yield ConfigError(f"{p}.replica_backup_retention_days", "must be 1-35 days")
+    if not d.cardholder_schemas:
+        yield ConfigError(f"{p}.cardholder_schemas", "at least one schema: pgaudit object auditing of cardholder tables needs one (PCI DSS 10.2.1.1)")
+    for schema in d.cardholder_schemas:
+        yield from _schema_name(f"{p}.cardholder_schemas", schema)
     yield from _switch(c)
 
 
@@ -494,6 +498,13 @@ def _replica_engine_version(d: DatabaseConfig, writer: re.Match[str] | None) -> 
             yield ConfigError(field, f"{d.replica_engine_version} is past RDS end of standard support and cannot be created; use {r_major}.{floor} or later")
 
 
+def _schema_name(where: str, schema: str) -> Iterator[ConfigError]:
+    if not access.IDENTIFIER.fullmatch(schema) or schema.startswith("pg_"):
+        yield ConfigError(where, f"{schema!r} must be a lower-case PostgreSQL identifier (letters, digits, '_'; not pg_...)")
+    elif schema in access.RESERVED_SCHEMAS:
+        yield ConfigError(where, f"{schema!r} is open to every role by default: services get schemas of their own")
+
+
 def _cache(c: EnvironmentConfig) -> Iterator[ConfigError]:
     k: CacheConfig = c.cache
     p = "cache"
@@ -542,13 +553,6 @@ def _kafka(c: EnvironmentConfig) -> Iterator[ConfigError]:
         yield ConfigError(f"{p}.storage_autoscaling_target_percent", f"must be at least 10 and below observability.msk_disk_alarm_percent ({c.observability.msk_disk_alarm_percent}): the volumes grow before the disk alarm fires")
     if k.enhanced_monitoring not in MSK_ENHANCED_MONITORING:
         yield ConfigError(f"{p}.enhanced_monitoring", f"must be one of {', '.join(sorted(MSK_ENHANCED_MONITORING))}")
-    for user in k.scram_users:
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,60}", user):
-            yield ConfigError(f"{p}.scram_users", f"{user!r} must be lowercase letters, digits or '-' (it names the AmazonMSK_ secret)")
-    if not k.scram_users:
-        yield ConfigError(f"{p}.scram_users", "SASL/SCRAM is the only client authentication: at least one user is required")
-    if k.scram_password_version < 1:
-        yield ConfigError(f"{p}.scram_password_version", "must be 1 or more (bump it to rotate the SCRAM passwords)")
 
 
 def _secrets(c: EnvironmentConfig) -> Iterator[ConfigError]:
@@ -752,6 +756,48 @@ def _capacity(c: EnvironmentConfig) -> Iterator[ConfigError]:
     if not report.fits:
         yield ConfigError("cluster.node_max_size", f"{report.summary()}; raise node_max_size to {report.nodes_needed} "
                                                    "or lower the services' max_replicas")
+
+
+#: Kubernetes object names (the service accounts, Deployments and Services are named after the services).
+DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+#: IAM role names are at most 64 characters (IAM quotas): ``globalpay-<env>-<service>-<region>``.
+IAM_ROLE_NAME_MAX = 64
+
+
+def _access(c: EnvironmentConfig) -> Iterator[ConfigError]:
+    """Least privilege (PCI DSS 7.2): no service gets the master login or a wildcard in any data store."""
+    reserved_roles = {c.database.master_username.lower(), access.POSTGRES_OWNER_ROLE, access.POSTGRES_AUDIT_ROLE,
+                      access.POSTGRES_IAM_ROLE}
+    for s in c.workloads.services:
+        where = f"workloads.services.{s.name}"
+        a = s.access
+        if not DNS_LABEL.fullmatch(s.name):
+            yield ConfigError(f"{where}.name", "must be a Kubernetes name (lower-case letters, digits, '-'): it names the service account")
+        longest = max((Naming(c.name, r).regional(s.name) for r in c.region_names), key=len, default="")
+        if len(longest) > IAM_ROLE_NAME_MAX:
+            yield ConfigError(f"{where}.name", f"its IAM role name {longest!r} would exceed {IAM_ROLE_NAME_MAX} characters")
+        for secret in a.secrets:
+            if secret == access.MASTER_SECRET:
+                yield ConfigError(f"{where}.access.secrets", f"{secret!r} is the database master login (break-glass and the role manager only); services log in with IAM as their own role")
+            elif secret not in access.SECRET_PROPERTIES:
+                yield ConfigError(f"{where}.access.secrets", f"{secret!r} is not a shared secret ({', '.join(access.SECRET_PROPERTIES)}); wildcards are never granted")
+        if a.database_grants and access.postgres_role(s.name) in reserved_roles:
+            yield ConfigError(f"{where}.name", f"its PostgreSQL role {access.postgres_role(s.name)!r} would be the master user or a role the platform keeps")
+        for schema, privileges in a.database_grants.items():
+            yield from _schema_name(f"{where}.access.database_grants", schema)
+            granted = access.table_privileges(privileges)
+            unknown = [p for p in granted if p not in access.TABLE_PRIVILEGES]
+            if unknown or not granted:
+                yield ConfigError(f"{where}.access.database_grants", f"{schema}: {privileges!r}: table privileges are a comma-separated subset of {', '.join(access.TABLE_PRIVILEGES)} (never ALL)")
+        for field_name in ("kafka_produce", "kafka_consume"):
+            for topic in getattr(a, field_name):
+                if not access.KAFKA_NAME.fullmatch(topic):
+                    yield ConfigError(f"{where}.access.{field_name}", f"{topic!r} is not one Kafka topic name ([A-Za-z0-9._-]); wildcards are never granted")
+        for rule in a.redis_commands:
+            if rule.lower() in access.REDIS_FORBIDDEN_RULES:
+                yield ConfigError(f"{where}.access.redis_commands", f"{rule!r} would allow every command of the server (wildcard): name the categories or commands the service uses")
+            elif not access.REDIS_RULE.fullmatch(rule):
+                yield ConfigError(f"{where}.access.redis_commands", f"{rule!r} is not a command rule (+@category, -@category, +command, +command|subcommand); key and channel patterns are the service's own, never configured")
 
 
 def _cpu_millis(q: str) -> int | None:

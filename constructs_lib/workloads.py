@@ -1,11 +1,13 @@
 """The GlobalPay services on Kubernetes: the guide's "Kubernetes Deployment Manifests", hardened.
 
-Per service: a Deployment (pinned image from the region's ECR, the guide's replicas, resources and probes,
-configuration from ``globalpay-config``, trace export to the cluster's collector, and credentials from the
-``database-credentials`` Secret that external-secrets syncs from the region's replica of the Secrets Manager
-secret), a ClusterIP Service, a PodDisruptionBudget, a topology spread over the AZs and an HPA (the guide's
-api-gateway HPA, for every service, between its ``replicas`` and ``max_replicas``). The api-gateway also gets the
-guide's ALB Ingress.
+Per service: its own ServiceAccount (annotated with its own IAM role: ``constructs_lib/identity.py``), a
+Deployment (pinned image from the region's ECR, the guide's replicas, resources and probes, configuration from
+``globalpay-config`` plus the service's own names in every data store, trace export to the cluster's collector,
+and the service's own secrets from a Secret that external-secrets syncs from the region's replica of each
+Secrets Manager secret, reading as that service account), a ClusterIP Service, a PodDisruptionBudget, a topology
+spread over the AZs and an HPA (the guide's api-gateway HPA, for every service, between its ``replicas`` and
+``max_replicas``). The api-gateway also gets the guide's ALB Ingress. No pod receives the database master login:
+the services log in to PostgreSQL with IAM tokens of their own role (docs/access-model.md).
 
 Beyond the guide: every container drops all capabilities and runs the RuntimeDefault seccomp profile with a
 read-only root filesystem and a writable ``emptyDir`` at ``/tmp`` (the namespace enforces the ``restricted``
@@ -22,7 +24,8 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib import irsa, versions
+from constructs_lib import versions
+from constructs_lib.access import SECRET_PROPERTIES, ServiceIdentity, secret_env_name
 from constructs_lib.capacity import ROLLOUT_SURGE_PERCENT
 from constructs_lib.cluster import (
     OTLP_GRPC_PORT,
@@ -37,12 +40,8 @@ from constructs_lib.providers import kubernetes
 #: Containers run as this UID/GID (the guide's runAsUser).
 RUN_AS_USER = 1000
 
-#: The Secret external-secrets writes and the Deployments read (guide: ``database-credentials``).
-DATABASE_SECRET = "database-credentials"
-SECRET_STORE = "aws-secretsmanager"
-
-#: Data tier ports the services reach inside the VPC: PostgreSQL, Redis, MSK TLS and MSK SASL/SCRAM.
-DATA_TIER_PORTS = (5432, 6379, 9094, 9096)
+#: Data tier ports the services reach inside the VPC: PostgreSQL, Redis and MSK SASL/IAM.
+DATA_TIER_PORTS = (5432, 6379, 9098)
 
 #: Service-to-service calls the NetworkPolicies allow (caller, callee); pairs whose services are not
 #: configured are skipped.
@@ -57,10 +56,11 @@ ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 #: Pod template annotation holding the ConfigMap's checksum (the Helm ``checksum/config`` pattern).
 CONFIG_CHECKSUM_ANNOTATION = "globalpay.com/config-sha256"
 
-#: Keys of the database credentials the pods get from Secrets Manager (through external-secrets). The
-#: writer's address is configuration (``DATABASE_HOST`` in the ConfigMap), not a secret: after a failover
-#: the new writer is a configuration change, not an edit of a replicated, read-only secret.
-DATABASE_SECRET_KEYS = ("username", "password")
+
+
+def secrets_name(service: str) -> str:
+    """The Kubernetes Secret (and SecretStore, ExternalSecret) of one service's own secrets."""
+    return f"{service}-secrets"
 
 
 def trace_settings(environment_label: str, namespace: str) -> dict[str, str]:
@@ -87,6 +87,16 @@ def trace_settings(environment_label: str, namespace: str) -> dict[str, str]:
     }
 
 
+def service_env(ident: ServiceIdentity) -> list[dict[str, str]]:
+    """The service's own names: its PostgreSQL role (IAM authentication), its Redis user and key prefix, its
+    Kafka consumer group. Values, not secrets: each only works with the service's own IAM role."""
+    env = [{"name": "DATABASE_USER", "value": ident.postgres_role}] if ident.postgres_role else []
+    env += [{"name": "REDIS_USER", "value": ident.redis_user}, {"name": "REDIS_KEY_PREFIX", "value": f"{ident.service}:"}]
+    if ident.kafka_group:
+        env.append({"name": "KAFKA_GROUP_ID", "value": ident.kafka_group})
+    return env
+
+
 @dataclass(frozen=True)
 class HpaSettings:
     """The guide's HPA targets: CPU 70 %, memory 80 %. Each service scales between its ``replicas`` (the guide's
@@ -107,8 +117,10 @@ class WorkloadsProps:
     region: str
     #: Account id from the -apps stack's caller identity (never a literal).
     account_id: str
-    #: IRSA role of ``globalpay-sa``.
-    app_role_arn: str
+    #: Each service's names in every system (``constructs_lib.access.identities``).
+    identities: Sequence[ServiceIdentity]
+    #: IRSA role ARN of each service's account, by service (the core stack's ``identity/``).
+    service_role_arns: Mapping[str, str]
     #: The region's VPC CIDR: ALB targets (ip mode) and the data tier live there.
     vpc_cidr: str
     #: ACM certificate of ``api_hostname`` in this region.
@@ -123,8 +135,6 @@ class WorkloadsProps:
     database_peer_cidrs: Sequence[str] = ()
     namespace: str = "globalpay"
     log_level: str = "info"
-    #: Secrets Manager name of the database credentials; default ``globalpay/<env>/database/credentials``.
-    database_secret_name: str = ""
     hpa: HpaSettings = field(default_factory=HpaSettings)
     #: Path Route 53 health-checks on each region's ALB (``edge.health_check_path``). The check sends the ALB's
     #: DNS name as Host, so the Ingress also routes exactly this path without a host rule.
@@ -190,17 +200,25 @@ class GlobalPayWorkloads(Construct):
         )
         #: sha256 of the ConfigMap's data, computed by Terraform (the values are remote-state tokens at synth).
         self.config_checksum: str = "${sha256(jsonencode(" + self.config_map.fqn + ".data))}"
-        self.service_account = kubernetes.service_account_v1.ServiceAccountV1(
-            self,
-            "service-account",
-            metadata={
-                "name": irsa.APP_SERVICE_ACCOUNT_NAME,
-                "namespace": self.ns,
-                "annotations": {"eks.amazonaws.com/role-arn": props.app_role_arn},
-            },
-            automount_service_account_token=True,
-        )
-        self._external_secrets()
+        self.identities = {i.service: i for i in props.identities}
+        self.service_accounts: dict[str, Any] = {}
+        self.secrets: dict[str, Any] = {}
+        for service in props.services:
+            ident = self.identities[service.name]
+            # Its own account, trusted by its own role only (the role's trust policy names this account).
+            self.service_accounts[service.name] = kubernetes.service_account_v1.ServiceAccountV1(
+                self,
+                f"{service.name}-service-account",
+                metadata={
+                    "name": ident.service_account,
+                    "namespace": self.ns,
+                    "labels": {"app": service.name},
+                    "annotations": {"eks.amazonaws.com/role-arn": props.service_role_arns[service.name]},
+                },
+                automount_service_account_token=True,
+            )
+            if ident.secrets:
+                self._external_secret(ident)
 
         self.deployments: dict[str, Any] = {}
         for service in props.services:
@@ -210,43 +228,45 @@ class GlobalPayWorkloads(Construct):
         self._network_policies(by_name)
 
     # ---------------------------------------------------------------------------------------------
-    def _external_secrets(self) -> None:
-        props = self.props
-        secret_name = props.database_secret_name or f"globalpay/{props.env}/database/credentials"
+    def _external_secret(self, ident: ServiceIdentity) -> None:
+        """A SecretStore that authenticates as the service's own account (so it reads with the service's role:
+        its own secrets, nothing else) and the ExternalSecret of exactly those secrets."""
+        props, name = self.props, secrets_name(ident.service)
+        account = self.service_accounts[ident.service]
         store = kubernetes.manifest.Manifest(
             self,
-            "secret-store",
+            f"{ident.service}-secret-store",
             manifest={
                 "apiVersion": versions.EXTERNAL_SECRETS_API_VERSION,
                 "kind": "SecretStore",
-                "metadata": {"name": SECRET_STORE, "namespace": self.ns},
+                "metadata": {"name": name, "namespace": self.ns},
                 "spec": {
                     "provider": {
                         "aws": {
                             "service": "SecretsManager",
                             "region": props.region,
-                            # The store assumes globalpay-sa's IRSA role: it reads only globalpay/<env>/*.
-                            "auth": {"jwt": {"serviceAccountRef": {"name": irsa.APP_SERVICE_ACCOUNT_NAME}}},
+                            "auth": {"jwt": {"serviceAccountRef": {"name": ident.service_account}}},
                         }
                     }
                 },
             },
-            depends_on=[self.service_account],
+            depends_on=[account],
         )
-        self.database_secret = kubernetes.manifest.Manifest(
+        self.secrets[ident.service] = kubernetes.manifest.Manifest(
             self,
-            "external-secret-database",
+            f"{ident.service}-external-secret",
             manifest={
                 "apiVersion": versions.EXTERNAL_SECRETS_API_VERSION,
                 "kind": "ExternalSecret",
-                "metadata": {"name": DATABASE_SECRET, "namespace": self.ns},
+                "metadata": {"name": name, "namespace": self.ns},
                 "spec": {
                     "refreshInterval": "1h",
-                    "secretStoreRef": {"name": SECRET_STORE, "kind": "SecretStore"},
-                    "target": {"name": DATABASE_SECRET, "creationPolicy": "Owner"},
+                    "secretStoreRef": {"name": name, "kind": "SecretStore"},
+                    "target": {"name": name, "creationPolicy": "Owner"},
                     "data": [
-                        {"secretKey": key, "remoteRef": {"key": secret_name, "property": key}}
-                        for key in DATABASE_SECRET_KEYS
+                        {"secretKey": secret_env_name(secret, prop),
+                         "remoteRef": {"key": f"globalpay/{props.env}/{secret}", "property": prop}}
+                        for secret in sorted(ident.secrets) for prop in SECRET_PROPERTIES[secret]
                     ],
                 },
             },
@@ -270,15 +290,19 @@ class GlobalPayWorkloads(Construct):
             "capabilities": {"drop": ["ALL"]},
             "seccomp_profile": {"type": "RuntimeDefault"},
         }
+        ident = self.identities[name]
+        env_from: list[dict[str, Any]] = [{"config_map_ref": {"name": self.config_map.metadata.name}}]
+        if ident.secrets:
+            env_from.append({"secret_ref": {"name": secrets_name(name)}})
         container = {
             "name": name,
             "image": image_uri(props.account_id, props.region, service),
             "image_pull_policy": "Always",
             "port": [{"container_port": service.port, "name": "http", "protocol": "TCP"}],
-            "env_from": [{"config_map_ref": {"name": self.config_map.metadata.name}}],
+            "env_from": env_from,
             "env": [
-                *({"name": f"DATABASE_{key.upper()}", "value_from": {"secret_key_ref": {"name": DATABASE_SECRET, "key": key}}}
-                  for key in DATABASE_SECRET_KEYS),
+                # Who this service is in each data store (docs/access-model.md).
+                *service_env(ident),
                 # The node of this service in the X-Ray service map.
                 *([{"name": "OTEL_SERVICE_NAME", "value": name}] if props.tracing else []),
             ],
@@ -314,7 +338,7 @@ class GlobalPayWorkloads(Construct):
                     # they read it only at start.
                     "metadata": {"labels": labels, "annotations": {CONFIG_CHECKSUM_ANNOTATION: self.config_checksum}},
                     "spec": {
-                        "service_account_name": self.service_account.metadata.name,
+                        "service_account_name": self.service_accounts[name].metadata.name,
                         "automount_service_account_token": True,
                         "security_context": {
                             "run_as_non_root": True,
@@ -329,8 +353,8 @@ class GlobalPayWorkloads(Construct):
                     },
                 },
             },
-            # The pods read database-credentials: created once external-secrets is told to sync it.
-            depends_on=[self.database_secret],
+            # The pods read their own secrets: created once external-secrets is told to sync them.
+            depends_on=[self.secrets[name]] if name in self.secrets else None,
             # Terraform does not wait for the rollout: on a new environment the images are pushed by the release
             # pipeline after the registry exists (the core stack makes it), so waiting would fail the one-pass
             # deploy. Releases watch their own rollout (`kubectl rollout status`); the ALB and Route 53 health

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from cdktf import App, TerraformStack
 
 from constructs_lib.config import EnvironmentConfig
-from constructs_lib.database import database_regions
+from constructs_lib.database import database_regions, writer_region
 from regions.addons import AddonsStack
 from regions.apps import AppsStack
 from regions.bootstrap import BootstrapStack
@@ -49,12 +49,6 @@ class Workspaces:
     edges: dict[str, RegionEdgeStack] = field(default_factory=dict)
     bootstrap: BootstrapStack | None = None
     global_stack: GlobalStack | None = None
-
-
-def writer_region(config: EnvironmentConfig) -> str:
-    """Where the database writer runs: the primary region when it holds a database (after a failover, the
-    promoted replica), else the origin region."""
-    return config.primary_region if config.primary_region in database_regions(config) else config.database.origin_region
 
 
 def build_app(config: EnvironmentConfig, outdir: str, *, backend: str | None = None, progress: Progress = None) -> Workspaces:

@@ -1,18 +1,23 @@
 """``globalpay-<env>-<region>-apps``: the GlobalPay services on one region's cluster.
 
-Namespace, configuration, service account, SecretStore and ExternalSecret, Deployments, Services, PDBs, the
-HPA, the Ingress and the NetworkPolicies (``constructs_lib.workloads``). Applied after the region's
-``-addons`` stack (CRDs at plan time, the load balancer controller's webhook) and after the core stack of
-the region holding the database writer, whose address the services get. The Ingress waits for its load
-balancer, so every stack that reads the ALB (the region's ``-edge`` stack, the global stack) finds it.
+Namespace, configuration, one service account per service, their SecretStores and ExternalSecrets,
+Deployments, Services, PDBs, the HPA, the Ingress and the NetworkPolicies (``constructs_lib.workloads``); and
+each service's permission to log in to the database writer (``rds-db:connect`` as its own PostgreSQL role,
+``constructs_lib.identity.DatabaseConnectPolicy``), which follows the writer exactly like ``DATABASE_HOST``.
+Applied after the region's ``-addons`` stack (CRDs at plan time, the load balancer controller's webhook) and
+after the core stack of the region holding the database writer, whose address and resource id the services
+get. The Ingress waits for its load balancer, so every stack that reads the ALB (the region's ``-edge`` stack,
+the global stack) finds it.
 """
 
 from __future__ import annotations
 
 from constructs import Construct
 
-from constructs_lib import irsa
+from constructs_lib.access import identities
 from constructs_lib.config import EnvironmentConfig
+from constructs_lib.database import writer_region
+from constructs_lib.identity import DatabaseConnectPolicy, DatabaseConnectProps
 from constructs_lib.naming import Naming
 from constructs_lib.providers import aws
 from constructs_lib.workloads import GlobalPayWorkloads, HpaSettings, WorkloadsProps
@@ -38,12 +43,25 @@ class AppsStack(GlobalPayStack):
         # The account id at apply time (image URIs): never a literal in the JSON.
         caller = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
         w, data = config.workloads, core.data
+        naming = Naming(config.name, region)
+        services = identities(naming, w.services)
+        # The services' database login names the writer: its region and resource id, from its core stack.
+        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
+        DatabaseConnectPolicy(self, "database-login", DatabaseConnectProps(
+            naming=naming,
+            account_id=caller.account_id,
+            partition=partition,
+            roles={s.service: (core.service_role_names[s.service], s.postgres_role) for s in services if s.postgres_role},
+            writer_region=writer_region(config),
+            writer_resource_id=writer.data.database.writer_resource_id,
+        ))
         self.workloads = GlobalPayWorkloads(self, "workloads", WorkloadsProps(
             env=config.name,
             environment_label=config.environment_label,
             region=region,
             account_id=caller.account_id,
-            app_role_arn=core.compute.role_arn(irsa.app_service_account(w.namespace)),
+            identities=services,
+            service_role_arns=core.service_role_arns,
             vpc_cidr=config.region(region).vpc_cidr,
             certificate_arn=self._certificate_arn(config, region),
             waf_acl_arn=core.operations.waf_acl_arn,
@@ -61,17 +79,19 @@ class AppsStack(GlobalPayStack):
                 "DATABASE_NAME": config.database.database_name,
                 "REDIS_HOST": data.cache.primary_endpoint,
                 "REDIS_PORT": str(data.cache.port),
+                # IAM database authentication: each pod signs a token for its own DATABASE_USER, over TLS.
+                "DATABASE_AUTH_MODE": "iam",
+                "DATABASE_SSLMODE": "verify-full",
                 "REDIS_TLS": "true",
-                # IAM authentication: the user, and the replication group id the token is signed for.
+                # IAM authentication: the replication group id the token is signed for (each pod's REDIS_USER).
                 "REDIS_AUTH_MODE": "iam",
-                "REDIS_USER": data.cache.app_user,
                 "REDIS_REPLICATION_GROUP_ID": data.cache.replication_group_id,
-                "KAFKA_BROKERS": data.kafka.bootstrap_brokers_sasl_scram,
-                "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                # MSK IAM access control (SASL mechanism AWS_MSK_IAM, port 9098, TLS).
+                "KAFKA_BROKERS": data.kafka.bootstrap_brokers_sasl_iam,
+                "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM",
             },
             namespace=w.namespace,
             log_level=w.log_level,
-            database_secret_name=data.shared_secrets.database_credentials,
             hpa=HpaSettings(
                 cpu_utilization=w.hpa_cpu_utilization,
                 memory_utilization=w.hpa_memory_utilization,

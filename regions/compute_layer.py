@@ -15,15 +15,11 @@ from constructs import Construct
 
 from constructs_lib import irsa
 from constructs_lib.audit import ContainerInsightsLogGroups
-from constructs_lib.cache import app_user_name, replication_group_id
 from constructs_lib.cluster import ClusterProps, EksCluster, NodeGroup, observability_addon_configuration
 from constructs_lib.common import AccountContext
 from constructs_lib.config import ClusterConfig
 from constructs_lib.encryption import KeyPair
 from constructs_lib.naming import Naming
-
-#: The S3 prefix ``globalpay-sa`` may read and write in the region's data bucket.
-APP_BUCKET_PREFIX = irsa.APP_SERVICE_ACCOUNT_NAME
 
 
 @dataclass(frozen=True)
@@ -51,11 +47,6 @@ class ComputeProps:
     peer_vpc_cidrs: Sequence[str]
     #: Kubernetes labels of the nodes (the guide's ``environment`` and ``workload``).
     node_labels: dict[str, str]
-    #: Namespace of the GlobalPay services (``globalpay-sa`` lives there).
-    workloads_namespace: str
-    #: The region's data bucket and the payment-events topic/queue name ``globalpay-sa`` may use.
-    app_bucket_name: str
-    events_name: str
     #: X-Ray sampling: the agent of the observability add-on receives traces (default on).
     collect_traces: bool = True
     #: The S3 gateway endpoint's prefix list (node egress to S3 and ECR layers); default empty.
@@ -75,6 +66,8 @@ class Compute:
     certificate_authority_data: str
     oidc_provider_arn: str
     oidc_issuer_url: str
+    #: The issuer without ``https://``: the condition keys of every IRSA trust policy.
+    oidc_issuer_host: str
     #: The security group EKS created for the cluster.
     cluster_security_group_id: str
     #: The guide's globalpay-eks-cluster-sg on the control plane ENIs (HTTPS from the nodes).
@@ -90,7 +83,7 @@ class Compute:
 
 class ComputeLayer(Construct):
     """``compute/``: the cluster (``compute/eks``), its nodes (``compute/eks-nodes``) and one IRSA role per
-    controller and for ``globalpay-sa`` (``compute/irsa-*``)."""
+    controller (``compute/irsa-*``); the services' roles are the core stack's ``identity/``."""
 
     def __init__(self, scope: Construct, id: str, props: ComputeProps) -> None:
         super().__init__(scope, id)
@@ -142,7 +135,6 @@ class ComputeLayer(Construct):
                 **kwargs,
             )
 
-        app_sa = irsa.app_service_account(props.workloads_namespace)
         roles = [
             role(irsa.LOAD_BALANCER_CONTROLLER, inline_policy=irsa.load_balancer_controller_policy(
                 account, region, vpc_id=props.vpc_id, cluster_name=props.cluster_name)),
@@ -152,23 +144,9 @@ class ComputeLayer(Construct):
                 managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
                 inline_policy=irsa.ebs_csi_kms_policy(keys.data_key_arn),
             ),
-            role(irsa.EXTERNAL_SECRETS, inline_policy=irsa.external_secrets_policy(account, region, naming, keys.secrets_key_arn)),
-            role(
-                app_sa,
-                inline_policy=irsa.app_policy(
-                    account,
-                    region,
-                    naming,
-                    secrets_key_arn=keys.secrets_key_arn,
-                    data_key_arn=keys.data_key_arn,
-                    bucket_name=props.app_bucket_name,
-                    prefix=APP_BUCKET_PREFIX,
-                    events_name=props.events_name,
-                    cache_replication_group=replication_group_id(naming),
-                    cache_user=app_user_name(naming),
-                ),
-                description="GlobalPay services: own secrets (read), own S3 prefix (read/write), payment events, Redis (IAM auth)",
-            ),
+            # No permission at all: every SecretStore authenticates as its service's own account
+            # (auth.jwt.serviceAccountRef), so the controller never reads a secret under its own identity.
+            role(irsa.EXTERNAL_SECRETS),
         ]
         addon_roles: dict[str, irsa.ServiceAccountRole] = {}
         addon_configuration: dict[str, str] = {}
@@ -200,6 +178,7 @@ class ComputeLayer(Construct):
             certificate_authority_data=cluster.certificate_authority_data,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer_url=cluster.oidc_issuer_url,
+            oidc_issuer_host=cluster.oidc_issuer_host,
             cluster_security_group_id=cluster.cluster_security_group_id,
             control_plane_security_group_id=cluster.security_group.id,
             node_role_arn=self.node_group.role_arn,

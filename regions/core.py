@@ -12,16 +12,20 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from constructs_lib.access import database_plan, identities
 from constructs_lib.audit import log_retention
 from constructs_lib.common import AccountContext
 from constructs_lib.config import EnvironmentConfig
-from constructs_lib.database import database_fence, database_regions, database_topology
+from constructs_lib.database import database_fence, database_regions, database_topology, writer_region
 from constructs_lib.egress import needs_internet
 from constructs_lib.encryption import KeyPair
+from constructs_lib.identity import KafkaTarget, ServiceIdentities, ServiceIdentitiesProps
+from constructs_lib.irsa import OidcIssuer
 from constructs_lib.naming import Naming
 from constructs_lib.network import Network, NetworkProps, subnet_cidr
 from constructs_lib.observability import DatabaseTarget
 from constructs_lib.providers import aws
+from constructs_lib.streaming import RETIRED_SCRAM_SECRETS
 from regions.base import GlobalPayStack
 from regions.compute_layer import Compute, ComputeLayer, ComputeProps
 from regions.data_layer import DataLayer, DataProps, DataTier
@@ -77,6 +81,9 @@ class CoreOutputs:
     compute: Compute
     data: DataTier
     operations: Operations
+    #: IAM role ARN and name of each service (``identity/<service>``).
+    service_role_arns: dict[str, str]
+    service_role_names: dict[str, str]
 
 
 def tertiary_regions(config: EnvironmentConfig) -> tuple[str, ...]:
@@ -183,12 +190,10 @@ class RegionCoreStack(GlobalPayStack):
             platform_vpc_cidrs=tuple(r.vpc_cidr for r in config.regions),
             peer_vpc_cidrs=peers,
             node_labels={"environment": config.environment_label, "workload": "payment-processing"},
-            workloads_namespace=config.workloads.namespace,
-            app_bucket_name=naming.data_bucket(),
-            events_name=naming.name("payment-events"),
             s3_prefix_list_id=self.network.s3_prefix_list_id,
             internet_https_egress=needs_internet(config.egress.allowed_domains),
         ))
+        services = identities(naming, config.workloads.services)
         origin = region == config.database.origin_region
         data = DataLayer(self, "data", DataProps(
             naming=naming,
@@ -212,6 +217,10 @@ class RegionCoreStack(GlobalPayStack):
             origin=origin,
             secret_replicas=dict(secret_replica_keys) if origin else {},
             registry_replica_regions=tuple(r for r in config.region_names if r != region),
+            vpc_cidr=self.network.vpc_cidr,
+            services=services,
+            database_writer=region == writer_region(config),
+            database_plan=database_plan(config),
         ))
         operations = OperationsLayer(self, "operations", OperationsProps(
             naming=naming,
@@ -229,7 +238,29 @@ class RegionCoreStack(GlobalPayStack):
             kafka_clusters={data.outputs.kafka.cluster_name: config.kafka.broker_count},
             copies_of=tertiary_regions(config) if origin else (),
         ))
+        # One IAM role per service, after the layers whose resources it names (bucket, topic, queue, Redis, MSK).
+        identity = ServiceIdentities(self, "identity", ServiceIdentitiesProps(
+            naming=naming,
+            account=self.account,
+            region=region,
+            issuer=OidcIssuer(provider_arn=compute.outputs.oidc_provider_arn, host=compute.outputs.oidc_issuer_host),
+            namespace=config.workloads.namespace,
+            services=services,
+            secrets_key_arn=keys.secrets_key_arn,
+            data_key_arn=keys.data_key_arn,
+            data_bucket_name=operations.outputs.data_bucket_name,
+            payment_events_topic_arn=operations.outputs.payment_events_topic_arn,
+            payment_events_queue_arn=operations.outputs.payment_events_queue_arn,
+            cache_replication_group_id=data.outputs.cache.replication_group_id,
+            kafka=KafkaTarget(
+                cluster_arn=data.outputs.kafka.cluster_arn,
+                cluster_name=data.outputs.kafka.cluster_name,
+                cluster_uuid=data.outputs.kafka.cluster_uuid,
+            ),
+        ))
         self.add_override("moved", [{"from": old, "to": new} for new, old in LAYER_RENAMES.items()])
+        # The SASL/SCRAM secrets of a workspace applied before MSK IAM access control: forgotten, not deleted.
+        self.add_override("removed", [{"from": address, "lifecycle": {"destroy": False}} for address in RETIRED_SCRAM_SECRETS])
         self.outputs = CoreOutputs(
             region=region,
             stack_name=self.stack_name,
@@ -245,4 +276,6 @@ class RegionCoreStack(GlobalPayStack):
             compute=compute.outputs,
             data=data.outputs,
             operations=operations.outputs,
+            service_role_arns=identity.role_arns,
+            service_role_names=identity.role_names,
         )

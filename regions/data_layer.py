@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cdktf import TerraformStack
 from constructs import Construct
 
+from constructs_lib.access import ServiceIdentity
 from constructs_lib.cache import CacheOutputs, CacheProps, RedisCache
 from constructs_lib.common import AccountContext
 from constructs_lib.config import CacheConfig, DatabaseConfig, KafkaConfig, RegistryConfig
@@ -45,6 +47,7 @@ from constructs_lib.registry import (
     RegistryScanning,
     ReplicaSettingsProps,
 )
+from constructs_lib.role_manager import RoleManager, RoleManagerProps
 from constructs_lib.secrets import OperatorSecrets, OperatorSecretsProps, Secret, SecretProps, ephemeral_password
 from constructs_lib.streaming import KafkaCluster, KafkaOutputs, KafkaProps
 from constructs_lib.validation import RDS_INSTANCE_MEMORY_GIB
@@ -85,6 +88,14 @@ class DataProps:
     secret_replicas: Mapping[str, str] = field(default_factory=dict)
     #: Where ECR replicates images (only read in ``registry.home_region``).
     registry_replica_regions: tuple[str, ...] = ()
+    #: The region's VPC CIDR (the role manager reaches the VPC endpoints there).
+    vpc_cidr: str = ""
+    #: The services: one Redis user each (default none).
+    services: tuple[ServiceIdentity, ...] = ()
+    #: This region holds the database writer: its role manager runs (default False).
+    database_writer: bool = False
+    #: The services' PostgreSQL roles and grants (``constructs_lib.access.database_plan``).
+    database_plan: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,12 +169,14 @@ class DataLayer(Construct):
 
         # -- Shared secrets (origin only), replicated to every other region ---------------------------------
         replicas = dict(props.secret_replicas) if props.origin else {}
+        credentials = None
         if props.origin:
             if master_password is None or database is None:
                 raise ValueError(f"{props.region}: the origin region builds the writer whose password the credentials hold")
-            Secret(self, "database-credentials", SecretProps(
+            credentials = Secret(self, "database-credentials", SecretProps(
                 name=names.database_credentials,
-                description="PostgreSQL master credentials {username, password, engine, host, port, dbname}",
+                description="PostgreSQL master credentials {username, password, engine, host, port, dbname}: "
+                        "break-glass and the role manager only",
                 kms_key_arn=keys.secrets_key_arn,
                 recovery_window_days=recovery,
                 value_wo=credentials_secret_value(props.database, master_password, database.outputs.writer_fqn),
@@ -189,16 +202,33 @@ class DataLayer(Construct):
             recovery_window_days=recovery,
             log_retention_days=props.log_retention_days,
         )
-        cache = RedisCache(self, "cache", CacheProps(config=props.cache, **placement))
-        kafka = KafkaCluster(self, "kafka", KafkaProps(
-            config=props.kafka,
-            **placement,
-            scram_passwords={
-                user: ephemeral_password(stack, f"msk_scram_{user.replace('-', '_')}", length=32, allowed_punctuation="")
-                for user in props.kafka.scram_users
-            },
-            acls_enforced=props.kafka.acls_enforced,
-        ))
+        cache = RedisCache(self, "cache", CacheProps(config=props.cache, services=props.services, **placement))
+        kafka = KafkaCluster(self, "kafka", KafkaProps(config=props.kafka, **placement))
+
+        # -- The services' PostgreSQL roles: a role manager in every database region, run in the writer's ----
+        if database is not None:
+            writer = database.outputs
+            RoleManager(self, "role-manager", RoleManagerProps(
+                naming=naming,
+                account=props.account,
+                region=props.region,
+                vpc_id=props.vpc_id,
+                vpc_cidr=props.vpc_cidr,
+                subnet_ids=props.database_subnet_ids,
+                database_security_group_id=writer.security_group_id,
+                port=writer.port,
+                data_key_arn=keys.data_key_arn,
+                secrets_key_arn=keys.secrets_key_arn,
+                log_retention_days=props.log_retention_days,
+                master_secret_name=names.database_credentials,
+                # Never against a fenced writer (a failback's fence-dr step: nothing accepts writes until the switchback).
+                invoke=props.database_writer and not props.database_fence,
+                database_reachable=not props.database_fence,
+                plan=props.database_plan,
+                writer_address=writer.writer_address,
+                database_name=props.database.database_name,
+                invoke_after=[database.writer_resource, *([credentials.version] if credentials and credentials.version else [])],
+            ))
 
         # -- ECR -------------------------------------------------------------------------------------------
         registry = None

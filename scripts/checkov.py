@@ -5,9 +5,9 @@
 
 Why a wrapper and not plain ``checkov -d cdktf.out``:
 - checkov's ``terraform`` framework does not read ``.tf.json`` files and its ``terraform_json`` parser
-  fails on the top-level ``terraform.required_version`` string and on top-level ``moved`` blocks. We scan a
-  copy of each stack without those two (no check reads them: a moved block only renames a state entry); every
-  resource, data source and provider block is scanned as synthesized.
+  fails on the top-level ``terraform.required_version`` string and on top-level ``moved`` and ``removed``
+  blocks. We scan a copy of each stack without those (no check reads them: they only rename or forget state
+  entries); every resource, data source and provider block is scanned as synthesized.
 - The ``terraform_json`` runner ignores inline ``checkov:skip`` comments, so suppressions live in
   ``checkov/suppressions-*.txt``: ``CHECK_ID  construct-path-glob  reason``. A suppression applies only to
   resources whose construct path (cdktf's ``//.metadata.path``) matches the glob, and needs a reason.
@@ -86,6 +86,7 @@ def prepare(outdir: Path, workdir: Path) -> dict[str, dict[str, str]]:
         data = json.loads((stack_dir / "cdk.tf.json").read_text())
         data.get("terraform", {}).pop("required_version", None)
         data.pop("moved", None)
+        data.pop("removed", None)  # like moved blocks: state bookkeeping, nothing a check reads
         target = workdir / stack_dir.name
         target.mkdir(parents=True)
         (target / "cdk.tf.json").write_text(json.dumps(data, indent=2))

@@ -448,15 +448,43 @@ def render() -> str:
                 out.append("| field | type | default | notes | validation |")
                 out.append("| --- | --- | --- | --- | --- |")
                 item_hints = typing.get_type_hints(item_cls)
+                parts: list[tuple[str, type]] = []
                 for item_field in dataclasses.fields(item_cls):
                     ikey = f"{item_key}.{item_field.name}"
                     used.add(ikey)
+                    default = _default_of(item_field)
+                    if dataclasses.is_dataclass(default) and not isinstance(default, type):
+                        parts.append((item_field.name, type(default)))
+                        default_cell = f"see [`{ikey}`](#{_anchor(ikey, type(default).__name__)})"
+                    else:
+                        default_cell = f"`{_value(default)}`"
                     out.append("| " + " | ".join(_cell(c) for c in (
                         f"`{item_field.name}`", f"`{_type_name(item_hints[item_field.name])}`",
-                        f"`{_value(_default_of(item_field))}`", comments.get((item_cls.__name__, item_field.name), ""),
+                        default_cell, comments.get((item_cls.__name__, item_field.name), ""),
                         "<br>".join(rules.get(ikey, [])),
                     )) + " |")
                 out.append("")
+                # A dataclass inside each item (a service's access): its default, and each prod item's value.
+                for part, part_cls in parts:
+                    part_key = f"{item_key}.{part}"
+                    names = [getattr(v, "name", "?") for v in value]
+                    out.append(f"## `{part_key}` ({part_cls.__name__})")
+                    out.append("")
+                    if docs.get(part_cls.__name__):
+                        out.append(docs[part_cls.__name__])
+                        out.append("")
+                    out.append("| field | type | default | " + " | ".join(f"{n} (prod)" for n in names) + " | notes | validation |")
+                    out.append("| --- | --- | --- | " + " | ".join("---" for _ in names) + " | --- | --- |")
+                    part_hints = typing.get_type_hints(part_cls)
+                    for pf in dataclasses.fields(part_cls):
+                        pkey = f"{part_key}.{pf.name}"
+                        used.add(pkey)
+                        out.append("| " + " | ".join(_cell(c) for c in (
+                            f"`{pf.name}`", f"`{_type_name(part_hints[pf.name])}`", f"`{_value(_default_of(pf))}`",
+                            *(f"`{_value(getattr(getattr(v, part), pf.name))}`" for v in value),
+                            comments.get((part_cls.__name__, pf.name), ""), "<br>".join(rules.get(pkey, [])),
+                        )) + " |")
+                    out.append("")
 
     leftovers = [(path, msgs) for path, msgs in rules.items() if path not in used]
     if leftovers:

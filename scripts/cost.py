@@ -431,7 +431,7 @@ NO_CHARGE_PREFIXES = (
     "aws_s3_bucket_", "aws_ec2_transit_gateway_route", "aws_db_subnet_group", "aws_db_parameter_group",
     "aws_rds_cluster_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_parameter_group",
     "aws_elasticache_user",  # RBAC users and user groups (aws_elasticache_user_group): no charge
-    "aws_msk_configuration", "aws_msk_scram_secret_association", "aws_eks_access_", "aws_eks_addon",
+    "aws_msk_configuration", "aws_eks_access_", "aws_eks_addon",
     "aws_appautoscaling_",  # Application Auto Scaling itself is free; what it scales is priced as configured
     "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",  # rules on AWS service events: no charge
     "aws_ecr_lifecycle_policy", "aws_ecr_registry_scanning_configuration", "aws_ecr_replication_configuration",
@@ -459,7 +459,8 @@ NO_CHARGE = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_egress_only_i
              "aws_iam_account_password_policy", "aws_iam_service_linked_role", "aws_accessanalyzer_analyzer",
              "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_config_configuration_recorder_status",
              "aws_config_delivery_channel", "aws_securityhub_finding_aggregator", "aws_s3_bucket_notification",
-             "aws_s3_bucket_object_lock_configuration"}
+             "aws_s3_bucket_object_lock_configuration",
+             "aws_lambda_invocation"}  # one request of its function, billed with the function's requests
 
 #: Types billed by use (storage, requests, data, logs): listed, not priced, because the JSON holds no volume.
 USAGE_BASED = {

@@ -61,6 +61,13 @@ def moved_blocks(stack_json: Mapping[str, Any]) -> dict[str, str]:
     return {m["from"]: m["to"] for m in stack_json.get("moved", []) or [] if "from" in m and "to" in m}
 
 
+def retired_addresses(stack_json: Mapping[str, Any]) -> set[str]:
+    """Addresses a ``removed`` block with ``lifecycle.destroy = false`` forgets: Terraform drops them from state
+    and leaves the objects in AWS (Terraform >= 1.7). Not lost: retired, on purpose and in review."""
+    return {r["from"] for r in stack_json.get("removed", []) or []
+            if "from" in r and (r.get("lifecycle") or {}).get("destroy") is False}
+
+
 def read_stacks(outdir: Path) -> dict[str, dict[str, Any]]:
     """Parsed ``cdk.tf.json`` of every stack in a synth output folder."""
     stacks_dir = outdir / "stacks"
@@ -96,6 +103,7 @@ class Comparison:
     missing: list[str] = field(default_factory=list)  # "stack: address" gone without a moved block
     changed: list[str] = field(default_factory=list)  # identity attributes changed (a replacement)
     moved: list[str] = field(default_factory=list)  # declared moves ("stack: from -> to")
+    retired: list[str] = field(default_factory=list)  # forgotten, not destroyed (a removed block, destroy = false)
     added: list[str] = field(default_factory=list)  # new addresses (allowed; record with --update)
 
     @property
@@ -106,6 +114,7 @@ class Comparison:
         lines = [f"LOST     {m}" for m in self.missing]
         lines += [f"CHANGED  {c}" for c in self.changed]
         lines += [f"moved    {m}" for m in self.moved]
+        lines += [f"retired  {r} (removed block: Terraform forgets it, AWS keeps it)" for r in self.retired]
         lines += [f"added    {a}" for a in self.added]
         if not self.ok:
             lines.append(
@@ -113,8 +122,9 @@ class Comparison:
                 "or declare the move (new_resource.move_from_id('<old address>'), docs/safe-change.md). If the "
                 "removal is intended and reviewed, run `python3 tasks.py inventory --update`."
             )
-        elif self.added:
-            lines.append("New stateful addresses: run `python3 tasks.py inventory --update` and commit tests/stateful_addresses.json.")
+        elif self.added or self.retired:
+            lines.append("New or retired stateful addresses: run `python3 tasks.py inventory --update` and commit "
+                         "tests/stateful_addresses.json.")
         return lines
 
 
@@ -128,8 +138,12 @@ def compare(recorded: Inventory, stacks: Mapping[str, Mapping[str, Any]]) -> Com
             result.missing.extend(f"{stack}: {address} (the whole stack is gone)" for address in addresses)
             continue
         moves = moved_blocks(stacks[stack])
+        retired = retired_addresses(stacks[stack])
         for address, identity in addresses.items():
             target = address if address in now else moves.get(address)
+            if (target is None or target not in now) and address in retired:
+                result.retired.append(f"{stack}: {address} {_identity(identity)}".rstrip())
+                continue
             if target is None or target not in now:
                 result.missing.append(f"{stack}: {address} {_identity(identity)}".rstrip())
                 continue

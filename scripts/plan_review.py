@@ -329,6 +329,9 @@ def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any
         review.note = "stack removed: every resource in its state would be destroyed by `terraform destroy`, or orphaned"
     before, after = resources(old or {}), resources(new or {})
     moves = {m["from"]: m["to"] for m in (new or {}).get("moved", []) or [] if "from" in m and "to" in m}
+    # A removed block with destroy = false: Terraform forgets the object, AWS keeps it (not a destruction).
+    forgotten = {r["from"] for r in (new or {}).get("removed", []) or []
+                 if "from" in r and (r.get("lifecycle") or {}).get("destroy") is False}
     claimed: set[str] = set()
     for address in sorted(before):
         if address in after:
@@ -341,8 +344,10 @@ def review_stack(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any
         else:
             path = (before[address].get("//") or {}).get("metadata", {}).get("path", "")
             rtype = address.split(".", 1)[0]
-            change = Change("remove", address, path, destructive=rtype in DATA_LOSS_TYPES)
-            if change.destructive:
+            change = Change("remove", address, path, destructive=rtype in DATA_LOSS_TYPES and address not in forgotten)
+            if address in forgotten:
+                change.details.append("forgotten, not destroyed (removed block, destroy = false): the object stays in AWS")
+            elif change.destructive:
                 change.details.append("stateful resource destroyed (no moved block declares a new address)")
         if change:
             review.changes.append(change)

@@ -141,7 +141,7 @@ def _pods(w: Workspace) -> Iterator[str]:
                 if source.get("config_map_ref") and w.resolve(_one(source["config_map_ref"]).get("name")) not in config_maps:
                     yield f"{pod.owner}: env_from ConfigMap {w.resolve(_one(source['config_map_ref']).get('name'))!r} is not in the workspace"
                 if source.get("secret_ref") and w.resolve(_one(source["secret_ref"]).get("name")) not in secrets:
-                    yield f"{pod.owner}: env_from Secret {w.resolve(_one(source['secret_ref']).get('name'))!r} is not created in the workspace"
+                    yield f"{pod.owner}: env_from Secret {w.resolve(_one(source['secret_ref']).get('name'))!r}, which nothing in the workspace creates"
         for volume in _list(pod.spec.get("volume")):
             secret = _one(volume.get("secret"))
             if secret and w.resolve(secret.get("secret_name")) not in secrets:

@@ -33,7 +33,6 @@ IRSA = {
     "cluster-autoscaler": "system:serviceaccount:kube-system:cluster-autoscaler",
     "ebs-csi": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
     "external-secrets": "system:serviceaccount:external-secrets:external-secrets",
-    "app": "system:serviceaccount:globalpay:globalpay-sa",
     "cloudwatch-agent": "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent",
 }
 
@@ -117,8 +116,10 @@ def test_every_region_has_a_cluster_an_addons_stack_with_the_five_releases_and_a
     assert sorted(r["name"] for r in releases) == sorted(HELM_RELEASES)
     assert set(addons(prod, region)["resource"]) == {"helm_release"}
     assert len(resources(apps(prod, region), "kubernetes_deployment_v1")) == len(SERVICES)
-    assert all(t.startswith("kubernetes_") for t in apps(prod, region)["resource"])
-    assert set(apps(prod, region)["data"]) == {"aws_caller_identity", "aws_acm_certificate", "terraform_remote_state"}
+    # Kubernetes objects, and each service's database login, which follows the writer (constructs_lib/identity.py).
+    assert all(t.startswith("kubernetes_") or t in ("aws_iam_policy", "aws_iam_role_policy_attachment")
+               for t in apps(prod, region)["resource"])
+    assert set(apps(prod, region)["data"]) == {"aws_caller_identity", "aws_partition", "aws_acm_certificate", "terraform_remote_state"}
     assert not any(t.startswith(("helm_", "kubernetes_")) for t in core(prod, region)["resource"])
     assert f"globalpay-prod-{region}-k8s" not in prod
     # The apps stack's SecretStore/ExternalSecret need the external-secrets CRDs at plan time and the Ingress
@@ -368,7 +369,9 @@ def test_each_irsa_role_trusts_only_its_own_service_account(prod, region):
 
 
 def _workload_statements(stack: dict[str, Any]) -> list[dict[str, Any]]:
-    role_ids = {cfg["//"]["metadata"]["uniqueId"] for cfg in irsa_roles(stack).values()}
+    """Every statement of every IRSA role: the add-ons' and the services' (``identity/<service>``)."""
+    role_ids = {cfg["//"]["metadata"]["uniqueId"] for cfg in resources(stack, "aws_iam_role").values()
+                if "/irsa-" in cfg["//"]["metadata"]["path"] or "/identity/" in cfg["//"]["metadata"]["path"]}
     out = []
     for inline in resources(stack, "aws_iam_role_policy").values():
         if any(rid in inline["role"] for rid in role_ids):
@@ -390,25 +393,24 @@ def test_no_workload_policy_grants_everything_on_secrets_manager_or_s3(prod):
         assert "*" not in resources_, st
         for res in resources_:
             assert res.startswith(("arn:${data.aws_partition", "arn:aws")), res
-            assert re.search(r"(secret:globalpay/prod/\*|:::globalpay-prod-data-123456789012-us-east-1(/globalpay-sa/\*)?)$", res), res
+            assert re.search(r"(secret:globalpay/prod/(jwt|api)/keys-\?{6}|:::\$\{aws_s3_bucket\.operations_data-bucket_\w+\.bucket\}(/[a-z-]+/\*)?)$", res), res
     managed = [a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment").values()]
     assert not any(p.endswith(("/SecretsManagerReadWrite", "/AmazonS3FullAccess")) for p in managed)
 
 
-def test_app_role_reads_only_its_secrets_and_its_bucket_prefix(prod):
-    stack = core(prod)
-    app = by_path(stack, "aws_iam_role_policy", "/irsa-app/policy")
-    by_sid = {st["Sid"]: st for st in policy(app)["Statement"]}
-    assert by_sid["ReadOwnEnvironmentSecrets"]["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    assert by_sid["ReadWriteOwnPrefix"]["Resource"].endswith(":::globalpay-prod-data-123456789012-us-east-1/globalpay-sa/*")
-    assert by_sid["ListOwnPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["globalpay-sa/*"]}}
-    ca = by_path(stack, "aws_iam_role_policy", "/irsa-cluster-autoscaler/policy")
+def test_the_cluster_autoscaler_scales_only_this_clusters_node_groups(prod):
+    ca = by_path(core(prod), "aws_iam_role_policy", "/irsa-cluster-autoscaler/policy")
     scale = policy(ca)["Statement"][0]
     assert scale["Condition"]["StringEquals"][f"aws:ResourceTag/k8s.io/cluster-autoscaler/{CLUSTER}"] == "owned"
-    # Redis through IAM authentication: this replication group, as this ElastiCache user, nothing wider.
-    assert by_sid["ConnectToRedisAsTheAppUser"]["Action"] == "elasticache:Connect"
-    resources_ = by_sid["ConnectToRedisAsTheAppUser"]["Resource"]
-    assert [r.rsplit(":", 2)[-2:] for r in resources_] == [["replicationgroup", "globalpay-prod-redis"], ["user", "globalpay-prod-app"]]
+
+
+def test_the_external_secrets_controller_reads_nothing_itself(prod):
+    """Every SecretStore authenticates as its service's own account; the controller's role has no permission,
+    so no SecretStore without auth (or another namespace's) can read a secret through it."""
+    stack = core(prod)
+    [role] = [r for r in resources(stack, "aws_iam_role").values() if r["//"]["metadata"]["path"].endswith("/irsa-external-secrets/role")]
+    attached = [p for p in resources(stack, "aws_iam_role_policy").values() if "irsa-external-secrets" in p["//"]["metadata"]["path"]]
+    assert not attached and role["name"] == "globalpay-prod-irsa-external-secrets-us-east-1"
 
 
 def _upstream_lbc() -> list[dict[str, Any]]:
@@ -530,28 +532,44 @@ def test_namespace_configmap_and_service_account(prod):
     # the region's Redis and Kafka endpoints come from the core stack's remote state, never literals
     for key in ("REDIS_HOST", "KAFKA_BROKERS"):
         assert "data.terraform_remote_state.cross-stack-reference-input-globalpay-prod-" in config["data"][key]
-    assert config["data"]["REDIS_TLS"] == "true" and config["data"]["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-    sa = one(stack, "kubernetes_service_account_v1")["metadata"]
-    assert sa["name"] == "globalpay-sa"
-    assert "irsa-app" in sa["annotations"]["eks.amazonaws.com/role-arn"]
+    assert config["data"]["REDIS_TLS"] == "true" and config["data"]["KAFKA_SASL_MECHANISM"] == "AWS_MSK_IAM"
+    assert (config["data"]["DATABASE_AUTH_MODE"], config["data"]["DATABASE_SSLMODE"]) == ("iam", "verify-full")
+    # One service account per service, each annotated with its own role (the guide's shared globalpay-sa is gone).
+    accounts = {a["metadata"]["name"]: a["metadata"] for a in resources(stack, "kubernetes_service_account_v1").values()}
+    assert sorted(accounts) == sorted(SERVICES)
+    for service, meta in accounts.items():
+        role = meta["annotations"]["eks.amazonaws.com/role-arn"]
+        assert role.startswith("${data.terraform_remote_state.cross-stack-reference-input-globalpay-prod-us-east-1.outputs.")
+        assert f"identity_{service}_role" in role, (service, role)
 
 
-def test_secret_store_and_external_secret_use_the_served_api(prod):
-    manifests = {m["manifest"]["kind"]: m["manifest"] for m in resources(apps(prod, "ap-southeast-2"), "kubernetes_manifest").values()}
-    store, secret = manifests["SecretStore"], manifests["ExternalSecret"]
-    assert store["apiVersion"] == secret["apiVersion"] == "external-secrets.io/v1"
-    aws = store["spec"]["provider"]["aws"]
-    assert aws["region"] == "ap-southeast-2" and aws["service"] == "SecretsManager"
-    assert aws["auth"] == {"jwt": {"serviceAccountRef": {"name": "globalpay-sa"}}}
-    assert secret["metadata"]["name"] == "database-credentials"
-    # Only the credentials are secret: the writer's address is configuration (DATABASE_HOST in the ConfigMap).
-    assert workloads.DATABASE_SECRET_KEYS == ("username", "password")
-    assert sorted(d["secretKey"] for d in secret["spec"]["data"]) == sorted(workloads.DATABASE_SECRET_KEYS)
-    assert {d["remoteRef"]["key"] for d in secret["spec"]["data"]} == {"globalpay/prod/database/credentials"}
-    assert all(d["remoteRef"]["property"] == d["secretKey"] for d in secret["spec"]["data"])
-    assert secret["spec"]["refreshInterval"] == "1h"
-    assert secret["spec"]["secretStoreRef"] == {"name": store["metadata"]["name"], "kind": "SecretStore"}
-    assert secret["spec"]["target"] == {"name": "database-credentials", "creationPolicy": "Owner"}
+def test_secret_stores_and_external_secrets_read_only_each_services_own_secrets(prod):
+    """One SecretStore per service that has secrets, authenticating as that service's account; its ExternalSecret
+    names exactly the service's secrets, and no object anywhere names the database master credentials."""
+    stack = apps(prod, "ap-southeast-2")
+    manifests = [m["manifest"] for m in resources(stack, "kubernetes_manifest").values()]
+    stores = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "SecretStore"}
+    secrets = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "ExternalSecret"}
+    expected = {"api-gateway": {"globalpay/prod/jwt/keys": {"JWT_PRIVATE_KEY": "private_key", "JWT_PUBLIC_KEY": "public_key"}},
+                "payment-processor": {"globalpay/prod/api/keys": {"API_STRIPE_KEY": "stripe_key", "API_PLAID_KEY": "plaid_key"}}}
+    assert sorted(stores) == sorted(secrets) == sorted(f"{s}-secrets" for s in expected)
+    for service, keys in expected.items():
+        store, secret = stores[f"{service}-secrets"], secrets[f"{service}-secrets"]
+        assert store["apiVersion"] == secret["apiVersion"] == "external-secrets.io/v1"
+        aws = store["spec"]["provider"]["aws"]
+        assert aws["region"] == "ap-southeast-2" and aws["service"] == "SecretsManager"
+        assert aws["auth"] == {"jwt": {"serviceAccountRef": {"name": service}}}
+        found = {d["remoteRef"]["key"]: {} for d in secret["spec"]["data"]}
+        for d in secret["spec"]["data"]:
+            found[d["remoteRef"]["key"]][d["secretKey"]] = d["remoteRef"]["property"]
+        assert found == keys
+        assert secret["spec"]["refreshInterval"] == "1h"
+        assert secret["spec"]["secretStoreRef"] == {"name": f"{service}-secrets", "kind": "SecretStore"}
+        assert secret["spec"]["target"] == {"name": f"{service}-secrets", "creationPolicy": "Owner"}
+    for name in prod:
+        assert "globalpay/prod/database/credentials" not in json.dumps(prod[name].get("resource", {}).get("kubernetes_manifest", {}))
+        for rtype in ("kubernetes_config_map_v1", "kubernetes_deployment_v1", "kubernetes_secret_v1"):
+            assert "database/credentials" not in json.dumps(resources(prod[name], rtype)), (name, rtype)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -572,21 +590,27 @@ def test_deployments_follow_the_guide_and_are_hardened(prod, service):
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert security["seccomp_profile"] == {"type": "RuntimeDefault"}
     assert container["env_from"][0]["config_map_ref"]["name"].startswith("${kubernetes_config_map_v1.")
-    secret_env = {e["name"]: e["value_from"]["secret_key_ref"] for e in container["env"] if "value_from" in e}
-    assert secret_env == {"DATABASE_USERNAME": {"name": "database-credentials", "key": "username"},
-                          "DATABASE_PASSWORD": {"name": "database-credentials", "key": "password"}}
+    # Its own secrets only (none for reconciliation-engine), never the database master login: IAM instead.
+    own_secrets = {"api-gateway": "api-gateway-secrets", "payment-processor": "payment-processor-secrets"}
+    assert container["env_from"][1:] == ([{"secret_ref": {"name": own_secrets[service]}}] if service in own_secrets else [])
+    assert not [e for e in container["env"] if "value_from" in e]
     # DATABASE_HOST comes from the ConfigMap (env_from): an env entry would shadow it.
     assert "DATABASE_HOST" not in {e["name"] for e in container["env"]}
-    assert {e["name"]: e["value"] for e in container["env"] if "value_from" not in e} == {"OTEL_SERVICE_NAME": service}
+    expected_env = {"DATABASE_USER": service.replace("-", "_"), "REDIS_USER": f"globalpay-prod-{service}",
+                    "REDIS_KEY_PREFIX": f"{service}:", "OTEL_SERVICE_NAME": service}
+    if service != "api-gateway":
+        expected_env["KAFKA_GROUP_ID"] = service
+    assert {e["name"]: e["value"] for e in container["env"]} == expected_env
     assert container["volume_mount"] == [{"name": "tmp", "mount_path": "/tmp"}]
     assert pod["volume"][0]["name"] == "tmp" and "empty_dir" in pod["volume"][0]
     assert "topology.kubernetes.io/zone" in [c["topology_key"] for c in pod["topology_spread_constraint"]]
-    assert pod["service_account_name"].startswith("${kubernetes_service_account_v1.")
+    assert pod["service_account_name"].startswith(f"${{kubernetes_service_account_v1.workloads_{service}-service-account_")
     pod_security = pod["security_context"]
     assert pod_security["run_as_non_root"] is True and pod_security["run_as_user"] == "1000"
     assert pod_security["seccomp_profile"] == {"type": "RuntimeDefault"}
-    # The pods read database-credentials: created after the ExternalSecret that syncs it.
-    assert any(d.startswith("kubernetes_manifest.workloads_external-secret-database") for d in deployment(stack, service)["depends_on"])
+    # The pods read their own secrets: created after the ExternalSecret that syncs them.
+    if service in own_secrets:
+        assert any(d.startswith(f"kubernetes_manifest.workloads_{service}-external-secret") for d in deployment(stack, service)["depends_on"])
 
     service_obj = by_path(stack, "kubernetes_service_v1", f"/workloads/{service}-service")["spec"]
     assert service_obj["type"] == "ClusterIP"
@@ -677,7 +701,7 @@ def test_network_policies_deny_by_default_and_allow_only_what_is_needed(prod, re
     assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [("53", "TCP"), ("53", "UDP")]
     assert dns["to"] == [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
                           "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}}}]
-    assert [p["port"] for p in policies["allow-data-tier"]["egress"][0]["ports"]] == ["5432", "6379", "9094", "9096"]
+    assert [p["port"] for p in policies["allow-data-tier"]["egress"][0]["ports"]] == ["5432", "6379", "9098"]
     assert policies["allow-data-tier"]["egress"][0]["to"] == [{"ip_block": {"cidr": VPC_CIDRS[region]}}]
     aws_apis = policies["allow-aws-apis"]["egress"][0]
     assert aws_apis["ports"] == [{"port": "443", "protocol": "TCP"}]
@@ -843,7 +867,7 @@ def test_every_service_exports_traces_to_the_clusters_collector(prod, region):
     assert config["AWS_XRAY_DAEMON_ADDRESS"] == "cloudwatch-agent.amazon-cloudwatch:2000"
     for service in SERVICES:
         [container] = deployment(stack, service)["spec"]["template"]["spec"]["container"]
-        assert container["env_from"] == [{"config_map_ref": {"name": container["env_from"][0]["config_map_ref"]["name"]}}]
+        assert container["env_from"][0] == {"config_map_ref": {"name": container["env_from"][0]["config_map_ref"]["name"]}}
         assert "kubernetes_config_map_v1." in container["env_from"][0]["config_map_ref"]["name"]
         assert [e["value"] for e in container["env"] if e["name"] == "OTEL_SERVICE_NAME"] == [service]
 

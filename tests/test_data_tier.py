@@ -21,7 +21,7 @@ import pytest
 
 from constructs_lib.config import load_config
 from regions import REGION_SPECS
-from tests.synth import FAILOVER, Synth, by_path, policy, resources, synth
+from tests.synth import FAILOVER, Synth, by_path, resources, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 US, EU, AP = "globalpay-prod-us-east-1", "globalpay-prod-eu-west-1", "globalpay-prod-ap-southeast-2"
@@ -141,6 +141,11 @@ def test_parameter_groups_hold_what_the_instance_classes_can(prod):
         # 8 kB pages: 2097152 = 16 GiB of the writer's 64 GiB; 1048576 = 8 GiB of the replica's 32 GiB.
         assert params["shared_buffers"] == (pages, "pending-reboot")
         assert params["rds.force_ssl"][0] == "1"
+        # Audit (constructs_lib/database_audit.py; proven on a real server by tests/test_postgres_roles.py).
+        assert params["shared_preload_libraries"] == ("pg_stat_statements,pgaudit", "pending-reboot")
+        assert params["pgaudit.log"] == ("ddl,role", "immediate") and params["pgaudit.role"][0] == "rds_pgaudit"
+        assert params["log_parameter_max_length"][0] == params["log_parameter_max_length_on_error"][0] == "0"
+        assert params["log_statement"][0] == "none"
         # Configuration, not data: a major upgrade replaces it, the new group (named with its family) first.
         assert group["lifecycle"] == {"create_before_destroy": True}
         assert group["name"].endswith(family) or group["name"].endswith(f"{family}-replica")
@@ -211,12 +216,21 @@ def failover():
     return synth("prod", FAILOVER)
 
 
+#: The one data-tier resource that follows the writer: the role manager's run (not stateful; the function itself
+#: exists in both database regions, same address).
+INVOCATION = "aws_lambda_invocation"
+
+
 def test_failover_promotes_the_eu_replica_in_place_and_keeps_every_address(prod, failover):
     rules = "aws_vpc_security_group_ingress_rule"
     for stack in CORES:
         before, after = data_resources(prod[stack]), data_resources(failover[stack])
+        before.pop(INVOCATION, None), after.pop(INVOCATION, None)
         # The fenced old writer's security group loses its rules (tests/test_failover.py); nothing else goes.
         assert {(t, n) for t in before for n in before[t] if t != rules} == {(t, n) for t in after for n in after[t] if t != rules}, stack
+    # The role manager runs where the writer is: us-east-1 before, eu-west-1 (the promoted replica) after.
+    assert [s for s in CORES if resources(prod[s], INVOCATION)] == [US]
+    assert [s for s in CORES if resources(failover[s], INVOCATION)] == [EU]
     eu = by_path(failover[EU], "aws_db_instance", "/data/database/replica-eu")
     assert "replicate_source_db" not in eu
     assert eu["identifier"] == "globalpay-prod-replica-eu"
@@ -227,6 +241,7 @@ def test_failover_promotes_the_eu_replica_in_place_and_keeps_every_address(prod,
     # us-east-1's writer never becomes a replica: it is fenced in place (same settings, tags saying why), its
     # database security group admits nobody and its parameter group refuses writes.
     us_before, us_after = data_resources(prod[US]), data_resources(failover[US])
+    us_before.pop(INVOCATION, None)
     old_writer = by_path(failover[US], "aws_db_instance", "/data/database/primary")
     assert "replicate_source_db" not in old_writer and old_writer["tags"]["Role"] == "fenced"
     assert old_writer["deletion_protection"] is True and old_writer["lifecycle"]["prevent_destroy"] is True
@@ -292,29 +307,43 @@ def test_redis_replication_group(prod, stack):
 
 
 @pytest.mark.parametrize("stack", CORES)
-def test_redis_users_are_the_disabled_default_and_the_services_iam_user(prod, stack):
+def test_redis_users_are_the_disabled_default_and_one_iam_user_per_service(prod, stack):
     """ElastiCache RBAC: the user group every replication group needs holds the required ``default`` user,
-    switched off, and ``globalpay-prod-app``, authenticated by IAM (user id = user name). Nothing has a
-    password, so no Redis credential exists in Secrets Manager, the JSON or the state."""
+    switched off, and one user per service, authenticated by IAM (user id = user name), limited to the service's
+    own keys. Nothing has a password, so no Redis credential exists in Secrets Manager, the JSON or the state.
+    (What each access string allows is tested on a real Redis: tests/test_redis_acl.py.)"""
     s = prod[stack]
     group = by_path(s, "aws_elasticache_user_group", "/data/cache/user-group")
     users = {cfg["user_name"]: cfg for cfg in resources(s, "aws_elasticache_user").values()}
-    assert sorted(users) == ["default", "globalpay-prod-app"]
+    services = ("api-gateway", "payment-processor", "reconciliation-engine")
+    assert sorted(users) == ["default", *(f"globalpay-prod-{svc}" for svc in services)]
     assert group["user_ids"] == [ref(s, "aws_elasticache_user", "/data/cache/default-user", "user_id"),
-                                 ref(s, "aws_elasticache_user", "/data/cache/app-user", "user_id")]
-    default, app = users["default"], users["globalpay-prod-app"]
-    assert default["access_string"].startswith("off ") and default["authentication_mode"] == {"type": "no-password-required"}
-    assert app["authentication_mode"] == {"type": "iam"} and app["user_id"] == app["user_name"] == app["user_name"].lower()
-    assert app["access_string"].startswith("on ") and "-@dangerous" in app["access_string"]
+                                 *(ref(s, "aws_elasticache_user", f"/data/cache/user-{svc}", "user_id") for svc in services)]
+    default = users["default"]
+    assert default["access_string"] == "off -@all"
+    # Not authentication_mode {type = "no-password-required"}: the API reads that back as "no-password" and
+    # hashicorp/aws does not suppress the difference, so every plan would change the user (docs/safe-change.md).
+    assert default["no_password_required"] is True and "authentication_mode" not in default
+    for svc in services:
+        user = users[f"globalpay-prod-{svc}"]
+        assert user["authentication_mode"] == {"type": "iam"} and user["user_id"] == user["user_name"] == user["user_name"].lower()
+        assert user["access_string"].startswith(f"on ~{svc}:* &{svc}:* -@all ")
+        for word in ("~*", "&*", "+@all", "allkeys", "allchannels", "+@dangerous", "+@admin"):
+            assert word not in user["access_string"].split(), (svc, word)
     for user in users.values():
         assert "passwords" not in user and "passwords_wo" not in user
     assert "globalpay/prod/redis/auth-token" not in {c["name"] for c in resources(s, "aws_secretsmanager_secret").values()}
     assert "aws_secretsmanager_secret_version" not in s.get("data", {})
     assert "redis_auth_token" not in s.get("ephemeral", {}).get("aws_secretsmanager_random_password", {})
-    # The apps are told how to connect.
-    config = next(iter(resources(prod[f"{stack}-apps"], "kubernetes_config_map_v1").values()))["data"]
-    assert (config["REDIS_AUTH_MODE"], config["REDIS_USER"], config["REDIS_TLS"]) == ("iam", "globalpay-prod-app", "true")
+    # The apps are told how to connect: each container its own user.
+    apps = prod[f"{stack}-apps"]
+    config = next(iter(resources(apps, "kubernetes_config_map_v1").values()))["data"]
+    assert (config["REDIS_AUTH_MODE"], config["REDIS_TLS"]) == ("iam", "true") and "REDIS_USER" not in config
     assert config["REDIS_REPLICATION_GROUP_ID"] == "globalpay-prod-redis"
+    for svc in services:
+        [container] = by_path(apps, "kubernetes_deployment_v1", f"/workloads/{svc}-deployment")["spec"]["template"]["spec"]["container"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert (env["REDIS_USER"], env["REDIS_KEY_PREFIX"]) == (f"globalpay-prod-{svc}", f"{svc}:")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -337,8 +366,8 @@ def test_msk_cluster(prod, stack):
     enc = cluster["encryption_info"]
     assert enc["encryption_at_rest_kms_key_arn"] == key_ref(prod, stack, "data")
     assert enc["encryption_in_transit"] == {"client_broker": "TLS", "in_cluster": True}
-    assert cluster["client_authentication"]["sasl"]["scram"] is True
-    assert cluster["client_authentication"]["unauthenticated"] is False
+    # MSK IAM access control and nothing else: no SCRAM user, no unauthenticated TLS client.
+    assert cluster["client_authentication"] == {"sasl": {"iam": True, "scram": False}, "unauthenticated": False}
     assert cluster["enhanced_monitoring"] == "PER_TOPIC_PER_PARTITION"
     assert cluster["logging_info"]["broker_logs"]["cloudwatch_logs"]["enabled"] is True
     assert cluster["configuration_info"]["arn"] == ref(s, "aws_msk_configuration", "/data/kafka/configuration", "arn")
@@ -360,31 +389,25 @@ def test_msk_cluster(prod, stack):
     assert props["min.insync.replicas"] == "2"
     assert props["default.replication.factor"] == "3"
     assert props["unclean.leader.election.enable"] == "false"
-    # MSK has no super.users: "false" on a cluster without ACLs would lock out every client for good.
-    assert props["allow.everyone.if.no.acl.found"] == "true"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert not resources(s, "aws_msk_scram_secret_association")
+    # The apps reach the IAM listener.
+    config = next(iter(resources(prod[f"{stack}-apps"], "kubernetes_config_map_v1").values()))["data"]
+    assert config["KAFKA_SASL_MECHANISM"] == "AWS_MSK_IAM"
+    assert "bootstrap_brokers_sasl_iam" in config["KAFKA_BROKERS"]
 
 
-def test_kafka_acls_can_be_enforced_once_they_exist():
-    from constructs_lib.streaming import server_properties_text
+def test_the_scram_secrets_of_an_earlier_deploy_are_forgotten_not_deleted(prod):
+    """A workspace applied with SASL/SCRAM holds three AmazonMSK_ secrets: each core stack's removed blocks make
+    Terraform forget them (destroy = false) instead of planning a destruction that prevent_destroy would refuse."""
+    from constructs_lib.streaming import RETIRED_SCRAM_SECRETS
 
-    assert "allow.everyone.if.no.acl.found=false\n" in server_properties_text(acls_enforced=True)
-    assert "allow.everyone.if.no.acl.found=true\n" in server_properties_text()
-
-
-def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod):
-    s = prod[US]
-    secrets_key = key_ref(prod, US, "secrets")
-    association = by_path(s, "aws_msk_scram_secret_association", "/data/kafka/scram-association")
-    assert association["cluster_arn"] == ref(s, "aws_msk_cluster", "/data/kafka/cluster", "arn")
-    for user in ("payment-processor", "reconciliation-engine", "api-gateway"):
-        secret = by_path(s, "aws_secretsmanager_secret", f"/data/kafka/scram-{user}/secret")
-        assert secret["name"] == f"AmazonMSK_prod_{user}"
-        assert secret["kms_key_id"] == secrets_key
-        assert ref(s, "aws_secretsmanager_secret", f"/data/kafka/scram-{user}/secret", "arn") in association["secret_arn_list"]
-        statement = policy(by_path(s, "aws_secretsmanager_secret_policy", f"/data/kafka/scram-{user}/policy"))["Statement"][0]
-        assert statement["Principal"] == {"Service": "kafka.amazonaws.com"}
-        version = by_path(s, "aws_secretsmanager_secret_version", f"/data/kafka/scram-{user}/value")
-        assert "secret_string" not in version and "ephemeral." in version["secret_string_wo"]
+    for stack in CORES:
+        assert prod[stack]["removed"] == [{"from": a, "lifecycle": {"destroy": False}} for a in RETIRED_SCRAM_SECRETS]
+        assert not [c for c in resources(prod[stack], "aws_secretsmanager_secret").values() if c["name"].startswith("AmazonMSK_")]
+    recorded = json.loads((ROOT / "tests" / "stateful_addresses.json").read_text())["stacks"]
+    for address in RETIRED_SCRAM_SECRETS:
+        assert not any(address in addresses for addresses in recorded.values()), "retired: no longer in the inventory"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -393,17 +416,11 @@ def test_scram_secrets_are_amazonmsk_prefixed_cmk_encrypted_and_associated(prod)
 
 
 @pytest.mark.parametrize("stack", CORES)
-def test_region_secrets_exist_with_the_regions_own_secrets_key(prod, stack):
-    """Each region's MSK carries credentials of its own: those secrets stay in the region, with its own
-    secrets key and no replica (the shared ones are the next tests' subject; Redis has none: IAM auth)."""
-    s = prod[stack]
-    names = {cfg["name"]: cfg for cfg in resources(s, "aws_secretsmanager_secret").values()}
-    for name in ("AmazonMSK_prod_payment-processor",
-                 "AmazonMSK_prod_reconciliation-engine", "AmazonMSK_prod_api-gateway"):
-        assert names[name]["kms_key_id"] == key_ref(prod, stack, "secrets")
-        assert names[name]["recovery_window_in_days"] == 30
-        assert names[name]["lifecycle"] == {"prevent_destroy": True}
-        assert "replica" not in names[name], name
+def test_no_data_store_credential_lives_in_a_region_of_its_own(prod, stack):
+    """Redis and Kafka authenticate with IAM and the services log in to PostgreSQL with IAM: the only secrets are
+    the shared ones of the origin region (next tests), none per region."""
+    names = {cfg["name"] for cfg in resources(prod[stack], "aws_secretsmanager_secret").values()}
+    assert names <= {f"globalpay/prod/{suffix}" for suffix in SHARED_SECRETS}
 
 
 def shared_secrets_check(synthesized: Synth, env: str, overrides: dict | None = None) -> dict[str, tuple[str, str, dict]]:
@@ -544,7 +561,7 @@ def test_repositories_in_the_home_region_replicated_to_the_others(prod):
 def test_data_stores_admit_only_the_node_security_group(prod, stack):
     s = prod[stack]
     node_sg = ref(s, "aws_security_group", "/node-security-group", "id")
-    expected = {"database": {5432}, "cache": {6379}, "kafka": {9094, 9096}}
+    expected = {"database": {5432}, "cache": {6379}, "kafka": {9098}}
     if stack == AP:
         expected.pop("database")
     # Other regions' pods reach the one writer over the transit gateway: exactly their private subnets.
@@ -555,12 +572,13 @@ def test_data_stores_admit_only_the_node_security_group(prod, stack):
         rules = [r for r in resources(s, "aws_vpc_security_group_ingress_rule").values() if r["security_group_id"] == group]
         assert {r["from_port"] for r in rules} == ports
         local = [r for r in rules if "cidr_ipv4" not in r]
-        assert len(local) == len(ports)
+        # The database also admits its region's role manager (which runs the role SQL), on 5432 only.
+        role_manager = [ref(s, "aws_security_group", "/data/role-manager/security-group", "id")] if component == "database" else []
+        assert len(local) == len(ports) + len(role_manager)
         for rule in rules:
             assert rule["description"] and rule["to_port"] == rule["from_port"] and rule["ip_protocol"] == "tcp"
             assert "cidr_ipv6" not in rule and "prefix_list_id" not in rule
-        for rule in local:
-            assert rule["referenced_security_group_id"] == node_sg
+        assert sorted(r["referenced_security_group_id"] for r in local) == sorted([node_sg, *role_manager])
         cidrs = {r["cidr_ipv4"] for r in rules if "cidr_ipv4" in r}
         assert cidrs == (peer_private if component == "database" else set()), (component, cidrs)
         assert all("referenced_security_group_id" not in r for r in rules if "cidr_ipv4" in r)
@@ -580,13 +598,13 @@ def test_every_stateful_data_resource_is_protected(prod, stack):
             for cfg in resources(prod[name], rtype).values():
                 found[rtype] = found.get(rtype, 0) + 1
                 assert cfg.get("lifecycle", {}).get("prevent_destroy") is True, cfg["//"]["metadata"]["path"]
-    # Not vacuous: what every region has at least (its keys, Redis, MSK, the SCRAM secrets) ...
-    minimum = {"aws_kms_key": 2, "aws_elasticache_replication_group": 1, "aws_msk_cluster": 1, "aws_secretsmanager_secret": 3}
+    # Not vacuous: what every region has at least (its keys, Redis, MSK) ...
+    minimum = {"aws_kms_key": 2, "aws_elasticache_replication_group": 1, "aws_msk_cluster": 1}
     # ... plus the database where there is one, and the shared secrets and repositories in the origin.
     if stack != AP:
         minimum.update(aws_db_instance=1)
     if stack == US:
-        minimum.update(aws_db_instance=2, aws_secretsmanager_secret=6, aws_ecr_repository=3)
+        minimum.update(aws_db_instance=2, aws_secretsmanager_secret=3, aws_ecr_repository=3)
     short = {rtype: (found.get(rtype, 0), n) for rtype, n in minimum.items() if found.get(rtype, 0) < n}
     assert not short, f"(found, expected at least): {short}"
 
@@ -606,6 +624,21 @@ def test_every_stateful_data_resource_is_protected(prod, stack):
         ({"cache": {"engine_version": "6.2"}}, "cache.engine_version"),
         ({"state": {"replica_region": "us-east-1"}}, "state.replica_region"),
         ({"database": {"origin_region": "ap-southeast-2"}}, "database.origin_region"),
+        # Least privilege: no service gets the master login or a wildcard in a data store.
+        ({"workloads": {"services": [{"name": "api-gateway", "access": {"secrets": ["database/credentials"]}}]}},
+         "workloads.services.api-gateway.access.secrets"),
+        ({"workloads": {"services": [{"name": "api-gateway", "access": {"redis_commands": ["+@all"]}}]}},
+         "workloads.services.api-gateway.access.redis_commands"),
+        ({"workloads": {"services": [{"name": "api-gateway", "access": {"redis_commands": ["~*"]}}]}},
+         "workloads.services.api-gateway.access.redis_commands"),
+        ({"workloads": {"services": [{"name": "api-gateway", "access": {"kafka_consume": ["payments.*"]}}]}},
+         "workloads.services.api-gateway.access.kafka_consume"),
+        ({"workloads": {"services": [{"name": "api-gateway", "access": {"database_grants": {"gateway": "ALL"}}}]}},
+         "workloads.services.api-gateway.access.database_grants"),
+        ({"workloads": {"services": [{"name": "api-gateway", "access": {"database_grants": {"public": "SELECT"}}}]}},
+         "workloads.services.api-gateway.access.database_grants"),
+        ({"database": {"master_username": "api_gateway"}}, "workloads.services.api-gateway.name"),
+        ({"database": {"cardholder_schemas": []}}, "database.cardholder_schemas"),
     ],
 )
 def test_validator_refuses(tmp_path, overrides, field):

@@ -96,7 +96,7 @@ def test_security_hub_runs_pci_dss_v4_and_fsbp(prod: Synth, region: str) -> None
 def test_inspector_and_access_analyzer(prod: Synth, region: str) -> None:
     stack = security(prod, region)
     (inspector,) = resources(stack, "aws_inspector2_enabler").values()
-    assert sorted(inspector["resource_types"]) == ["EC2", "ECR"]
+    assert sorted(inspector["resource_types"]) == ["EC2", "ECR", "LAMBDA", "LAMBDA_CODE"]
     (analyzer,) = resources(stack, "aws_accessanalyzer_analyzer").values()
     assert analyzer["type"] == "ACCOUNT" and analyzer["analyzer_name"] == f"globalpay-prod-access-analyzer-{region}"
 

@@ -127,6 +127,19 @@ def test_changing_the_identifier_at_the_same_address_fails(recorded: dict, tmp_p
     assert "identifier 'globalpay-prod-primary' -> 'globalpay-prod-writer'" in changed
 
 
+def test_a_removed_block_that_keeps_the_object_retires_an_address_instead_of_losing_it(recorded: dict, tmp_path: Path) -> None:
+    """Dropping a stateful resource from the code is LOST, unless a ``removed`` block with ``destroy = false``
+    declares that Terraform forgets it and AWS keeps it (how the SASL/SCRAM secrets left: constructs_lib/streaming.py)."""
+    stacks = demo_synth(tmp_path / "after", construct_id="writer")
+    [old] = recorded[STACK]
+    stacks[STACK]["removed"] = [{"from": old, "lifecycle": {"destroy": True}}]
+    assert not inventory.compare(recorded, stacks).ok, "a removed block that destroys is still a loss"
+    stacks[STACK]["removed"] = [{"from": old, "lifecycle": {"destroy": False}}]
+    result = inventory.compare(recorded, stacks)
+    assert result.ok and result.retired == [f"{STACK}: {old} (identifier=globalpay-prod-primary)"]
+    assert "inventory --update" in result.report()[-1]
+
+
 def test_new_stateful_resources_are_reported_but_allowed(recorded: dict, tmp_path: Path) -> None:
     result = inventory.compare(recorded, demo_synth(tmp_path / "after", extra_bucket=True))
     assert result.ok

@@ -132,9 +132,14 @@ def rename_external_secret_target(stack: dict) -> None:
     _manifest(stack, "ExternalSecret")["spec"]["target"]["name"] = "db-credentials"
 
 
-def drop_external_secret_key(stack: dict) -> None:
-    es = _manifest(stack, "ExternalSecret")
-    es["spec"]["data"] = es["spec"]["data"][:1]
+def rename_pod_secret_reference(stack: dict) -> None:
+    """The pod side of the ExternalSecret link moves: a Deployment reads its secrets under another name."""
+    for deployment in stack["resource"]["kubernetes_deployment_v1"].values():
+        for source in deployment["spec"]["template"]["spec"]["container"][0].get("env_from") or []:
+            if source.get("secret_ref"):
+                source["secret_ref"]["name"] += "-v2"
+                return
+    raise AssertionError("no pod reads a Secret")
 
 
 def rename_secret_store(stack: dict) -> None:
@@ -164,7 +169,7 @@ PLANTED: dict[str, tuple[Callable[[dict], Any], str]] = {
     "ingress NetworkPolicy port moves": (move_ingress_policy_port, "admits port 3001"),
     "NetworkPolicy subject misspelt": (rename_policy_subject, "selects no pod"),
     "ExternalSecret target renamed": (rename_external_secret_target, "which nothing in the workspace creates"),
-    "ExternalSecret loses a key a pod reads": (drop_external_secret_key, "reads key"),
+    "pod reads its secrets under another name": (rename_pod_secret_reference, "-v2', which nothing in the workspace creates"),
     "ExternalSecret names another SecretStore": (rename_secret_store, "SecretStore 'aws-secrets-manager'"),
     "SecretStore authenticates as another account": (rename_store_service_account, "service account 'external-secrets'"),
     "PodDisruptionBudget selects nothing": (rename_pdb_selector, "PodDisruptionBudget"),

@@ -120,6 +120,18 @@ def test_removing_a_bucket_is_destructive_unless_a_moved_block_declares_it(trees
     assert "-> aws_s3_bucket.renamed_bucket" in out and f"moved from aws_s3_bucket.{name}" in out
     assert "DESTRUCTIVE" not in out
 
+    # Dropped from the code with a removed block that keeps it: forgotten, not destroyed.
+    shutil.rmtree(new)
+    shutil.copytree(old, new)
+
+    def forget(d: dict) -> None:
+        d["resource"]["aws_s3_bucket"].pop(name)
+        d["removed"] = [{"from": f"aws_s3_bucket.{name}", "lifecycle": {"destroy": False}}]
+
+    edit(new, stack, forget)
+    code, out = run(str(old), str(new), "--color", "never")
+    assert code == 0 and "forgotten, not destroyed" in out and "DESTRUCTIVE" not in out, out
+
 
 def test_in_place_changes_list_their_attributes_and_pass(trees: tuple[Path, Path]) -> None:
     old, new = trees

@@ -206,6 +206,44 @@ OFFENDING: dict[str, tuple[Build, str, str, str]] = {
 }
 
 
+def workload_role(stack: TerraformStack, *statements: dict[str, Any], tagged: bool = True,
+                  managed: str = "") -> None:
+    """A service's role (tagged ``Workload`` like constructs_lib/identity.py's) with one inline policy."""
+    role = aws.iam_role.IamRole(stack, "role", name="demo", assume_role_policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "ec2.amazonaws.com"}}]}),
+        tags={"Workload": "demo"} if tagged else None)
+    aws.iam_role_policy.IamRolePolicy(stack, "policy", role=role.id, policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **st} for st in statements]}))
+    if managed:
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(stack, "managed", role=role.name, policy_arn=managed)
+
+
+OWN_OBJECTS = {"Sid": "Own", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::demo/demo/*"}
+OFFENDING.update({
+    # PCI DSS 7.2: a workload's role grants what the service uses, by name.
+    "workload role with every action": (lambda s: workload_role(s, {"Sid": "All", "Action": "*", "Resource": "*"}),
+                                        "GP008", "demo/policy", "All: action *"),
+    "workload role with a service wildcard": (
+        lambda s: workload_role(s, {"Sid": "S3", "Action": "s3:*", "Resource": "arn:aws:s3:::demo/*"}),
+        "GP008", "demo/policy", "S3: action s3:*"),
+    "workload role on every secret": (
+        lambda s: workload_role(s, {"Sid": "Secrets", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+        "GP008", "demo/policy", 'Secrets: Resource "*" for secretsmanager:GetSecretValue'),
+    "workload role with NotAction": (
+        lambda s: workload_role(s, {"Sid": "Not", "NotAction": "iam:*", "Resource": "arn:aws:s3:::demo"}),
+        "GP008", "demo/policy", "Not: NotAction"),
+    "workload role with an AWS-managed policy": (
+        lambda s: workload_role(s, OWN_OBJECTS, managed="arn:aws:iam::aws:policy/AmazonS3FullAccess"),
+        "GP008", "demo/managed", "AmazonS3FullAccess"),
+    "workload policy on every database login": (
+        lambda s: aws.iam_policy.IamPolicy(s, "login", name="demo", tags={"Workload": "demo"}, policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Sid": "Db", "Effect": "Allow", "Action": "rds-db:connect",
+                                                    "Resource": "*"}]})),
+        "GP008", "demo/login", 'Db: Resource "*" for rds-db:connect'),
+})
+
+
 @pytest.mark.parametrize("case", sorted(OFFENDING))
 def test_offending_resource_refuses_the_synth(case: str, tmp_path: Path) -> None:
     build, rule, path, text = OFFENDING[case]
@@ -229,6 +267,11 @@ COMPLIANT: dict[str, Build] = {
         s, "creds", secret_id="x",
         secret_string_wo="${ephemeral.aws_secretsmanager_random_password.db.random_password}", secret_string_wo_version=1),
     "protected key": key,
+    "workload role naming its resources": lambda s: workload_role(s, OWN_OBJECTS, {
+        "Sid": "Identity", "Action": "sts:GetCallerIdentity", "Resource": "*"}),
+    # A controller's role (not a workload) may describe everything it manages, as upstream policies do.
+    "controller role describing by wildcard": lambda s: workload_role(s, {
+        "Sid": "Describe", "Action": "ec2:DescribeSecurityGroups", "Resource": "*"}, tagged=False),
 }
 
 

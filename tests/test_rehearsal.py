@@ -112,7 +112,12 @@ def test_every_aws_stack_validates_and_plans(scenario: str, request: pytest.Fixt
     assert result.ok, report
     names = [r.name for r in result.results]
     aws_only = [n for n in synthesized if set(synthesized[n]["terraform"]["required_providers"]) == {"aws"}]
-    assert sorted(names) == sorted(aws_only), "every AWS-only stack is rehearsed"
+    # Stacks with Kubernetes objects too (-apps: each service's database login) are planned on their AWS part.
+    mixed = [n for n in synthesized if n not in aws_only and any(t.startswith("aws_") for t in synthesized[n]["resource"])]
+    assert mixed and all(n.endswith("-apps") for n in mixed), mixed
+    assert sorted(names) == sorted(aws_only + mixed), "every stack with AWS resources is rehearsed"
+    for r in result.results:
+        assert bool(r.left_out) is (r.name in mixed) and all(not t.startswith("aws_") for t in r.left_out), r.name
     assert all(r.to_add for r in result.results), "every stack plans something to create on an empty account"
     assert not _processes_under(tmp_path), "terraform left running"
     if result.provider.is_fallback:
@@ -120,6 +125,16 @@ def test_every_aws_stack_validates_and_plans(scenario: str, request: pytest.Fixt
         listed = {f"{d.resource_type}.{d.attribute}" for d in provider.COMPAT_DROPS}
         assert {k for r in result.results for k in r.dropped} <= listed
         assert "dropped:" in report
+
+
+def test_the_aws_part_of_a_stack_with_kubernetes_objects_keeps_every_aws_resource_and_nothing_else(prod: Synth) -> None:
+    apps = prod["globalpay-prod-us-east-1-apps"]
+    cut, left_out = workspace.aws_part(apps)
+    assert set(cut["resource"]) == {t for t in apps["resource"] if t.startswith("aws_")} == {
+        "aws_iam_policy", "aws_iam_role_policy_attachment"}
+    assert set(cut["provider"]) == set(cut["terraform"]["required_providers"]) == {"aws"}
+    assert left_out == {t: len(v) for t, v in apps["resource"].items() if not t.startswith("aws_")}
+    assert "kubernetes" in apps["provider"], "the synthesized stack itself is untouched"
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -539,3 +540,53 @@ def test_install_shows_each_step_it_runs_with_its_time(monkeypatch: pytest.Monke
     ran.clear()
     tasks.install()  # everything is stamped now
     assert ran == [] and capsys.readouterr().err == ""
+
+
+def test_install_runs_apt_get_only_for_missing_test_server_packages_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real servers of the suite (tests/servers.py) come from system packages: a machine that has them is left
+    alone (no apt-get, no root needed); on one that lacks some, exactly those are installed, with a line saying so."""
+    spec = importlib.util.spec_from_file_location("globalpay_tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tasks)
+    spec.loader.exec_module(tasks)
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tasks, "run", lambda *cmd, **kwargs: ran.append(tuple(str(c) for c in cmd)))
+    present = tmp_path / "present"
+    present.touch()
+    monkeypatch.setattr(tasks, "SYSTEM_PACKAGES", {"postgresql-15": str(present), "postgresql-15-pgaudit": str(present)})
+    tasks.system_packages()
+    assert ran == [] and capsys.readouterr().err == ""
+
+    monkeypatch.setattr(tasks, "SYSTEM_PACKAGES", {"postgresql-15": str(present),
+                                                   "postgresql-15-pgaudit": str(tmp_path / "missing.so")})
+    monkeypatch.setattr(tasks.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(tasks.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(tasks, "_apt_candidate", lambda package: True)
+    tasks.system_packages()
+    apt = ("sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get")
+    assert ran == [(*apt, "update"), (*apt, "install", "-y", "--no-install-recommends", "postgresql-15-pgaudit")]
+    assert "missing: postgresql-15-pgaudit (apt-get)" in capsys.readouterr().err
+
+    # Ubuntu 24.04 (CI) has no postgresql-15 in its own archive: the PGDG repository is added first, by the script
+    # and key of postgresql-common (installed for it when absent).
+    ran.clear()
+    monkeypatch.setattr(tasks, "_apt_candidate", lambda package: False)
+    monkeypatch.setattr(tasks, "PGDG_SCRIPT", str(tmp_path / "apt.postgresql.org.sh"))
+    tasks.system_packages()
+    assert ran == [(*apt, "update"), (*apt, "install", "-y", "--no-install-recommends", "postgresql-common"),
+                   ("sudo", "-n", "sh", str(tmp_path / "apt.postgresql.org.sh"), "-y"), (*apt, "update"),
+                   (*apt, "install", "-y", "--no-install-recommends", "postgresql-15-pgaudit")]
+    assert "adding apt.postgresql.org (PGDG)" in capsys.readouterr().err
+
+
+def test_apt_candidate_reads_apt_cache_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the PGDG decision rests on, asked of this machine's apt: a package it cannot offer has no candidate."""
+    if shutil.which("apt-cache") is None:
+        pytest.skip("no apt on this machine")
+    spec = importlib.util.spec_from_file_location("globalpay_tasks_apt", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tasks)
+    spec.loader.exec_module(tasks)
+    assert tasks._apt_candidate("globalpay-no-such-package") is False
+    assert tasks._apt_candidate("postgresql-15") is True  # installed by tasks.py install (or from PGDG on Ubuntu)

@@ -104,6 +104,7 @@ SERVICE_OF_TYPE: dict[str, str] = {
     "aws_eks": "eks", "aws_iam": "iam", "aws_kms": "kms", "aws_s3": "s3", "aws_s3control": "s3",
     "aws_db": "rds", "aws_rds": "rds", "aws_elasticache": "elasticache", "aws_msk": "kafka",
     "aws_appautoscaling": "application-autoscaling", "aws_route53recoverycontrolconfig": "route53-recovery-control-config",
+    "aws_lambda": "lambda",
     "aws_secretsmanager": "secretsmanager", "aws_cloudwatch_log": "logs", "aws_cloudwatch_metric_alarm": "cloudwatch",
     "aws_cloudwatch_composite_alarm": "cloudwatch", "aws_cloudwatch_dashboard": "cloudwatch",
     "aws_cloudwatch_event": "events", "aws_sns": "sns", "aws_sqs": "sqs", "aws_ecr": "ecr", "aws_wafv2": "wafv2",

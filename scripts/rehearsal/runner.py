@@ -113,6 +113,8 @@ class StackResult:
     #: ``time.perf_counter()`` when the job started and finished: the order the stacks really ran in.
     started_at: float = 0.0
     finished_at: float = 0.0
+    #: Resources of other providers not planned (a stack rehearsed on its AWS part): ``{type: count}``.
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -121,7 +123,9 @@ class StackResult:
     def line(self, width: int) -> str:
         add = f"{self.to_add:4d} to add" if self.to_add is not None else "   - to add"
         when = f"same JSON as {self.reused_from}" if self.reused_from else f"{self.seconds:6.1f} s"
-        return f"  {self.name:<{width}}  validate {self.validate:<7}  plan {self.plan:<7}  {add}  {when}"
+        part = (f"  (AWS part; not planned: {sum(self.left_out.values())} "
+                f"{'/'.join(sorted({t.split('_')[0] for t in self.left_out}))} resources)") if self.left_out else ""
+        return f"  {self.name:<{width}}  validate {self.validate:<7}  plan {self.plan:<7}  {add}  {when}{part}"
 
 
 @dataclass
@@ -253,11 +257,13 @@ def _run_stack(tf: Terraform, prepared: PreparedStack, result: StackResult, *, s
 
 
 def aws_stacks(synth: SynthOutput) -> tuple[list[str], dict[str, str]]:
-    """(stacks to rehearse in deploy order, {skipped stack: why})."""
+    """(stacks to rehearse in deploy order, {skipped stack: why}). A stack that also uses the kubernetes or helm
+    provider is rehearsed on its AWS resources (``workspace.aws_part``) when it has any, else skipped."""
     chosen, skipped = [], {}
     for name in synth.order:
         others = synth.providers(name) - AWS_ONLY
-        if others:
+        has_aws = any(t.startswith("aws_") for t in synth.stacks[name].get("resource", {}))
+        if others and not has_aws:
             skipped[name] = (f"uses the {', '.join(sorted(others))} provider(s): there is no Kubernetes API to plan "
                              "against here (chart values and CRD schemas are checked by tests/test_k8s_schemas.py)")
         else:
@@ -319,7 +325,8 @@ def rehearse(
     results = {n: StackResult(n) for n in names}
     for name in names:
         prepared[name] = prepare(name, synth.stack_dir(name), workdir, provider_version=provider.version,
-                                 endpoint=moto.endpoint, drops=provider.drops, remote_state_dir=remote_dir)
+                                 endpoint=moto.endpoint, drops=provider.drops, remote_state_dir=remote_dir,
+                                 only_aws_part=bool(synth.providers(name) - AWS_ONLY))
         for i in prepared[name].remote_inputs:
             consumers.setdefault(i.producer, []).append(name)
     remote_notes: list[str] = []
@@ -349,10 +356,12 @@ def rehearse(
         result = results[name]
         result.started_at = t0
         result.dropped = prepared[name].dropped
+        result.left_out = prepared[name].left_out
         key = hashlib.sha256(f"{provider.version}\n{seed_keys[name]}\n".encode() + (synth.stack_dir(name) / "cdk.tf.json").read_bytes()).hexdigest()
         earlier = reuse.get(key) if reuse is not None and not show_plans else None
         if earlier is not None:
-            for attr in ("validate", "plan", "to_add", "to_change", "to_destroy", "errors", "warnings", "dropped"):
+            for attr in ("validate", "plan", "to_add", "to_change", "to_destroy", "errors", "warnings", "dropped",
+                         "left_out"):
                 setattr(result, attr, copy.deepcopy(getattr(earlier, attr)))
             result.reused_from = f"{earlier.name} ({reuse_labels[key]})"
         else:

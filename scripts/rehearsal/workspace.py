@@ -56,6 +56,7 @@ SERVICE_BY_PREFIX: dict[str, str] = {
     "aws_inspector2_": "inspector2",
     "aws_internet_gateway": "ec2",
     "aws_kms_": "kms",
+    "aws_lambda_": "lambda",
     "aws_launch_template": "ec2",
     "aws_lb": "elbv2",
     "aws_msk_": "kafka",
@@ -152,23 +153,49 @@ def provider_override(stack: Mapping[str, Any], endpoint: str) -> list[dict[str,
     return blocks
 
 
+def aws_part(stack: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+    """A stack that also uses the kubernetes or helm provider, cut to what the emulator can plan: its AWS resources
+    and data sources (and the remote state they read), the AWS provider, nothing else. Returns the cut stack and
+    ``{type: count}`` of the resources left out. An AWS resource that refers to one left out fails ``validate``,
+    as it should: then the cut would hide something."""
+    cut = json.loads(json.dumps(stack))
+    left_out: dict[str, int] = {}
+    for rtype in list(cut.get("resource", {})):
+        if not rtype.startswith("aws_"):
+            left_out[rtype] = len(cut["resource"].pop(rtype))
+    for dtype in list(cut.get("data", {})):
+        if not (dtype.startswith("aws_") or dtype == "terraform_remote_state"):
+            left_out[f"data.{dtype}"] = len(cut["data"].pop(dtype))
+    cut["provider"] = {k: v for k, v in cut.get("provider", {}).items() if k == "aws"}
+    required = cut.get("terraform", {}).get("required_providers", {})
+    cut.setdefault("terraform", {})["required_providers"] = {k: v for k, v in required.items() if k == "aws"}
+    cut.pop("output", None)  # nothing reads an AWS part's outputs in the rehearsal
+    return cut, dict(sorted(left_out.items()))
+
+
 @dataclass
 class PreparedStack:
     name: str
     directory: Path
     dropped: dict[str, int]
     remote_inputs: list[RemoteStateInput]
+    #: Resources of other providers left out (``aws_part``); empty for an AWS-only stack.
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def prepare(name: str, source_dir: Path, workdir: Path, *, provider_version: str, endpoint: str,
-            drops: tuple[CompatDrop, ...], remote_state_dir: Path) -> PreparedStack:
-    """Copy one synthesized stack into ``workdir/<name>`` and write its override file."""
+            drops: tuple[CompatDrop, ...], remote_state_dir: Path, only_aws_part: bool = False) -> PreparedStack:
+    """Copy one synthesized stack into ``workdir/<name>`` and write its override file (``only_aws_part``: the
+    copy holds the stack's ``aws_part``)."""
     target = workdir / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source_dir, target, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan", ".terraform.lock.hcl"))
     stack = json.loads((target / "cdk.tf.json").read_text())
+    left_out: dict[str, int] = {}
+    if only_aws_part:
+        stack, left_out = aws_part(stack)
     dropped = apply_drops(stack, drops)
-    if dropped:
+    if dropped or only_aws_part:
         (target / "cdk.tf.json").write_text(json.dumps(stack, indent=2))
     inputs = remote_state_inputs(stack)
     override: dict[str, Any] = {
@@ -184,7 +211,7 @@ def prepare(name: str, source_dir: Path, workdir: Path, *, provider_version: str
             for i in inputs
         }}
     (target / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True))
-    return PreparedStack(name, target, dropped, inputs)
+    return PreparedStack(name, target, dropped, inputs, left_out)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -234,8 +261,9 @@ def placeholder(expression: str, *, region: str, account: str) -> Any:
         return f"{_ATTR_PREFIX[last]}{digest}"
     if last == "data":  # certificate_authority[0].data
         return "cmVoZWFyc2FsLWNlcnRpZmljYXRlLWF1dGhvcml0eQ=="
-    if last.startswith("bootstrap_brokers"):
-        return ",".join(f"b-{i}.rehearsal.{digest[:6]}.c2.kafka.{region}.amazonaws.com:9096" for i in (1, 2, 3))
+    if last.startswith("bootstrap_brokers"):  # MSK's port of each listener: SASL/IAM, SASL/SCRAM, TLS
+        port = 9098 if last.endswith("sasl_iam") else 9096 if last.endswith("sasl_scram") else 9094
+        return ",".join(f"b-{i}.rehearsal.{digest[:6]}.c2.kafka.{region}.amazonaws.com:{port}" for i in (1, 2, 3))
     if last == "endpoint":
         return f"https://{digest[:32].upper()}.gr7.{region}.eks.amazonaws.com" if rtype == "aws_eks_cluster" else f"rehearsal-{short}.{region}.amazonaws.com"
     if "endpoint" in last or "address" in last or last.endswith("dns_name"):
