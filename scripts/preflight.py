@@ -35,7 +35,8 @@ guide's own figure ("Service quotas increased for: EC2 instances (minimum 50 vCP
 
 ``node-ami``: the pinned EKS-optimized AMI release (``versions.EKS_NODE_AMI_RELEASES``) is published in the region,
 and no newer release has been out for more than ``versions.NODE_AMI_PATCH_DAYS`` days (PCI DSS 6.3.3): ``aws ec2
-describe-images --owners amazon``. The scheduled pipeline runs it monthly; a failure names the release to pin.
+describe-images --owners amazon``. The daily drift run (stack.yml, mode drift) runs it per core stack; a failure
+names the release to pin and opens the environment's patch issue.
 
 Read credentials with ``eks:DescribeAddonVersions``, ``eks:DescribeCluster``, ``eks:ListInsights``,
 ``eks:DescribeInsight``, ``servicequotas:GetServiceQuota`` and ``ec2:DescribeImages`` (the pull-request plan role)

@@ -348,3 +348,49 @@ def test_the_pipeline_runs_the_preflight_before_planning_a_core_stack() -> None:
     command = runs[preflight_at]
     assert all(check in command for check in ("addons", "insights", "quota", "deprecated-apis"))
     assert '--region "$REGION"' in command and job["steps"][preflight_at]["env"]["REGION"] == "${{ inputs.stack }}"
+
+
+def test_the_daily_drift_run_opens_the_patch_issue_when_a_node_ami_is_due(prod, tmp_path: Path) -> None:
+    """The monthly patching duty has an owner: stack.yml (mode drift) runs ``node-ami`` for a core stack's region,
+    the assessment carries its failing lines, the report writes the patch issue drift.yml opens, and fails."""
+    from tests.test_pipeline import _result, assess, report_module, workflow
+
+    job = workflow("stack.yml")["jobs"]["plan"]
+    step = next(s for s in job["steps"] if "preflight.py node-ami" in s.get("run", ""))
+    assert step["if"] == "${{ inputs.mode == 'drift' }}" and step["env"]["REGION"] == "${{ inputs.stack }}"
+    assert "--patching" in next(s["run"] for s in job["steps"] if "scripts/ci/assess.py" in s.get("run", ""))
+    assert any("--patch-body" in s.get("run", "") for s in workflow("stacks.yml")["jobs"]["report"]["steps"])
+    assert "patch" in workflow("drift.yml")["jobs"]["issue"]["steps"][-1]["with"]["script"]
+
+    pinned = versions.EKS_NODE_AMI_RELEASES[versions.KUBERNETES_VERSION].rsplit("-", 1)[1]
+    overdue = images_aws([pinned, "20260820"])
+    import datetime as dt
+    import io
+    from contextlib import redirect_stdout
+
+    def preflight_output(call) -> str:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            preflight.main(["node-ami", "--region", "eu-west-1"], call=call, today=dt.date(2026, 11, 30))
+        return out.getvalue()
+
+    assert assess.patching_due(preflight_output(images_aws([pinned]))) == []
+    due = assess.patching_due(preflight_output(overdue))
+    assert len(due) == 1 and due[0].startswith("eu-west-1 (") and "patch due" in due[0]
+    # a check that could not ask AWS is reported, never taken as up to date
+    assert assess.patching_due("preflight node-ami: cannot ask AWS: Unable to locate credentials.")[0].startswith(
+        "the node AMI check did not complete")
+
+    results = tmp_path / "results"
+    for name in prod:
+        if not name.endswith("-bootstrap"):
+            (results / name).mkdir(parents=True)
+            extra = {"patching": due} if name == "globalpay-prod-eu-west-1" else {}
+            (results / name / "result.json").write_text(json.dumps(_result(name, "no changes", **extra)))
+    args = ["--environment", "prod", "--mode", "drift", "--outdir", str(prod.outdir), "--results", str(results),
+            "--out", str(tmp_path / "summary.md"), "--issue-body", str(tmp_path / "drift.md"),
+            "--patch-body", str(tmp_path / "patch.md")]
+    assert report_module.main(args) == 1
+    assert not (tmp_path / "drift.md").exists()
+    body = (tmp_path / "patch.md").read_text()
+    assert "PCI DSS 6.3.3" in body and "globalpay-prod-eu-west-1: eu-west-1 (" in body and "EKS_NODE_AMI_RELEASES" in body

@@ -18,7 +18,11 @@ Refused (exit 1), whatever the mode:
 
 Also exit 1: a failed plan, and drift (mode drift). A plan that fails only because an upstream stack does not
 have an output yet (a pull request that adds a cross-stack output) is reported as "needs upstream apply" in
-mode plan, not failed: the deploy applies the upstream stack first (waves). Standard library only.
+mode plan, not failed: the deploy applies the upstream stack first (waves).
+
+Mode drift also carries the node AMI patch check of a core stack's region (``--patching``: the output of
+``scripts/preflight.py node-ami``, PCI DSS 6.3.3): its failing lines become ``patching`` in the result, and the
+report opens the patch issue. They do not fail the stack's job (the plan itself is fine). Standard library only.
 """
 
 from __future__ import annotations
@@ -80,12 +84,26 @@ def missing_upstream_outputs(log: str) -> list[str] | None:
     return sorted(set(upstream))
 
 
+def patching_due(output: str | None) -> list[str]:
+    """The failing lines of ``preflight.py node-ami`` (``FAIL ...``), or its error when it could not ask AWS: a
+    check that did not run is reported, never taken as up to date. ``None``: the check was not run."""
+    if output is None:
+        return []
+    lines = [line.strip() for line in output.splitlines()]
+    failed = [line.removeprefix("FAIL").strip() for line in lines if line.startswith("FAIL")]
+    if failed:
+        return failed
+    if "preflight node-ami: passed" in lines:
+        return []
+    return [f"the node AMI check did not complete: {' / '.join(line for line in lines if line) or 'no output'}"]
+
+
 def assess(*, stack: str, environment: str, mode: str, exitcode: str, plan: dict[str, Any] | None, log: str,
            stateful: set[str], allow: AllowList) -> dict[str, Any]:
     result: dict[str, Any] = {"stack": stack, "environment": environment, "mode": mode, "exitcode": exitcode,
                               "status": "", "add": 0, "change": 0, "destroy": 0, "replace": 0,
                               "addresses": {k: [] for k in KINDS}, "drifted": [], "destructive": [],
-                              "allowed_destructive": [], "refusals": [], "upstream": []}
+                              "allowed_destructive": [], "refusals": [], "upstream": [], "patching": []}
     if exitcode not in ("0", "2") or plan is None:
         upstream = missing_upstream_outputs(log) if exitcode == "1" else None
         result["status"] = "needs upstream apply" if upstream and mode == "plan" else "error"
@@ -162,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan-text", type=Path, default=None)
     parser.add_argument("--stateful-types", type=Path, required=True)
     parser.add_argument("--allow-list", type=Path, default=None, help="default: environments/<env>.allow-destructive.json")
+    parser.add_argument("--patching", type=Path, default=None,
+                        help="output of preflight.py node-ami for the stack's region (mode drift, core stacks)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -178,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     log = args.plan_log.read_text(errors="replace") if args.plan_log.is_file() else ""
     result = assess(stack=args.stack, environment=args.environment, mode=args.mode, exitcode=args.exitcode,
                     plan=plan, log=log, stateful=stateful, allow=allow)
+    if args.patching is not None:
+        result["patching"] = patching_due(args.patching.read_text(errors="replace") if args.patching.is_file() else "")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     text = args.plan_text.read_text(errors="replace") if args.plan_text and args.plan_text.is_file() else ""
@@ -202,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.environment}.allow-destructive.json)")
     for d in result["allowed_destructive"]:
         print(f"::warning title=allowed destructive change::{stack}: {d}")
+    for line in result["patching"]:
+        print(f"::warning title=node AMI patch due (PCI DSS 6.3.3)::{stack}: {line}")
     print(f"{stack}: {result['status']}; " + ", ".join(f"{result[k]} {k}" for k in ("add", "change", "destroy", "replace")))
     return 1 if failed(result) else 0
 

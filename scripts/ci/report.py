@@ -6,8 +6,11 @@
 
 Writes the markdown (job summary and the pull request comment's section): a table of every stack (wave,
 status, counts), then per stack the changed addresses, the stateful resources destroyed or replaced first.
-With ``--issue-body`` in mode drift, also the body of the drift issue (written only when something drifted).
-Exit 1 when a stack failed to plan, drifted (mode drift), was refused, or has no result; a stack that only
+With ``--issue-body`` in mode drift, also the body of the drift issue (written only when something drifted);
+with ``--patch-body``, the body of the patch issue (written only when a region's node AMI release is due,
+PCI DSS 6.3.3: docs/runbooks/upgrade.md, "Nodes: monthly patching").
+Exit 1 when a stack failed to plan, drifted (mode drift), is due a node AMI patch (mode drift), was refused,
+or has no result; a stack that only
 needs an upstream stack applied first (mode plan) does not fail the report. Standard library only.
 """
 
@@ -65,7 +68,8 @@ def report(environment: str, mode: str, outdir: Path, results: dict[str, dict[st
     deps = dependencies(outdir) if manifest.is_file() else {}
     wave = waves(deps) if deps else {}
     bootstrap = f"globalpay-{environment}-bootstrap"
-    problems: dict[str, list[str]] = {"error": [], "drift": [], "refused": [], "missing": [], "upstream": []}
+    problems: dict[str, list[str]] = {"error": [], "drift": [], "refused": [], "missing": [], "upstream": [],
+                                      "patching": []}
     rows, details = [], []
     for name in sorted(set(deps) | set(results), key=lambda n: (wave.get(n, 99), n)):
         if name == bootstrap:
@@ -81,6 +85,7 @@ def report(environment: str, mode: str, outdir: Path, results: dict[str, dict[st
             problems[status].append(name)
         if status == "needs upstream apply":
             problems["upstream"].append(f"{name} (needs {', '.join(r.get('upstream', []))} applied)")
+        problems["patching"] += [f"{name}: {line}" for line in r.get("patching", [])]
         mark = f"**{status}**" if status in ("error", "drift", "refused") else status
         rows.append(f"| {wave.get(name, '?')} | `{name}` | {mark} | {r['add']} | {r['change']} | {r['destroy']} | {r['replace']} |")
         lines = stack_lines(r)
@@ -97,6 +102,8 @@ def report(environment: str, mode: str, outdir: Path, results: dict[str, dict[st
         text.append(f"**Drifted ({len(problems['drift'])}):** " + ", ".join(f"`{n}`" for n in problems["drift"]))
     if problems["error"]:
         text.append("**Plan failed:** " + ", ".join(f"`{n}`" for n in problems["error"]))
+    if problems["patching"]:
+        text.append("**Node AMI patch due** (PCI DSS 6.3.3): " + "; ".join(problems["patching"]))
     if problems["upstream"]:
         text.append("**Needs an upstream stack applied first** (not a failure: the deploy applies it in an earlier wave): "
                     + "; ".join(problems["upstream"]))
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--issue-body", type=Path, default=None)
+    parser.add_argument("--patch-body", type=Path, default=None)
     args = parser.parse_args(argv)
     text, problems = report(args.environment, args.mode, args.outdir, load_results(args.results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             f"The daily drift check found changes made outside Terraform in {len(problems['drift'])} stack(s) of "
             f"{args.environment} ([run]({run})). Revert the manual change, or commit it to the code and deploy "
             f"(docs/runbooks/pipeline.md, Drift).\n\n{text}")
+    if args.patch_body and args.mode == "drift" and problems["patching"]:
+        args.patch_body.write_text(
+            f"A newer EKS-optimized AMI release has been out longer than the patch window in {args.environment} "
+            "(PCI DSS 6.3.3, critical patches within a month). Pin the release named below in "
+            "`versions.EKS_NODE_AMI_RELEASES` with its evidence and deploy, canary region first "
+            "(docs/runbooks/upgrade.md, Nodes: monthly patching).\n\n"
+            + "\n".join(f"- {line}" for line in problems["patching"]) + "\n")
     failed = False
     env = args.environment
     if not args.outdir.joinpath("manifest.json").is_file():
@@ -133,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         failed = True
     if problems["drift"]:
         print(f"::error title=drift in {env}::{len(problems['drift'])} stack(s) drifted: {', '.join(problems['drift'])}")
+        failed = True
+    if problems["patching"]:
+        print(f"::error title=node AMI patch due in {env}::{'; '.join(problems['patching'])}")
         failed = True
     if problems["error"]:
         print(f"::error title=plan failed in {env}::{', '.join(problems['error'])}")
