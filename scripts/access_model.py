@@ -24,20 +24,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from constructs_lib.synthesis import Synthesis  # noqa: E402  (after the sys.path entry above)
+
 OUTPUT = ROOT / "docs" / "access-model.md"
 ENV, REGION = "prod", "us-east-1"
 WORKLOAD_TAG = "Workload"
 #: Attributes that name a resource, in the order they are tried.
 NAMING_ATTRIBUTES = ("bucket", "cluster_name", "replication_group_id", "function_name", "identifier", "name")
 TOKEN = re.compile(r"\$\{([^}]+)\}")
-
-
-def read_stacks(outdir: Path) -> dict[str, dict[str, Any]]:
-    stacks = outdir / "stacks"
-    if not stacks.is_dir():
-        raise SystemExit(f"{outdir} is not a synth output (no stacks/ folder): run `python3 tasks.py synth`")
-    return {d.name: json.loads((d / "cdk.tf.json").read_text()) for d in sorted(stacks.iterdir())
-            if (d / "cdk.tf.json").is_file()}
 
 
 def _resource_name(stack: dict[str, Any], rtype: str, rid: str) -> str:
@@ -180,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/access-model.md is out of date")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
-    text = render(read_stacks(args.synth_dir))
+    text = render(Synthesis.load(args.synth_dir).stacks)
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""
         if current != text:
