@@ -86,13 +86,15 @@ class Synth(Synthesis):
 def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend: str | None = None) -> Synth:
     key = json.dumps([env, overrides or {}, backend], sort_keys=True)
     if key not in _CACHE:
+        from constructs_lib.policy import synth as policy_synth
         from regions.app import build_app
 
         config = load_config(env, REGION_SPECS, overrides)
         errors = validate(config, REGION_SPECS)
         assert not errors, [str(e) for e in errors]
         outdir = synth_root() / f"synth-{len(_CACHE)}"
-        build_app(config, str(outdir), backend=backend).app.synth()
+        # As main.py does: the policy refuses the synth, the rules that span stacks included (app_rules).
+        policy_synth(build_app(config, str(outdir), backend=backend).app)
         from scripts.ci.locks import install as install_lock_files
 
         install_lock_files(outdir)  # as main.py does: the output folder holds what terraform init will read
