@@ -590,7 +590,7 @@ PCI_DSS: tuple[Group, ...] = (
         _r("1.4.1", "Network security controls sit between trusted and untrusted networks", "met", BOUNDARY,
            ("GP015", T_FLOW)),
         _r("1.4.2", "Inbound traffic from untrusted networks reaches only publicly reachable services, protocols and "
-           "ports", "met", PUBLIC_ENTRY, ("GP015", T_INGRESS)),
+           "ports", "met", PUBLIC_ENTRY, ("GP014", "GP015", T_INGRESS)),
         _r("1.4.3", "Anti-spoofing measures detect and block forged source addresses", "inherited",
            operator="AWS's VPC network does not deliver packets with a forged source address (AWS PCI DSS "
                     "responsibility summary); nothing to configure."),

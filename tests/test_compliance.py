@@ -91,6 +91,30 @@ def test_every_entry_has_a_known_status_and_guards_that_exist() -> None:
     assert (tests_dir / "test_compliance.py").is_file()
 
 
+def _cited(text: str) -> dict[str, set[str]]:
+    """``{rule: {requirement ids}}``: the PCI DSS requirements each rule's paragraph (or table row) cites."""
+    cited: dict[str, set[str]] = {}
+    parts = re.split(r"(?m)^(?:\| )?(GP\d{3})\b", text)
+    for rule, body in zip(parts[1::2], parts[2::2], strict=True):
+        found = re.search(r"PCI DSS ([0-9]+(?:\.[0-9]+)+(?:, [0-9]+(?:\.[0-9]+)+)*)", body)
+        if found:
+            cited.setdefault(rule, set()).update(found.group(1).split(", "))
+    return cited
+
+
+def test_each_rule_guards_the_requirements_it_cites_and_the_docs_cite_the_same() -> None:
+    """A rule's message names its PCI DSS requirements; the checklist lists the rule as a guard of each one, and
+    docs/safe-change.md cites the same requirements as the rule's module."""
+    from_code = {**_cited(policy.__doc__ or ""), **_cited(app_rules.__doc__ or "")}
+    assert {"GP008", "GP009", "GP010", "GP011", "GP012", "GP013", "GP014", "GP015"} <= set(from_code)
+    guards = {r.id: set(r.guard) for group in STANDARDS["pci-dss"] for r in group.requirements}
+    for rule, requirements in from_code.items():
+        for requirement in requirements:
+            assert rule in guards.get(requirement, set()), f"{rule} cites PCI DSS {requirement}, whose row does not name it"
+    documented = _cited((ROOT / "docs" / "safe-change.md").read_text().split("## 2.")[0])
+    assert {rule: documented.get(rule) for rule in from_code} == from_code
+
+
 def test_removing_object_lock_from_one_archive_turns_the_requirements_not_met_and_fails_the_check(prod: Synth) -> None:
     unlocked, archive = _without_object_lock_on_one_archive(prod)
     problems = compliance.check(unlocked)
