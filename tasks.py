@@ -15,7 +15,9 @@
     python3 tasks.py locks --check | --update               the committed provider lock files (locks/, scripts/ci/locks.py)
     python3 tasks.py state-reconcile [--apply]              state written to the replica bucket during an outage,
                                                             back to the primary bucket (docs/runbooks/failover.md)
-    python3 tasks.py access-model [--check]                 docs/access-model.md (who may do what) from cdktf.out
+    python3 tasks.py access-model [--check]                 docs/compliance/access-model.md (who may do what) from cdktf.out
+    python3 tasks.py compliance [--check]                   docs/compliance/pci-dss.md and soc2.md (the checklists) from
+                                                            cdktf.out; --check also fails on a requirement not met
 
 Installs are exact (Pipfile.lock via ``pipenv sync``, checkov/requirements.txt, package-lock.json via
 ``npm ci``) and are skipped when the lock file has not changed since the last install. After the .venv
@@ -214,7 +216,7 @@ def main(argv: list[str]) -> int:
                "diagram": "scripts/diagram.py", "cost": "scripts/cost.py", "rehearse": "scripts/rehearse.py",
                "plan-review": "scripts/plan_review.py", "inventory": "scripts/inventory.py",
                "preflight": "scripts/preflight.py", "state-reconcile": "scripts/state_reconcile.py",
-               "access-model": "scripts/access_model.py"}
+               "access-model": "scripts/access_model.py", "compliance": "scripts/compliance.py"}
     # Tools whose arguments are paths: they run in the folder the command was typed in.
     in_caller_cwd = ("plan-review", "inventory", "state-reconcile")
     if task not in ("install", "synth", "test", "locks", *scripts):

@@ -159,7 +159,7 @@ def consumer_group(service: str) -> str:
 
 @dataclass(frozen=True)
 class ServiceIdentity:
-    """Every name one service is known by, in every system (docs/access-model.md)."""
+    """Every name one service is known by, in every system (docs/compliance/access-model.md)."""
 
     service: str
     #: Kubernetes service account (in the workloads namespace).

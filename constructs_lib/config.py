@@ -267,7 +267,7 @@ class ClusterConfig:
 @dataclass(frozen=True)
 class ServiceAccess:
     """What one service may reach, and nothing else: its own Kubernetes service account and IAM role, its own
-    PostgreSQL role, Redis user and Kafka permissions (docs/access-model.md, generated from the synthesized
+    PostgreSQL role, Redis user and Kafka permissions (docs/compliance/access-model.md, generated from the synthesized
     policies). Every service also reads and writes its own prefix ``<service>/`` of the region's data bucket."""
 
     # Shared secrets the service reads, named below globalpay/<env>/ ("jwt/keys", "api/keys"). Never
@@ -319,7 +319,7 @@ class WorkloadsConfig:
     # rate-limits with Lua scripts and writes the API audit trail; it calls payment-processor over HTTP.
     # payment-processor writes payments (cardholder data), calls the processors (api/keys) and publishes payment
     # events, and serves api-gateway's calls (max 20); reconciliation-engine reads payments, keeps its own ledger
-    # and consumes the events, in batches (max 10). docs/access-model.md lists what each may do.
+    # and consumes the events, in batches (max 10). docs/compliance/access-model.md lists what each may do.
     services: tuple[ServiceConfig, ...] = (
         ServiceConfig(name="api-gateway", max_replicas=50, access=ServiceAccess(
             secrets=("jwt/keys",),

@@ -7,7 +7,7 @@ any pod of the cluster assume the role (EKS best practices, "Scope the IAM role 
 
 The add-ons' permission policies live here too. The GlobalPay services have one role each, built by
 ``constructs_lib/identity.py`` with this module's trust policy (the guide's single ``globalpay-sa`` with
-SecretsManagerReadWrite and AmazonS3FullAccess is gone: docs/access-model.md, deviations).
+SecretsManagerReadWrite and AmazonS3FullAccess is gone: docs/compliance/access-model.md, deviations).
 """
 
 from __future__ import annotations

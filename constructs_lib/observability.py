@@ -28,6 +28,7 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.common import AccountContext, policy_document, protected
+from constructs_lib.policy import suppress
 from constructs_lib.providers import aws
 
 GIB = 1024**3
@@ -89,6 +90,10 @@ class AlarmTopic(Construct):
             ]),
         )
         self.subscriptions = subscribe_endpoints(self, self.topic.arn, props.endpoints)
+        if not props.endpoints:
+            # Allowed outside prod only (the validator requires an endpoint there): said in every synth summary.
+            suppress(self.topic, "GP012", reason="observability.alert_endpoints is empty (allowed outside prod): "
+                     "nobody is paged unless an endpoint is subscribed outside Terraform")
 
 
 def subscribe_endpoints(scope: Construct, topic_arn: str, endpoints: Sequence[str]) -> dict[str, Any]:

@@ -45,7 +45,21 @@ GP008    least privilege of the workloads (PCI DSS 7.2.1, 7.2.2): an IAM role ta
          ``Workload`` grant no ``*`` or ``<service>:*`` action, no NotAction/NotResource, and no ``*`` resource
          unless every action of the statement has no narrower resource (``RESOURCE_WILDCARD_ONLY_ACTIONS``);
          no AWS-managed policy is attached to a workload role.
+GP013    audit logs are kept a year (PCI DSS 10.5.1): a CloudWatch log group that sets a retention keeps its
+         events at least 365 days (unset: never expire, which is longer).
+GP014    VPC endpoints carry a policy (PCI DSS 1.3.2, 1.4.2): an interface or gateway endpoint without one, or with
+         AWS's default full-access policy, lets any principal reach any resource of any account through it.
+GP015    the internet reaches the platform only through the API's ALB and the CDN (PCI DSS 1.3.1, 1.4.1, 1.4.2):
+         no internet-facing Kubernetes Service (type LoadBalancer) or Terraform load balancer, no Ingress of
+         another class, an internet-facing Ingress only with the WAF web ACL, a certificate and HTTPS, no subnet
+         that hands out public IP addresses, no public address on an instance or interface, no Lambda function
+         URL without authentication, no public API Gateway.
 =======  =====================================================================================================
+
+The rules that need more than one stack (GP009-GP012: a workload reading a break-glass secret, log buckets that
+are not write-once, a region without a detector or recorder, an alarm topic nobody subscribes to) are in
+``constructs_lib/app_rules.py``: ``synth()`` runs them once after cdktf has synthesized every stack, over the
+configurations the stack validations read (no second ``to_terraform()``), and reports them the same way.
 
 The AWS API rules of ``constructs_lib/aws_rules.py`` (AWS001, ...: what AWS refuses at apply time although the
 plan rehearsal's emulator accepts it) run in the same pass, read the same configuration and are reported,
@@ -70,7 +84,7 @@ import jsii
 from cdktf import App, TerraformProvider, TerraformStack
 from constructs import IConstruct, IValidation
 
-from constructs_lib import aws_rules
+from constructs_lib import app_rules, aws_rules
 
 # --------------------------------------------------------------------------------------------------
 # Reference tables (shared with scripts/inventory.py and scripts/plan_review.py)
@@ -85,6 +99,10 @@ RULES: dict[str, str] = {
     "GP006": "no literal secret in the configuration",
     "GP007": "stateful resources are protected from destruction",
     "GP008": "workload roles grant no wildcard action or resource",
+    **app_rules.RULES,
+    "GP013": "log groups keep their events at least a year",
+    "GP014": "every VPC endpoint has a policy narrower than full access",
+    "GP015": "the internet reaches the platform only through the API's ALB and the CDN",
     **aws_rules.RULES,
 }
 
@@ -143,6 +161,16 @@ RESOURCE_WILDCARD_ONLY_ACTIONS = frozenset({
 AWS_MANAGED_POLICY = re.compile(r"^arn:(aws|\$\{[^}]+\}):iam::aws:policy/")
 ROLE_REFERENCE = re.compile(r"^\$\{aws_iam_role\.([^.}]+)\.(id|name)\}$")
 
+#: Days an audit log is kept at least (GP013; PCI DSS 10.5.1: twelve months of audit history).
+LOG_RETENTION_MIN_DAYS = 365
+#: Endpoint types that take an endpoint policy (GP014; Gateway Load Balancer endpoints take none).
+POLICY_ENDPOINT_TYPES = ("Interface", "Gateway")
+#: Annotations that keep a Kubernetes Service of type LoadBalancer internal (AWS Load Balancer Controller; the
+#: in-tree controller's older one).
+INTERNAL_SERVICE_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+                                "service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+ENDPOINT_REFERENCE = re.compile(r"^\$\{aws_vpc_endpoint\.([^.}]+)\.id\}$")
+
 REQUIRED_COST_TAGS = ("Environment", "Project", "CostCenter")
 AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
@@ -200,6 +228,8 @@ class PolicyReport:
     resources_checked: int = 0
     seconds: float = 0.0
     checked_stacks: set[str] = field(default_factory=set)
+    #: The rules that span stacks (``app_rules``) ran on this App.
+    whole_app_checked: bool = False
 
     def record(self, finding: Finding) -> bool:
         """Keep ``finding``; True when it counts (no suppression covers it)."""
@@ -480,6 +510,89 @@ def _cost_tags(cfg: Mapping[str, Any]) -> Iterator[Issue]:
         yield "GP005", f"the AWS provider's default_tags lack {', '.join(missing)}"
 
 
+def _log_retention(rtype: str, cfg: Mapping[str, Any]) -> Iterator[Issue]:
+    if rtype != "aws_cloudwatch_log_group":
+        return
+    days = cfg.get("retention_in_days")
+    if isinstance(days, int) and 0 < days < LOG_RETENTION_MIN_DAYS:  # 0 or unset: never expire
+        yield "GP013", (f"events are kept {days} days: audit history is kept at least {LOG_RETENTION_MIN_DAYS} "
+                        "(PCI DSS 10.5.1); set retention_in_days to 365 or more")
+
+
+def full_access_policy(document: Any) -> bool:
+    """Whether an endpoint policy allows every action on every resource to every principal without a condition:
+    the policy AWS attaches when none is given (VPC User Guide, "Control access to VPC endpoints using endpoint
+    policies")."""
+    try:
+        parsed = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return False
+    for statement in _as_list(parsed.get("Statement", [])) if isinstance(parsed, Mapping) else []:
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow" or statement.get("Condition"):
+            continue
+        principal = statement.get("Principal")
+        anyone = principal == "*" or (isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS")))
+        if anyone and "*" in _as_list(statement.get("Action")) and "*" in _as_list(statement.get("Resource")):
+            return True
+    return False
+
+
+def _endpoint_policy_issues(document: Any) -> Iterator[Issue]:
+    if full_access_policy(document):
+        yield "GP014", ("the endpoint policy allows every action on every resource to anyone: name this account's "
+                        "(or organization's) principals and resources (PCI DSS 1.3.2, 1.4.2)")
+
+
+def _annotations(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    annotations = first(cfg, "metadata").get("annotations")
+    return annotations if isinstance(annotations, Mapping) else {}
+
+
+def _public_entry(rtype: str, cfg: Mapping[str, Any]) -> Iterator[Issue]:
+    """GP015: an entry from the internet other than the API's ALB (its Ingress) and the CDN."""
+    why = "the internet reaches the platform only through the API's ALB and the CDN (PCI DSS 1.3.1, 1.4.2)"
+    if rtype in ("kubernetes_service_v1", "kubernetes_service"):
+        annotations = _annotations(cfg)
+        internal = any(str(annotations.get(k, "")).lower() == v for k, v in INTERNAL_SERVICE_ANNOTATIONS.items())
+        if first(cfg, "spec").get("type") == "LoadBalancer" and not internal:
+            yield "GP015", f"a Service of type LoadBalancer gets an internet-facing load balancer of its own, outside the WAF: {why}"
+    elif rtype in ("kubernetes_ingress_v1", "kubernetes_ingress"):
+        annotations = _annotations(cfg)
+        kind = first(cfg, "spec").get("ingress_class_name") or annotations.get("kubernetes.io/ingress.class")
+        if kind != "alb":
+            yield "GP015", f"an Ingress of class {kind!r}: only the AWS Load Balancer Controller's class alb serves an entry: {why}"
+        elif annotations.get("alb.ingress.kubernetes.io/scheme") == "internet-facing":
+            missing = []
+            if not annotations.get("alb.ingress.kubernetes.io/wafv2-acl-arn"):
+                missing.append("the WAF web ACL (wafv2-acl-arn)")
+            if not annotations.get("alb.ingress.kubernetes.io/certificate-arn"):
+                missing.append("a certificate (certificate-arn)")
+            if '"HTTP"' in str(annotations.get("alb.ingress.kubernetes.io/listen-ports", "")) and \
+                    not annotations.get("alb.ingress.kubernetes.io/ssl-redirect"):
+                missing.append("HTTP redirected to HTTPS (ssl-redirect)")
+            if missing:
+                yield "GP015", f"an internet-facing Ingress without {', '.join(missing)}: {why}"
+    elif rtype in ("aws_lb", "aws_alb", "aws_elb") and truthy(cfg.get("internal")) is not True:
+        yield "GP015", f"an internet-facing load balancer outside the API's Ingress (set internal = true): {why}"
+    elif rtype == "aws_subnet" and truthy(cfg.get("map_public_ip_on_launch")):
+        yield "GP015", f"the subnet gives every instance launched in it a public IPv4 address: {why}"
+    elif rtype == "aws_instance" and truthy(cfg.get("associate_public_ip_address")):
+        yield "GP015", f"the instance gets a public IPv4 address: {why}"
+    elif rtype == "aws_launch_template" and any(truthy(n.get("associate_public_ip_address"))
+                                                 for n in blocks(cfg.get("network_interfaces"))):
+        yield "GP015", f"instances launched from the template get a public IPv4 address: {why}"
+    elif (rtype == "aws_eip" and (cfg.get("instance") or cfg.get("network_interface"))) or rtype == "aws_eip_association":
+        yield "GP015", f"a public IP address on an instance or network interface (only NAT gateways hold one): {why}"
+    elif rtype == "aws_lambda_function_url" and cfg.get("authorization_type") == "NONE":
+        yield "GP015", f"a function URL anyone can call without authentication: {why}"
+    elif rtype == "aws_apigatewayv2_api":
+        yield "GP015", f"an HTTP or WebSocket API (API Gateway v2 endpoints are public): {why}"
+    elif rtype == "aws_api_gateway_rest_api":
+        types = first(cfg, "endpoint_configuration").get("types") or ["EDGE"]
+        if "PRIVATE" not in _as_list(types):
+            yield "GP015", f"a public REST API (endpoint {', '.join(_as_list(types))}): {why}"
+
+
 # --------------------------------------------------------------------------------------------------
 # The aspect and the per-stack validation
 # --------------------------------------------------------------------------------------------------
@@ -505,6 +618,12 @@ class _StackCheck:
         self.workload_roles: dict[str, str] = {}
         self.role_policies: list[tuple[str, str, Any]] = []  # (role reference, path, document)
         self.role_attachments: list[tuple[str, str, Any]] = []  # (role reference, path, policy ARN)
+        #: GP014: endpoints that take a policy and have none inline (logical id -> path), and the endpoints an
+        #: ``aws_vpc_endpoint_policy`` gives one.
+        self.endpoints_without_policy: dict[str, str] = {}
+        self.endpoints_with_policy_resource: set[str] = set()
+        #: The stack's configuration as read, kept for the rules that span stacks (``app_rules``, ``check_app``).
+        self.config: Mapping[str, Any] | None = None
         self.findings: list[Finding] = []
         self.done = False
 
@@ -516,7 +635,7 @@ class _StackCheck:
 
     def check_stack(self) -> None:
         """Every resource and AWS provider of the stack, as ``cdk.tf.json`` would hold them."""
-        config = self.stack.to_terraform()
+        config = self.config = self.stack.to_terraform()
         for rtype, items in (config.get("resource") or {}).items():
             for fid, cfg in items.items():
                 self.report.resources_checked += 1
@@ -545,6 +664,8 @@ class _StackCheck:
         self.add(path, _open_ingress(rtype, cfg, path))
         self.add(path, _protection(rtype, cfg))
         self.add(path, _secrets(cfg))
+        self.add(path, _log_retention(rtype, cfg))
+        self.add(path, _public_entry(rtype, cfg))
         self.index(rtype, fid, cfg, path)
 
     def index(self, rtype: str, fid: str, cfg: Mapping[str, Any], path: str) -> None:
@@ -559,6 +680,16 @@ class _StackCheck:
             self.role_attachments.append((cfg.get("role"), path, cfg.get("policy_arn")))
         elif rtype == "aws_iam_policy" and WORKLOAD_TAG in tags:
             self.add(path, workload_statement_issues(cfg.get("policy")))
+        elif rtype == "aws_vpc_endpoint" and (cfg.get("vpc_endpoint_type") or "Gateway") in POLICY_ENDPOINT_TYPES:
+            if cfg.get("policy"):
+                self.add(path, _endpoint_policy_issues(cfg.get("policy")))
+            else:
+                self.endpoints_without_policy[fid] = path
+        elif rtype == "aws_vpc_endpoint_policy":
+            match = ENDPOINT_REFERENCE.match(str(cfg.get("vpc_endpoint_id", "")))
+            if match:
+                self.endpoints_with_policy_resource.add(match.group(1))
+            self.add(path, _endpoint_policy_issues(cfg.get("policy")))
         if rtype == "aws_s3_bucket":
             self.buckets[fid] = _Bucket(path, cfg.get("bucket"))
             if blocks(cfg.get("server_side_encryption_configuration")):
@@ -601,6 +732,10 @@ class _StackCheck:
                 if self.workload_role(role) and isinstance(arn, str) and AWS_MANAGED_POLICY.match(arn):
                     self.add(path, [("GP008", f"AWS-managed policy {arn.rsplit('/', 1)[-1]} on a workload role: "
                                               "its permissions are AWS's to widen (PCI DSS 7.2.2)")])
+            for fid, path in sorted(self.endpoints_without_policy.items()):
+                if fid not in self.endpoints_with_policy_resource:
+                    self.add(path, [("GP014", "no endpoint policy: AWS's default lets any principal reach any resource of "
+                                              "any account through it (PCI DSS 1.3.2, 1.4.2)")])
             for fid, bucket in sorted(self.buckets.items()):
                 if fid not in self.encrypted_buckets:
                     self.add(bucket.path, [("GP001", "the bucket has no server-side encryption configuration")])
@@ -643,22 +778,47 @@ def check_unvisited(app: App) -> list[Finding]:
     return findings
 
 
+def check_app(app: App) -> list[Finding]:
+    """Run the rules that span stacks (``constructs_lib/app_rules.py``) once, over the configuration every stack
+    validation read (a stack cdktf did not reach is read now), and return their unsuppressed findings."""
+    report = _report_for(app)
+    checks = _STACK_CHECKS.get(app, [])
+    if report.whole_app_checked or not checks:
+        return []
+    for check in checks:
+        check.finish()
+    started = time.perf_counter()
+    found: list[Finding] = []
+    configs = {check.name: check.config for check in checks if check.config is not None}
+    for _, _, path, rule, message in app_rules.check(configs):
+        finding = Finding(rule, path, message)
+        if report.record(finding):
+            found.append(finding)
+    for check in checks:
+        check.config = None  # read once; the App's report outlives the synth
+    report.whole_app_checked = True
+    report.seconds += time.perf_counter() - started
+    return found
+
+
 def synth(app: App) -> PolicyReport | None:
-    """``app.synth()`` that raises ``PolicyViolation`` (every violation of every stack) when the policy
-    refuses it. Without ``apply_policy`` it is a plain synth and returns None."""
+    """``app.synth()`` that raises ``PolicyViolation`` (every violation of every stack, and of the rules that span
+    stacks) when the policy refuses it. Without ``apply_policy`` it is a plain synth and returns None."""
     report = policy_report(app)
     try:
         app.synth()
     except Exception:
         if report is not None and report.findings:
-            raise PolicyViolation(check_unvisited(app)) from None
+            raise PolicyViolation([*check_unvisited(app), *check_app(app)]) from None
         raise
-    if report is not None and report.findings:  # a caller that disabled cdktf validation still gets refused
-        raise PolicyViolation(report.findings)
+    if report is not None:
+        check_app(app)  # the rules that span stacks, once every stack is synthesized
+        if report.findings:  # also refuses a caller that disabled cdktf validation
+            raise PolicyViolation(report.findings)
     return report
 
 
 __all__ = [
     "DELETION_PROTECTION_TYPES", "RULES", "STATEFUL_TYPES", "Finding", "PolicyReport",
-    "PolicyViolation", "Suppression", "apply_policy", "check_unvisited", "policy_report", "suppress", "synth",
+    "PolicyViolation", "Suppression", "apply_policy", "check_app", "check_unvisited", "policy_report", "suppress", "synth",
 ]

@@ -27,6 +27,9 @@ from constructs_lib.providers import aws
 
 #: Characters GetRandomPassword draws punctuation from (Secrets Manager API reference).
 SECRETS_MANAGER_PUNCTUATION = string.punctuation
+#: Tag of a secret that only operators (break-glass) and named platform functions read; the policy rule GP009
+#: (``constructs_lib/app_rules.py``) refuses any workload policy or ExternalSecret that could read it.
+BREAK_GLASS_TAGS: Mapping[str, str] = {"Access": "break-glass"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class SecretProps:
     ``policy_statements``: a resource policy (default: none; the account's IAM policies decide access).
     ``replica_kms_key_arns``: region -> that region's key; Secrets Manager keeps a read-only replica of the
     secret there, value and rotation included (default: none, the secret lives in one region).
+    ``break_glass``: only operators and named platform functions read it (the database master credentials):
+    tagged ``BREAK_GLASS_TAGS``, and no workload may be granted it (policy rule GP009). Default: False.
     """
 
     name: str
@@ -91,6 +96,7 @@ class SecretProps:
     value_version: int = 1
     policy_statements: tuple[Mapping[str, Any], ...] = ()
     replica_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
+    break_glass: bool = False
 
 
 class Secret(Construct):
@@ -110,6 +116,7 @@ class Secret(Construct):
             kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.recovery_window_days,
             replica=[{"region": region, "kms_key_id": key} for region, key in sorted(props.replica_kms_key_arns.items())] or None,
+            tags=dict(BREAK_GLASS_TAGS) if props.break_glass else None,
             lifecycle=protected(),
         )
         self.arn: str = self.secret.arn

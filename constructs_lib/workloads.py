@@ -7,7 +7,7 @@ and the service's own secrets from a Secret that external-secrets syncs from the
 Secrets Manager secret, reading as that service account), a ClusterIP Service, a PodDisruptionBudget, a topology
 spread over the AZs and an HPA (the guide's api-gateway HPA, for every service, between its ``replicas`` and
 ``max_replicas``). The api-gateway also gets the guide's ALB Ingress. No pod receives the database master login:
-the services log in to PostgreSQL with IAM tokens of their own role (docs/access-model.md).
+the services log in to PostgreSQL with IAM tokens of their own role (docs/compliance/access-model.md).
 
 Beyond the guide: every container drops all capabilities and runs the RuntimeDefault seccomp profile with a
 read-only root filesystem and a writable ``emptyDir`` at ``/tmp`` (the namespace enforces the ``restricted``
@@ -301,7 +301,7 @@ class GlobalPayWorkloads(Construct):
             "port": [{"container_port": service.port, "name": "http", "protocol": "TCP"}],
             "env_from": env_from,
             "env": [
-                # Who this service is in each data store (docs/access-model.md).
+                # Who this service is in each data store (docs/compliance/access-model.md).
                 *service_env(ident),
                 # The node of this service in the X-Ray service map.
                 *([{"name": "OTEL_SERVICE_NAME", "value": name}] if props.tracing else []),

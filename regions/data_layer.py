@@ -182,6 +182,7 @@ class DataLayer(Construct):
                 value_wo=credentials_secret_value(props.database, master_password, database.outputs.writer_fqn),
                 value_version=props.database.password_version,
                 replica_kms_key_arns=replicas,
+                break_glass=True,
             ))
             OperatorSecrets(self, "operator-secrets", OperatorSecretsProps(
                 jwt_keys_name=names.jwt_keys,

@@ -32,7 +32,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 from constructs_lib import versions  # noqa: E402  (after the sys.path entry above)
 from constructs_lib.capacity import INSTANCE_SHAPES  # noqa: E402
+from constructs_lib.synthesis import Item, Synthesis  # noqa: E402
 from scripts.progress import step  # noqa: E402
 
 DEFAULT_PRICES = ROOT / "pricing" / "aws-prices-2026-11.json"
@@ -52,63 +53,13 @@ GLOBAL = "global"
 # ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Resource:
-    stack: str
-    rtype: str
-    name: str
-    config: dict[str, Any]
-    region: str
-
-
-@dataclass
-class Synthesis:
-    """Every resource of every stack in a cdktf output folder, each with the region it is created in."""
-
-    outdir: Path
-    resources: list[Resource] = field(default_factory=list)
-    stacks: list[str] = field(default_factory=list)
-
-    @property
-    def environment(self) -> str:
-        envs = {m[1] for s in self.stacks if (m := re.match(r"globalpay-([a-z0-9]+)-", s))}
-        return ",".join(sorted(envs)) or "?"
-
-    def find(self, rtype: str, name: str, stack: str) -> Resource | None:
-        for r in self.resources:
-            if r.rtype == rtype and r.name == name and r.stack == stack:
-                return r
-        return None
-
-
-def _provider_regions(stack_json: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
-    """The default AWS provider's region and ``{alias: region}`` of the aliased ones."""
-    default, aliases = None, {}
-    for provider in stack_json.get("provider", {}).get("aws", []):
-        if provider.get("alias"):
-            aliases[provider["alias"]] = provider.get("region")
-        else:
-            default = provider.get("region")
-    return default, aliases
+#: A priced resource: the shared reader's item (stack, type, logical name, configuration, region).
+Resource = Item
 
 
 def load_synthesis(outdir: Path) -> Synthesis:
-    synthesis = Synthesis(outdir=outdir)
-    for stack_dir in sorted((outdir / "stacks").iterdir()):
-        stack_file = stack_dir / "cdk.tf.json"
-        if not stack_file.exists():
-            continue
-        data = json.loads(stack_file.read_text())
-        synthesis.stacks.append(stack_dir.name)
-        default, aliases = _provider_regions(data)
-        for rtype, items in sorted(data.get("resource", {}).items()):
-            for name, config in sorted(items.items()):
-                region = default or "?"
-                provider = config.get("provider", "")
-                if isinstance(provider, str) and provider.startswith("aws."):
-                    region = aliases.get(provider.split(".", 1)[1], region)
-                synthesis.resources.append(Resource(stack_dir.name, rtype, name, config, region))
-    return synthesis
+    """The synthesis in ``outdir`` (``constructs_lib/synthesis.py``, the one reader of cdktf.out)."""
+    return Synthesis.load(outdir)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -381,7 +332,7 @@ class Pricer:
 
     def aws_wafv2_web_acl(self, r: Resource) -> None:
         region = r.region if r.config.get("scope", "REGIONAL") == "REGIONAL" else "us-east-1"
-        rr = Resource(r.stack, r.rtype, r.name, r.config, region)
+        rr = replace(r, region=region)
         self.monthly(rr, "WAF", "web ACL", 1, "web-ACL-month", "waf_web_acl_month")
         rules = r.config.get("rule") or []
         self.monthly(rr, "WAF", f"{len(rules)} rules / managed rule groups", len(rules), "rule-month", "waf_rule_month")

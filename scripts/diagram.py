@@ -41,6 +41,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from constructs_lib.synthesis import Item, Synthesis  # noqa: E402  (after the sys.path entry above)
+
 IMAGES = ROOT / "docs" / "images"
 NODE_HELPER = ROOT / "scripts" / "diagram.mjs"
 GLOBAL = "global"
@@ -80,41 +85,10 @@ REGION_ORDER = {"us-east-1": 0, "eu-west-1": 1, "ap-southeast-2": 2}
 # ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Item:
-    """A resource or data source, with the region it lives in."""
-
-    stack: str
-    kind: str  # "resource" or "data"
-    rtype: str
-    name: str
-    config: dict[str, Any]
-    region: str
-
-
 def load(outdir: Path) -> list[Item]:
-    """Every resource and data source of ``outdir/stacks/*/cdk.tf.json``, in a stable order (stack, type, name)."""
-    items: list[Item] = []
-    for stack_dir in sorted((outdir / "stacks").iterdir()):
-        path = stack_dir / "cdk.tf.json"
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text())
-        default, aliases = None, {}
-        for provider in data.get("provider", {}).get("aws", []):
-            if provider.get("alias"):
-                aliases[provider["alias"]] = provider.get("region")
-            else:
-                default = provider.get("region")
-        for kind in ("resource", "data"):
-            for rtype, entries in sorted(data.get(kind, {}).items()):
-                for name, config in sorted(entries.items()):
-                    region = default or "?"
-                    provider = config.get("provider")
-                    if isinstance(provider, str) and provider.startswith("aws."):
-                        region = aliases.get(provider.split(".", 1)[1], region)
-                    items.append(Item(stack_dir.name, kind, rtype, name, config, region))
-    return items
+    """Every resource and data source of the synthesis in ``outdir``, in the shared reader's stable order (stack,
+    resources before data, type, name; ``constructs_lib/synthesis.py``)."""
+    return Synthesis.load(outdir).items
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -27,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from constructs_lib.synthesis import Synthesis  # noqa: E402  (after the sys.path entry above)
+
 PAGE = ROOT / "docs" / "compliance" / "security-hub-pci-dss.md"
 
 #: ELB.17: the recommended TLS policies (Security Hub control ELB.17, parameter list of recommended policies).
@@ -41,30 +46,10 @@ EKS_SUPPORTED = frozenset({"1.32", "1.33", "1.34", "1.35"})
 ADMIN_PORTS = (22, 3389)
 
 
-class Stacks:
-    """Every synthesized stack: ``resources(type)`` yields ``(stack, logical name, config)``."""
-
-    def __init__(self, stacks: dict[str, dict[str, Any]]) -> None:
-        self.stacks = stacks
-
-    @classmethod
-    def load(cls, outdir: Path) -> Stacks:
-        return cls({d.name: json.loads((d / "cdk.tf.json").read_text()) for d in sorted((outdir / "stacks").iterdir())})
-
-    def resources(self, rtype: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        for name, stack in self.stacks.items():
-            for logical, cfg in stack.get("resource", {}).get(rtype, {}).items():
-                yield name, logical, cfg
-
-    def regions(self) -> set[str]:
-        """Regions with a core stack (``globalpay-<env>-<region>``)."""
-        return {s["provider"]["aws"][0]["region"] for n, s in self.stacks.items()
-                if s.get("resource", {}).get("aws_vpc")}
-
-    def find(self, stack: str, reference: str) -> dict[str, Any] | None:
-        """The resource a ``${type.name.attr}`` reference of ``stack`` names."""
-        m = re.fullmatch(r"\$\{(aws_[a-z0-9_]+)\.([^.}]+)\.[a-z_]+\}", reference or "")
-        return self.stacks[stack].get("resource", {}).get(m[1], {}).get(m[2]) if m else None
+def each(s: Synthesis, rtype: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(stack, logical name, config)`` of every resource of ``rtype``, in the shared reader's order."""
+    for item in s.of_type(rtype):
+        yield item.stack, item.name, item.config
 
 
 def path(cfg: dict[str, Any]) -> str:
@@ -84,7 +69,7 @@ class Verdict:
     checked: int = 0
 
 
-Check = Callable[[Stacks], Verdict]
+Check = Callable[[Synthesis], Verdict]
 
 
 @dataclass(frozen=True)
@@ -96,9 +81,9 @@ class Control:
     check: Check | None = None
 
 
-def _each(stacks: Stacks, rtype: str, rule: Callable[[str, dict[str, Any]], str | None]) -> Verdict:
+def _each(stacks: Synthesis, rtype: str, rule: Callable[[str, dict[str, Any]], str | None]) -> Verdict:
     verdict = Verdict(applicable=False)
-    for name, _, cfg in stacks.resources(rtype):
+    for name, _, cfg in each(stacks, rtype):
         verdict.applicable = True
         verdict.checked += 1
         problem = rule(name, cfg)
@@ -107,15 +92,15 @@ def _each(stacks: Stacks, rtype: str, rule: Callable[[str, dict[str, Any]], str 
     return verdict
 
 
-def _buckets(stacks: Stacks) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(n, f"${{aws_s3_bucket.{lg}.id}}"): cfg for n, lg, cfg in stacks.resources("aws_s3_bucket")}
+def _buckets(stacks: Synthesis) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(n, f"${{aws_s3_bucket.{lg}.id}}"): cfg for n, lg, cfg in each(stacks, "aws_s3_bucket")}
 
 
-def _bucket_attached(stacks: Stacks, rtype: str) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(n, cfg.get("bucket", "")): cfg for n, _, cfg in stacks.resources(rtype)}
+def _bucket_attached(stacks: Synthesis, rtype: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(n, cfg.get("bucket", "")): cfg for n, _, cfg in each(stacks, rtype)}
 
 
-def _per_bucket(stacks: Stacks, rule: Callable[[str, dict[str, Any], Stacks], str | None], skip: Callable[[dict], bool] = lambda b: False) -> Verdict:
+def _per_bucket(stacks: Synthesis, rule: Callable[[str, dict[str, Any], Synthesis], str | None], skip: Callable[[dict], bool] = lambda b: False) -> Verdict:
     verdict = Verdict(applicable=False)
     for (stack, _ref), bucket in _buckets(stacks).items():
         if skip(bucket):
@@ -128,7 +113,7 @@ def _per_bucket(stacks: Stacks, rule: Callable[[str, dict[str, Any], Stacks], st
     return verdict
 
 
-def _attached(stacks: Stacks, stack: str, bucket: dict[str, Any], rtype: str) -> dict[str, Any] | None:
+def _attached(stacks: Synthesis, stack: str, bucket: dict[str, Any], rtype: str) -> dict[str, Any] | None:
     logical = next(lg for lg, cfg in stacks.stacks[stack]["resource"]["aws_s3_bucket"].items() if cfg is bucket)
     ref = f"${{aws_s3_bucket.{logical}.id}}"
     return next((cfg for cfg in stacks.stacks[stack]["resource"].get(rtype, {}).values() if cfg.get("bucket") == ref), None)
@@ -139,17 +124,17 @@ def _attached(stacks: Stacks, stack: str, bucket: dict[str, Any], rtype: str) ->
 # ------------------------------------------------------------------------------------------------------
 
 
-def s3_1(s: Stacks) -> Verdict:
-    blocks = list(s.resources("aws_s3_account_public_access_block"))
+def s3_1(s: Synthesis) -> Verdict:
+    blocks = list(each(s, "aws_s3_account_public_access_block"))
     problems = [] if len(blocks) == 1 else [f"{len(blocks)} account-level public access blocks (one expected)"]
     for _, _, cfg in blocks:
         problems += [f"{path(cfg)}: {k} is not true" for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets") if cfg.get(k) is not True]
     return Verdict(True, problems, len(blocks))
 
 
-def ec2_7(s: Stacks) -> Verdict:
-    regions = {st["provider"]["aws"][0]["region"] for n, _, _ in s.resources("aws_ebs_encryption_by_default") for st in [s.stacks[n]]}
-    missing = s.regions() - regions
+def ec2_7(s: Synthesis) -> Verdict:
+    regions = {st["provider"]["aws"][0]["region"] for n, _, _ in each(s, "aws_ebs_encryption_by_default") for st in [s.stacks[n]]}
+    missing = set(s.regions()) - regions
     v = _each(s, "aws_ebs_encryption_by_default", lambda n, c: None if c.get("enabled") is True else "EBS encryption by default is off")
     v.applicable = True
     v.problems += [f"{r}: no EBS encryption by default" for r in sorted(missing)]
@@ -157,15 +142,15 @@ def ec2_7(s: Stacks) -> Verdict:
 
 
 def password_rule(attr: str, test: Callable[[Any], bool], text: str) -> Check:
-    def check(s: Stacks) -> Verdict:
-        policies = list(s.resources("aws_iam_account_password_policy"))
+    def check(s: Synthesis) -> Verdict:
+        policies = list(each(s, "aws_iam_account_password_policy"))
         if not policies:
             return Verdict(True, ["no IAM account password policy"])
         return _each(s, "aws_iam_account_password_policy", lambda n, c: None if test(c.get(attr)) else text)
     return check
 
 
-def iam_7(s: Stacks) -> Verdict:
+def iam_7(s: Synthesis) -> Verdict:
     """IAM.7 with the PCI DSS parameters: upper, lower, numbers, symbols, at least 12 characters (PCI DSS 8.3.6)."""
     checks = [password_rule(a, lambda v: v is True, f"{a} is not true") for a in
               ("require_uppercase_characters", "require_lowercase_characters", "require_numbers", "require_symbols")]
@@ -178,17 +163,17 @@ def iam_7(s: Stacks) -> Verdict:
     return verdict
 
 
-def iam_18(s: Stacks) -> Verdict:
-    attached = [c for _, _, c in s.resources("aws_iam_role_policy_attachment") if str(c.get("policy_arn", "")).endswith(":iam::aws:policy/AWSSupportAccess")]
+def iam_18(s: Synthesis) -> Verdict:
+    attached = [c for _, _, c in each(s, "aws_iam_role_policy_attachment") if str(c.get("policy_arn", "")).endswith(":iam::aws:policy/AWSSupportAccess")]
     return Verdict(True, [] if attached else ["no role holds AWSSupportAccess"], len(attached))
 
 
-def cloudtrail_trails(s: Stacks) -> list[dict[str, Any]]:
-    return [c for _, _, c in s.resources("aws_cloudtrail")]
+def cloudtrail_trails(s: Synthesis) -> list[dict[str, Any]]:
+    return [c for _, _, c in each(s, "aws_cloudtrail")]
 
 
 def trail_rule(rule: Callable[[dict[str, Any]], str | None]) -> Check:
-    def check(s: Stacks) -> Verdict:
+    def check(s: Synthesis) -> Verdict:
         trails = cloudtrail_trails(s)
         if not trails:
             return Verdict(True, ["no trail (account mode builds one; organization mode asserts the organization's)"])
@@ -207,31 +192,32 @@ def cloudtrail_1(trail: dict[str, Any]) -> str | None:
     return None if _management_all(trail) else "does not record read and write management events"
 
 
-def cloudtrail_7(s: Stacks) -> Verdict:
+def cloudtrail_7(s: Synthesis) -> Verdict:
     verdict = Verdict(False)
-    for name, _, trail in s.resources("aws_cloudtrail"):
-        bucket = s.find(name, trail.get("s3_bucket_name", ""))
+    for name, _, trail in each(s, "aws_cloudtrail"):
+        found = s.resolve(name, trail.get("s3_bucket_name", ""))
+        bucket = found.config if found is not None and found.stack == name else None
         verdict.applicable, verdict.checked = True, verdict.checked + 1
         if bucket is None or _attached(s, name, bucket, "aws_s3_bucket_logging") is None:
             verdict.problems.append(f"{path(trail)}: its bucket has no server access logging")
     return verdict
 
 
-def config_1(s: Stacks) -> Verdict:
+def config_1(s: Synthesis) -> Verdict:
     v = _each(s, "aws_config_configuration_recorder", lambda n, c: None if first(c.get("recording_group")).get("all_supported") is True
               and "AWSServiceRoleForConfig" in c.get("role_arn", "") else "does not record every supported type with the service-linked role")
-    global_types = [c for _, _, c in s.resources("aws_config_configuration_recorder") if first(c.get("recording_group")).get("include_global_resource_types")]
+    global_types = [c for _, _, c in each(s, "aws_config_configuration_recorder") if first(c.get("recording_group")).get("include_global_resource_types")]
     if v.applicable and len(global_types) != 1:
         v.problems.append(f"global resource types recorded in {len(global_types)} regions (exactly one expected)")
     return v
 
 
 def guardduty_feature(feature: str, extra: str = "") -> Check:
-    def check(s: Stacks) -> Verdict:
+    def check(s: Synthesis) -> Verdict:
         verdict = Verdict(False)
-        for name, _, detector in s.resources("aws_guardduty_detector"):
+        for name, _, detector in each(s, "aws_guardduty_detector"):
             verdict.applicable, verdict.checked = True, verdict.checked + 1
-            feats = [c for n, _, c in s.resources("aws_guardduty_detector_feature") if n == name and c["name"] == feature and c["status"] == "ENABLED"]
+            feats = [c for n, _, c in each(s, "aws_guardduty_detector_feature") if n == name and c["name"] == feature and c["status"] == "ENABLED"]
             if detector.get("enable") is not True:
                 verdict.problems.append(f"{path(detector)}: detector disabled")
             elif feature and not feats:
@@ -243,9 +229,9 @@ def guardduty_feature(feature: str, extra: str = "") -> Check:
 
 
 def inspector(resource_type: str) -> Check:
-    def check(s: Stacks) -> Verdict:
-        regions = {s.stacks[n]["provider"]["aws"][0]["region"] for n, _, c in s.resources("aws_inspector2_enabler") if resource_type in c.get("resource_types", [])}
-        missing = s.regions() - regions
+    def check(s: Synthesis) -> Verdict:
+        regions = {s.stacks[n]["provider"]["aws"][0]["region"] for n, _, c in each(s, "aws_inspector2_enabler") if resource_type in c.get("resource_types", [])}
+        missing = set(s.regions()) - regions
         return Verdict(True, [f"{r}: Inspector {resource_type} scanning is off" for r in sorted(missing)], len(regions))
     return check
 
@@ -255,9 +241,9 @@ def inspector(resource_type: str) -> Check:
 # ------------------------------------------------------------------------------------------------------
 
 
-def ec2_57(s: Stacks) -> Verdict:
+def ec2_57(s: Synthesis) -> Verdict:
     verdict = Verdict(False)
-    for name, logical, vpc in s.resources("aws_vpc"):
+    for name, logical, vpc in each(s, "aws_vpc"):
         verdict.applicable, verdict.checked = True, verdict.checked + 1
         ref = f"${{aws_vpc.{logical}.id}}"
         services = {c["service_name"].rsplit(".", 1)[-1] for c in s.stacks[name]["resource"].get("aws_vpc_endpoint", {}).values()
@@ -267,12 +253,12 @@ def ec2_57(s: Stacks) -> Verdict:
     return verdict
 
 
-def _ingresses(s: Stacks) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
-    for name, _, ing in s.resources("kubernetes_ingress_v1"):
+def _ingresses(s: Synthesis) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
+    for name, _, ing in each(s, "kubernetes_ingress_v1"):
         yield name, ing, first(ing.get("metadata")).get("annotations") or {}
 
 
-def elb_17(s: Stacks) -> Verdict:
+def elb_17(s: Synthesis) -> Verdict:
     verdict = Verdict(False)
     for _, ing, ann in _ingresses(s):
         verdict.applicable, verdict.checked = True, verdict.checked + 1
@@ -282,7 +268,7 @@ def elb_17(s: Stacks) -> Verdict:
 
 
 def elb_attribute(attribute: str) -> Check:
-    def check(s: Stacks) -> Verdict:
+    def check(s: Synthesis) -> Verdict:
         verdict = Verdict(False)
         for _, ing, ann in _ingresses(s):
             verdict.applicable, verdict.checked = True, verdict.checked + 1
@@ -292,7 +278,7 @@ def elb_attribute(attribute: str) -> Check:
     return check
 
 
-def elb_3(s: Stacks) -> Verdict:
+def elb_3(s: Synthesis) -> Verdict:
     verdict = Verdict(False)
     for _, ing, ann in _ingresses(s):
         verdict.applicable, verdict.checked = True, verdict.checked + 1
@@ -313,7 +299,7 @@ def _rules(stack: dict[str, Any]) -> Iterator[tuple[dict[str, Any], set[str], in
 def open_ports(ports: tuple[int, ...] | None) -> Check:
     """EC2.13/14/53/54 (no 0.0.0.0/0 or ::/0 to remote administration ports) and EC2.18 (only authorized ports open
     to the internet: 80 and 443) read on every security group rule."""
-    def check(s: Stacks) -> Verdict:
+    def check(s: Synthesis) -> Verdict:
         verdict = Verdict(True)
         for stack in s.stacks.values():
             for cfg, cidrs, low, high in _rules(stack):
@@ -330,13 +316,13 @@ def open_ports(ports: tuple[int, ...] | None) -> Check:
     return check
 
 
-def ec2_2(s: Stacks) -> Verdict:
+def ec2_2(s: Synthesis) -> Verdict:
     return _each(s, "aws_default_security_group", lambda n, c: None if not c.get("ingress") and not c.get("egress") else "the default security group has rules")
 
 
-def ec2_6(s: Stacks) -> Verdict:
+def ec2_6(s: Synthesis) -> Verdict:
     verdict = Verdict(False)
-    for name, logical, vpc in s.resources("aws_vpc"):
+    for name, logical, vpc in each(s, "aws_vpc"):
         verdict.applicable, verdict.checked = True, verdict.checked + 1
         ref = f"${{aws_vpc.{logical}.id}}"
         if not any(c.get("vpc_id") == ref for c in s.stacks[name]["resource"].get("aws_flow_log", {}).values()):
@@ -344,21 +330,21 @@ def ec2_6(s: Stacks) -> Verdict:
     return verdict
 
 
-def ec2_8(s: Stacks) -> Verdict:
+def ec2_8(s: Synthesis) -> Verdict:
     return _each(s, "aws_launch_template", lambda n, c: None if first(c.get("metadata_options")).get("http_tokens") == "required" else "IMDSv2 not required")
 
 
-def ec2_25(s: Stacks) -> Verdict:
+def ec2_25(s: Synthesis) -> Verdict:
     return _each(s, "aws_launch_template", lambda n, c: "assigns public IP addresses" if any(
         str(i.get("associate_public_ip_address")).lower() == "true" for i in c.get("network_interfaces") or []) else None)
 
 
-def ec2_15(s: Stacks) -> Verdict:
+def ec2_15(s: Synthesis) -> Verdict:
     return _each(s, "aws_subnet", lambda n, c: "assigns public IPv4 addresses on launch" if c.get("map_public_ip_on_launch") is True else None)
 
 
-def ecr_1(s: Stacks) -> Verdict:
-    registries = [c for _, _, c in s.resources("aws_ecr_registry_scanning_configuration")]
+def ecr_1(s: Synthesis) -> Verdict:
+    registries = [c for _, _, c in each(s, "aws_ecr_registry_scanning_configuration")]
     verdict = _each(s, "aws_ecr_repository", lambda n, c: None if first(c.get("image_scanning_configuration")).get("scan_on_push") is True
                     or any(r.get("scan_type") == "ENHANCED" for r in registries) else "images are not scanned")
     return verdict
@@ -382,7 +368,7 @@ def eks_8(c: dict[str, Any]) -> str | None:
     return None if "audit" in (c.get("enabled_cluster_log_types") or []) else "audit logs off"
 
 
-def kms_4(s: Stacks) -> Verdict:
+def kms_4(s: Synthesis) -> Verdict:
     return _each(s, "aws_kms_key", lambda n, c: None if c.get("enable_key_rotation") is True else "rotation off")
 
 
@@ -406,11 +392,11 @@ def elasticache_rule(rule: Callable[[dict[str, Any]], str | None]) -> Check:
     return lambda s: _each(s, "aws_elasticache_replication_group", lambda n, c: rule(c))
 
 
-def msk_1(s: Stacks) -> Verdict:
+def msk_1(s: Synthesis) -> Verdict:
     return _each(s, "aws_msk_cluster", lambda n, c: None if first(first(c.get("encryption_info")).get("encryption_in_transit")).get("in_cluster", True) is not False else "brokers talk in clear text")
 
 
-def s3_5(stack: str, bucket: dict[str, Any], s: Stacks) -> str | None:
+def s3_5(stack: str, bucket: dict[str, Any], s: Synthesis) -> str | None:
     pol = _attached(s, stack, bucket, "aws_s3_bucket_policy")
     if pol is None:
         return "no bucket policy"
@@ -419,17 +405,17 @@ def s3_5(stack: str, bucket: dict[str, Any], s: Stacks) -> str | None:
     return None if ok else "requests over plain HTTP are not denied"
 
 
-def s3_8(stack: str, bucket: dict[str, Any], s: Stacks) -> str | None:
+def s3_8(stack: str, bucket: dict[str, Any], s: Synthesis) -> str | None:
     block = _attached(s, stack, bucket, "aws_s3_bucket_public_access_block")
     keys = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
     return None if block and all(block.get(k) is True for k in keys) else "bucket-level Block Public Access incomplete"
 
 
-def s3_9(stack: str, bucket: dict[str, Any], s: Stacks) -> str | None:
+def s3_9(stack: str, bucket: dict[str, Any], s: Synthesis) -> str | None:
     return None if _attached(s, stack, bucket, "aws_s3_bucket_logging") else "no server access logging"
 
 
-def s3_17(stack: str, bucket: dict[str, Any], s: Stacks) -> str | None:
+def s3_17(stack: str, bucket: dict[str, Any], s: Synthesis) -> str | None:
     enc = _attached(s, stack, bucket, "aws_s3_bucket_server_side_encryption_configuration")
     default = first(first(enc.get("rule") if enc else None).get("apply_server_side_encryption_by_default"))
     return None if default.get("sse_algorithm") in ("aws:kms", "aws:kms:dsse") else "not encrypted with a KMS key"
@@ -445,11 +431,11 @@ def is_log_bucket(bucket: dict[str, Any]) -> bool:
     return bool(re.search(r"(access-logs|state-logs|log-archive|config-archive)", bucket.get("bucket", "")))
 
 
-def sqs_1(s: Stacks) -> Verdict:
+def sqs_1(s: Synthesis) -> Verdict:
     return _each(s, "aws_sqs_queue", lambda n, c: None if c.get("kms_master_key_id") or c.get("sqs_managed_sse_enabled") else "not encrypted")
 
 
-def sns_topic_encrypted(s: Stacks) -> Verdict:
+def sns_topic_encrypted(s: Synthesis) -> Verdict:
     return _each(s, "aws_sns_topic", lambda n, c: None if c.get("kms_master_key_id") else "not encrypted")
 
 
@@ -467,10 +453,10 @@ def cloudfront_6(c: dict[str, Any]) -> str | None:
     return None if c.get("web_acl_id") else "no WAF web ACL"
 
 
-def waf_logging(s: Stacks) -> Verdict:
+def waf_logging(s: Synthesis) -> Verdict:
     """WAF.11 (web ACL logging): every web ACL has a logging configuration."""
     verdict = Verdict(False)
-    for name, logical, acl in s.resources("aws_wafv2_web_acl"):
+    for name, logical, acl in each(s, "aws_wafv2_web_acl"):
         verdict.applicable, verdict.checked = True, verdict.checked + 1
         ref = f"${{aws_wafv2_web_acl.{logical}.arn}}"
         if not any(c.get("resource_arn") == ref for c in s.stacks[name]["resource"].get("aws_wafv2_web_acl_logging_configuration", {}).values()):
@@ -478,11 +464,11 @@ def waf_logging(s: Stacks) -> Verdict:
     return verdict
 
 
-def secrets_encrypted(s: Stacks) -> Verdict:
+def secrets_encrypted(s: Synthesis) -> Verdict:
     return _each(s, "aws_secretsmanager_secret", lambda n, c: None if c.get("kms_key_id") else "AWS-managed key")
 
 
-def log_groups_kept_a_year(s: Stacks) -> Verdict:
+def log_groups_kept_a_year(s: Synthesis) -> Verdict:
     """CloudWatch.16 (log group retention at least 365 days, PCI DSS 10.5.1)."""
     return _each(s, "aws_cloudwatch_log_group", lambda n, c: None if (c.get("retention_in_days") or 0) >= 365 else f"kept {c.get('retention_in_days')} days")
 
@@ -586,7 +572,7 @@ class Result:
     checked: int = 0
 
 
-def evaluate(stacks: Stacks) -> list[Result]:
+def evaluate(stacks: Synthesis) -> list[Result]:
     results = []
     for control in CONTROLS:
         if control.id in EXCEPTIONS:
@@ -630,7 +616,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    results = evaluate(Stacks.load(Path(args.outdir)))
+    results = evaluate(Synthesis.load(Path(args.outdir)))
     for r in results:
         print(f"{r.control.id:<17} {r.status:<15} {r.detail if r.status != 'exception' else ''}")
     text = page(results)

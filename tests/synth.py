@@ -20,6 +20,7 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from constructs_lib.config import load_config
+from constructs_lib.synthesis import Synthesis
 from constructs_lib.validation import validate
 from regions import REGION_SPECS
 
@@ -62,14 +63,15 @@ def cleanup() -> None:
     _CACHE.clear()
 
 
-class Synth:
-    """One synthesized environment: ``synth[stack_name]`` is that stack's parsed cdk.tf.json."""
+class Synth(Synthesis):
+    """One synthesized environment, read by the project's one reader of syntheses (``constructs_lib/synthesis.py``):
+    ``synth[stack_name]`` is that stack's parsed cdk.tf.json; ``items``, ``of_type`` and ``resolve`` are the
+    reader's, so a test hands the tools the very object they read."""
 
     def __init__(self, outdir: Path) -> None:
-        self.outdir = outdir
-        self.stacks: dict[str, dict[str, Any]] = {}
-        for stack_dir in sorted((outdir / "stacks").iterdir()):
-            self.stacks[stack_dir.name] = json.loads((stack_dir / "cdk.tf.json").read_text())
+        loaded = Synthesis.load(outdir)
+        super().__init__(loaded.stacks, outdir)
+        self.outdir: Path = outdir
 
     def __getitem__(self, name: str) -> dict[str, Any]:
         return self.stacks[name]
@@ -84,13 +86,15 @@ class Synth:
 def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend: str | None = None) -> Synth:
     key = json.dumps([env, overrides or {}, backend], sort_keys=True)
     if key not in _CACHE:
+        from constructs_lib.policy import synth as policy_synth
         from regions.app import build_app
 
         config = load_config(env, REGION_SPECS, overrides)
         errors = validate(config, REGION_SPECS)
         assert not errors, [str(e) for e in errors]
         outdir = synth_root() / f"synth-{len(_CACHE)}"
-        build_app(config, str(outdir), backend=backend).app.synth()
+        # As main.py does: the policy refuses the synth, the rules that span stacks included (app_rules).
+        policy_synth(build_app(config, str(outdir), backend=backend).app)
         from scripts.ci.locks import install as install_lock_files
 
         install_lock_files(outdir)  # as main.py does: the output folder holds what terraform init will read

@@ -121,15 +121,15 @@ def test_prod_kafka_in_the_primary_region_by_hand(prod: Synth) -> None:
                 + brokers * info["storage_info"]["ebs_storage_info"]["volume_size"] * us["msk_storage_gb_month"])
     assert (brokers, info["instance_type"]) == (6, "kafka.m5.2xlarge")  # the guide's cluster
     assert expected == pytest.approx(6 * 0.84 * 730 + 6 * 1000 * 0.10)
-    report = cost.price(cost.load_synthesis(prod.outdir), cost.Prices(PRICES))
+    report = cost.price(prod, cost.Prices(PRICES))
     msk = sum(line.monthly for line in report.lines if line.service == "MSK" and line.region == "us-east-1")
     assert msk == pytest.approx(expected, abs=0.01)
 
 
 def test_prod_and_staging_every_region_priced_staging_cheaper(prod: Synth, staging: Synth) -> None:
     prices = cost.Prices(PRICES)
-    prod_report = cost.price(cost.load_synthesis(prod.outdir), prices)
-    staging_report = cost.price(cost.load_synthesis(staging.outdir), prices)
+    prod_report = cost.price(prod, prices)
+    staging_report = cost.price(staging, prices)
     for report in (prod_report, staging_report):
         assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(report.regions())
         assert all(report.total(r) > 0 for r in ("us-east-1", "eu-west-1", "ap-southeast-2"))
@@ -154,7 +154,7 @@ def test_command_prints_tables_for_an_existing_synthesis(prod: Synth, capsys: py
 def test_the_docs_quote_the_prod_estimate_this_synthesis_gives(prod: Synth) -> None:
     """A figure in the docs that comes from a synth is checked, never hand-copied. The README and
     docs/deviations.md quote the prod estimate rounded to USD 1,000 ("~USD 26,000", "about USD 26,000")."""
-    total = cost.price(cost.load_synthesis(prod.outdir), cost.Prices(PRICES)).total()
+    total = cost.price(prod, cost.Prices(PRICES)).total()
     quoted = {}
     for doc in ("README.md", "docs/deviations.md"):
         text = " ".join((ROOT / doc).read_text().split())
@@ -238,7 +238,7 @@ def test_burstable_nodes_in_unlimited_mode_pay_the_surplus_at_the_hpa_cpu_target
 
 
 def test_prod_prices_the_unlimited_credits_and_lists_extended_support_as_contingent(prod: Synth) -> None:
-    report = cost.price(cost.load_synthesis(prod.outdir), cost.Prices(PRICES))
+    report = cost.price(prod, cost.Prices(PRICES))
     credits = {line.region: line.monthly for line in report.lines if "unlimited CPU credits" in line.item}
     assert set(credits) == {"us-east-1", "eu-west-1", "ap-southeast-2"}
     for region, monthly in credits.items():

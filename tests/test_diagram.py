@@ -72,7 +72,7 @@ def texts(svg: str) -> str:
 
 @pytest.fixture(scope="module")
 def model(prod: Synth) -> diagram.Model:
-    return diagram.build_model(diagram.load(prod.outdir))
+    return diagram.build_model(prod.items)
 
 
 @pytest.fixture(scope="module")

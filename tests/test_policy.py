@@ -22,7 +22,7 @@ from constructs_lib.policy import (
     suppress,
     synth,
 )
-from constructs_lib.providers import aws
+from constructs_lib.providers import aws, kubernetes
 from regions import REGION_SPECS
 
 COST_TAGS = {"Environment": "Test", "Project": "GlobalPay", "CostCenter": "Engineering"}
@@ -116,9 +116,9 @@ def bucket(stack: TerraformStack, *, sse: bool = True, block: bool = True, force
         )
 
 
-def log_group(stack: TerraformStack, kms: Any = "key", keep: bool = True) -> None:
+def log_group(stack: TerraformStack, kms: Any = "key", keep: bool = True, days: int = 365) -> None:
     aws.cloudwatch_log_group.CloudwatchLogGroup(
-        stack, "logs", name="demo", retention_in_days=365, kms_key_id=key(stack).arn if kms == "key" else kms,
+        stack, "logs", name="demo", retention_in_days=days, kms_key_id=key(stack).arn if kms == "key" else kms,
         lifecycle=protected() if keep else None,
     )
 
@@ -244,6 +244,81 @@ OFFENDING.update({
 })
 
 
+#: An endpoint policy as constructs_lib/network.py writes them (this account's principals), and AWS's default.
+NARROW_ENDPOINT_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "ThisAccount", "Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRoleWithWebIdentity", "Resource": "*",
+    "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}}]})
+FULL_ACCESS_ENDPOINT_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
+
+
+def endpoint(stack: TerraformStack, policy: str | None = NARROW_ENDPOINT_POLICY, *, separate: bool = False,
+             kind: str = "Interface") -> None:
+    ep = aws.vpc_endpoint.VpcEndpoint(stack, "endpoint", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.sts",
+                                      vpc_endpoint_type=kind, policy=None if separate else policy)
+    if separate:
+        aws.vpc_endpoint_policy.VpcEndpointPolicy(stack, "endpoint-policy", vpc_endpoint_id=ep.id, policy=policy)
+
+
+def k8s_provider(stack: TerraformStack) -> None:
+    kubernetes.provider.KubernetesProvider(stack, "kubernetes", config_path="~/.kube/config")
+
+
+def service(stack: TerraformStack, kind: str = "ClusterIP", annotations: dict[str, str] | None = None) -> None:
+    k8s_provider(stack)
+    kubernetes.service_v1.ServiceV1(stack, "service", metadata={"name": "demo", "annotations": annotations or {}},
+                                    spec={"type": kind, "selector": {"app": "demo"}, "port": [{"port": 443}]})
+
+
+#: The API's Ingress, as constructs_lib/workloads.py annotates it.
+API_INGRESS = {
+    "alb.ingress.kubernetes.io/scheme": "internet-facing",
+    "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/demo/1",
+    "alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/1",
+    "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
+    "alb.ingress.kubernetes.io/ssl-redirect": "443",
+}
+
+
+def ingress_object(stack: TerraformStack, kind: str = "alb", annotations: dict[str, str] = API_INGRESS) -> None:
+    k8s_provider(stack)
+    kubernetes.ingress_v1.IngressV1(stack, "ingress", metadata={"name": "demo", "annotations": annotations},
+                                    spec={"ingress_class_name": kind,
+                                          "default_backend": {"service": {"name": "demo", "port": {"number": 80}}}})
+
+
+def without(annotation: str) -> dict[str, str]:
+    return {k: v for k, v in API_INGRESS.items() if k != annotation}
+
+
+OFFENDING.update({
+    # PCI DSS 10.5.1: a year of audit history.
+    "log group kept 90 days": (lambda s: log_group(s, days=90), "GP013", "demo/logs", "kept 90 days"),
+    # PCI DSS 1.3.2: an endpoint reaches only this account's principals and resources.
+    "interface endpoint without a policy": (lambda s: endpoint(s, None), "GP014", "demo/endpoint", "no endpoint policy"),
+    "gateway endpoint without a policy": (lambda s: endpoint(s, None, kind="Gateway"), "GP014", "demo/endpoint", "no endpoint policy"),
+    "endpoint with the full-access default": (lambda s: endpoint(s, FULL_ACCESS_ENDPOINT_POLICY), "GP014", "demo/endpoint",
+                                              "every action on every resource"),
+    "endpoint policy resource with the full-access default": (
+        lambda s: endpoint(s, FULL_ACCESS_ENDPOINT_POLICY, separate=True), "GP014", "demo/endpoint-policy", "every action"),
+    # PCI DSS 1.3.1, 1.4.2: the internet reaches the API's ALB and the CDN, nothing else.
+    "service of type LoadBalancer": (lambda s: service(s, "LoadBalancer"), "GP015", "demo/service", "type LoadBalancer"),
+    "ingress of another class": (lambda s: ingress_object(s, "nginx"), "GP015", "demo/ingress", "class 'nginx'"),
+    "internet-facing ingress without the waf": (
+        lambda s: ingress_object(s, annotations=without("alb.ingress.kubernetes.io/wafv2-acl-arn")), "GP015", "demo/ingress", "WAF web ACL"),
+    "internet-facing ingress serving plain http": (
+        lambda s: ingress_object(s, annotations=without("alb.ingress.kubernetes.io/ssl-redirect")), "GP015", "demo/ingress", "ssl-redirect"),
+    "internet-facing load balancer": (
+        lambda s: aws.lb.Lb(s, "lb", name="demo", internal=False, load_balancer_type="network", subnets=["subnet-1"]),
+        "GP015", "demo/lb", "internet-facing load balancer"),
+    "subnet handing out public addresses": (
+        lambda s: aws.subnet.Subnet(s, "subnet", vpc_id="vpc-1", cidr_block="10.0.0.0/24", map_public_ip_on_launch=True),
+        "GP015", "demo/subnet", "public IPv4 address"),
+    "function url without authentication": (
+        lambda s: aws.lambda_function_url.LambdaFunctionUrl(s, "url", function_name="demo", authorization_type="NONE"),
+        "GP015", "demo/url", "without authentication"),
+})
+
+
 @pytest.mark.parametrize("case", sorted(OFFENDING))
 def test_offending_resource_refuses_the_synth(case: str, tmp_path: Path) -> None:
     build, rule, path, text = OFFENDING[case]
@@ -272,6 +347,15 @@ COMPLIANT: dict[str, Build] = {
     # A controller's role (not a workload) may describe everything it manages, as upstream policies do.
     "controller role describing by wildcard": lambda s: workload_role(s, {
         "Sid": "Describe", "Action": "ec2:DescribeSecurityGroups", "Resource": "*"}, tagged=False),
+    "log group kept a year and a month": lambda s: log_group(s, days=400),
+    "interface endpoint with this account's policy": endpoint,
+    "endpoint whose policy is its own resource": lambda s: endpoint(s, separate=True),
+    "gateway load balancer endpoint (takes no policy)": lambda s: endpoint(s, None, kind="GatewayLoadBalancer"),
+    "cluster-internal service": service,
+    "internal load balancer service": lambda s: service(s, "LoadBalancer", {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}),
+    "the api ingress: alb, waf, certificate, https": ingress_object,
+    "internal alb ingress": lambda s: ingress_object(s, annotations={"alb.ingress.kubernetes.io/scheme": "internal"}),
+    "internal load balancer": lambda s: aws.lb.Lb(s, "lb", name="demo", internal=True, load_balancer_type="network", subnets=["subnet-1"]),
 }
 
 
@@ -390,6 +474,7 @@ def test_every_environment_passes_the_policy(env: str, tmp_path: Path) -> None:
     synth(spaces.app)
     assert report.resources_checked > 100
     assert {s.node.id for s in spaces.stacks} <= report.checked_stacks
+    assert report.whole_app_checked, "the rules that span stacks ran (constructs_lib/app_rules.py)"
     for finding, suppression in report.suppressed:
         assert suppression.reason, finding
 
