@@ -735,9 +735,10 @@ PCI_DSS: tuple[Group, ...] = (
            operator="Keep the SBOM of the container images; this repository pins its own tools (Pipfile.lock, "
                     "package-lock.json, charts)."),
         _r("6.3.3", "Components are protected from known vulnerabilities by installing patches (critical ones "
-           "within a month)", "partly", PATCHING, (T_UPGRADES,),
-           "Upgrade the node AMI and add-ons monthly (docs/runbooks/upgrade.md; `tasks.py preflight` reports the "
-           "AMI's age)."),
+           "within a month)", "partly", PATCHING,
+           (T_UPGRADES, "tests/test_preflight.py::test_the_daily_drift_run_opens_the_patch_issue_when_a_node_ami_is_due"),
+           "Act on the issue 'Node AMI patch due: <env>' the daily drift run opens (pin the release it names, "
+           "docs/runbooks/upgrade.md) and upgrade add-ons monthly."),
         _r("6.4.1", "Public-facing web applications are protected against known attacks", "met", WEB_FIREWALL,
            (T_WAF, "GP015")),
         _r("6.4.2", "An automated technical solution detects and prevents web-based attacks in front of "
