@@ -198,7 +198,8 @@ def synthesize(config, outdir: Path, *, atomic: bool, quiet: bool) -> None:
         from constructs_lib.policy import synth as synth_with_policy
 
         spaces = build_app(config, str(work), progress=None if quiet else _progress)
-        synth_with_policy(spaces.app)
+        # Our own synth writes into a private folder (removed if this raises): the policy checks the written JSON.
+        synth_with_policy(spaces.app, private_outdir=work if atomic else None)
         # Each stack's committed provider lock file (locks/), which terraform init then holds it to.
         from scripts.ci.locks import install as install_lock_files
 

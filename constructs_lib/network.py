@@ -184,13 +184,14 @@ class Network(Construct):
         public_rt = aws.route_table.RouteTable(
             self, "public-rt", vpc_id=self.vpc_id, tags={"Name": naming.name("public-rt")}
         )
+        public_rt_id = public_rt.id  # read once: every attribute read is a jsii round trip
         aws.route.Route(
-            self, "public-default-route", route_table_id=public_rt.id,
+            self, "public-default-route", route_table_id=public_rt_id,
             destination_cidr_block="0.0.0.0/0", gateway_id=igw.id,
         )
         for i, subnet in enumerate(self.public_subnets):
             aws.route_table_association.RouteTableAssociation(
-                self, f"public-rta-{i}", subnet_id=subnet.id, route_table_id=public_rt.id
+                self, f"public-rta-{i}", subnet_id=subnet.id, route_table_id=public_rt_id
             )
 
         # With the network firewall, the NAT gateways get subnets of their own (the load balancers' public subnets
@@ -229,6 +230,7 @@ class Network(Construct):
             self.network_firewall = self._network_firewall(props, nat_ids, nat_route_table_id)
 
         self.private_route_tables = []
+        self.private_route_table_ids: list[str] = []
         for i, subnet in enumerate(self.private_subnets):
             suffix = region.azs[i][-2:]
             rt = aws.route_table.RouteTable(
@@ -238,24 +240,26 @@ class Network(Construct):
                 {"vpc_endpoint_id": self.network_firewall.endpoint_id(region.azs[i])} if self.network_firewall
                 else {"nat_gateway_id": nat_ids[min(i, nat_count - 1)]}
             )
+            rt_id = rt.id  # read once: every attribute read is a jsii round trip
             aws.route.Route(
-                self, f"private-default-route-{i}", route_table_id=rt.id,
+                self, f"private-default-route-{i}", route_table_id=rt_id,
                 destination_cidr_block="0.0.0.0/0", **egress_target,
             )
             aws.route_table_association.RouteTableAssociation(
-                self, f"private-rta-{i}", subnet_id=subnet.id, route_table_id=rt.id
+                self, f"private-rta-{i}", subnet_id=subnet.id, route_table_id=rt_id
             )
             self.private_route_tables.append(rt)
+            self.private_route_table_ids.append(rt_id)
 
         # Isolated: the database tier has only the local route (plus the peer regions via transit gateway).
         self.database_route_table = aws.route_table.RouteTable(
             self, "db-rt", vpc_id=self.vpc_id, tags={"Name": naming.name("db-rt")}
         )
+        self.database_route_table_id: str = self.database_route_table.id
         for i, subnet in enumerate(self.database_subnets):
             aws.route_table_association.RouteTableAssociation(
-                self, f"db-rta-{i}", subnet_id=subnet.id, route_table_id=self.database_route_table.id
+                self, f"db-rta-{i}", subnet_id=subnet.id, route_table_id=self.database_route_table_id
             )
-        self.private_route_table_ids: list[str] = [rt.id for rt in self.private_route_tables]
 
         self._flow_logs(props)
         self._endpoints(props)
@@ -399,12 +403,13 @@ class Network(Construct):
             vpc_id=self.vpc_id,
             service_name=f"com.amazonaws.{region.name}.s3",
             vpc_endpoint_type="Gateway",
-            route_table_ids=[*self.private_route_table_ids, self.database_route_table.id],
+            route_table_ids=[*self.private_route_table_ids, self.database_route_table_id],
             policy=policy("s3"),
             tags={"Name": naming.name("s3-endpoint")},
         )
         #: The S3 gateway endpoint's prefix list: security groups admit S3 (and ECR's image layers) through it.
         self.s3_prefix_list_id: str = self.s3_endpoint.prefix_list_id
+        endpoint_security_group_id = self.endpoint_security_group.id  # one jsii round trip, not one per endpoint
         for service in INTERFACE_ENDPOINTS:
             aws.vpc_endpoint.VpcEndpoint(
                 self,
@@ -414,7 +419,7 @@ class Network(Construct):
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
-                security_group_ids=[self.endpoint_security_group.id],
+                security_group_ids=[endpoint_security_group_id],
                 policy=policy(service),
                 tags={"Name": naming.name(f"{service.replace('.', '-')}-endpoint")},
             )
@@ -458,14 +463,14 @@ class Network(Construct):
             tags={"Name": naming.name("tgw-attachment")},
         )
         # Traffic for the other regions leaves private and database subnets through the transit gateway.
-        route_tables = [*self.private_route_tables, self.database_route_table]
+        route_table_ids = [*self.private_route_table_ids, self.database_route_table_id]
         for cidr in props.peer_cidrs:
             label = cidr.split("/")[0].replace(".", "-")
-            for i, rt in enumerate(route_tables):
+            for i, route_table_id in enumerate(route_table_ids):
                 aws.route.Route(
                     self,
                     f"peer-{label}-route-{i}",
-                    route_table_id=rt.id,
+                    route_table_id=route_table_id,
                     destination_cidr_block=cidr,
                     transit_gateway_id=self.transit_gateway_id,
                 )

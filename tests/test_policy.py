@@ -460,6 +460,28 @@ def test_plain_app_synth_is_refused_too(tmp_path: Path) -> None:
     assert not (tmp_path / "stacks" / "demo" / "cdk.tf.json").exists()
 
 
+def test_a_private_synth_checks_the_written_json_with_the_same_findings(tmp_path: Path) -> None:
+    """``main.py``'s own synth (``synth(app, private_outdir=...)``) checks each written ``cdk.tf.json`` instead of a
+    second ``to_terraform()``: the same findings, resource and provider rules alike, and only then may the caller
+    swap the folder in (it removes it on the error)."""
+    def build(stack: TerraformStack) -> None:
+        db(stack, publicly_accessible=True)
+        bucket(stack, sse=False)
+        aws.provider.AwsProvider(stack, "aws-eu", region="eu-west-1", alias="eu")
+
+    with pytest.raises(PolicyViolation) as validated:
+        synth(make_app(tmp_path / "validated", build))
+    with pytest.raises(PolicyViolation) as written:
+        synth(make_app(tmp_path / "private", build), private_outdir=tmp_path / "private")
+    lines = written.value.lines()
+    assert lines == validated.value.lines()
+    assert any("GP003 demo/db" in line for line in lines) and any("GP001" in line for line in lines)
+    assert any("GP005 demo/aws-eu" in line for line in lines)
+    good = make_app(tmp_path / "good", key)
+    report = synth(good, private_outdir=tmp_path / "good")
+    assert report is not None and report.deferred and report.resources_checked == 1 and "demo" in report.checked_stacks
+
+
 # ---------------------------------------------------------------------------------------------------
 # The real environments pass the policy
 # ---------------------------------------------------------------------------------------------------
