@@ -93,8 +93,9 @@ def synth(env: str = "prod", overrides: dict[str, Any] | None = None, *, backend
         errors = validate(config, REGION_SPECS)
         assert not errors, [str(e) for e in errors]
         outdir = synth_root() / f"synth-{len(_CACHE)}"
-        # As main.py does: the policy refuses the synth, the rules that span stacks included (app_rules).
-        policy_synth(build_app(config, str(outdir), backend=backend).app)
+        # As main.py does: the policy refuses the synth, the rules that span stacks included (app_rules), read from
+        # the written JSON of this session's own folder.
+        policy_synth(build_app(config, str(outdir), backend=backend).app, private_outdir=outdir)
         from scripts.ci.locks import install as install_lock_files
 
         install_lock_files(outdir)  # as main.py does: the output folder holds what terraform init will read
