@@ -29,6 +29,23 @@ def assume_role_policy(service: str, *, source_account: str | None = None) -> st
     return policy_document([statement])
 
 
+def log_group_delivery_policy(sid: str, log_group_arn: str, account: AccountContext, region: str) -> str:
+    """Resource policy of a CloudWatch Logs group written by the log delivery service (WAF, Network Firewall):
+    ``delivery.logs.amazonaws.com`` may write into that group only, for this account's deliveries in ``region``
+    (CloudWatch Logs User Guide, "Logs sent to CloudWatch Logs", with the confused-deputy conditions)."""
+    return policy_document([{
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{log_group_arn}:*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account.account_id},
+            "ArnLike": {"aws:SourceArn": account.arn("logs", region, "*")},
+        },
+    }])
+
+
 def protected(*, ignore_changes: list[str] | None = None) -> TerraformResourceLifecycle:
     """Lifecycle of a stateful resource: Terraform refuses to destroy it (DESIGN.md, "nothing lost")."""
     if ignore_changes:

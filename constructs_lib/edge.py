@@ -23,7 +23,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, policy_document, protected
+from constructs_lib.common import AccountContext, log_group_delivery_policy, protected
 from constructs_lib.providers import aws
 
 #: AWS managed rule groups, in evaluation order after the rate rule. The names are WAF's own.
@@ -138,17 +138,7 @@ class WebAcl(Construct):
             self,
             "log-delivery-policy",
             policy_name=f"{props.name}-log-delivery",
-            policy_document=policy_document([{
-                "Sid": "WafLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{self.log_group.arn}:*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": props.account.account_id},
-                    "ArnLike": {"aws:SourceArn": props.account.arn("logs", props.region, "*")},
-                },
-            }]),
+            policy_document=log_group_delivery_policy("WafLogDelivery", self.log_group.arn, props.account, props.region),
             **provider,
         )
         self.logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(

@@ -25,7 +25,7 @@ from typing import Any
 from cdktf import Fn, TerraformLocal
 from constructs import Construct
 
-from constructs_lib.common import AccountContext, policy_document, protected
+from constructs_lib.common import AccountContext, log_group_delivery_policy, protected
 from constructs_lib.providers import aws
 from constructs_lib.validation import NETWORK_FIREWALL_DOMAIN_CAPACITY
 
@@ -227,17 +227,7 @@ class NetworkFirewall(Construct):
             self,
             "log-delivery-policy",
             policy_name=f"{props.prefix}-network-firewall-log-delivery",
-            policy_document=policy_document([{
-                "Sid": "NetworkFirewallLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{self.alert_log_group.arn}:*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": props.account.account_id},
-                    "ArnLike": {"aws:SourceArn": props.account.arn("logs", props.region, "*")},
-                },
-            }]),
+            policy_document=log_group_delivery_policy("NetworkFirewallLogDelivery", self.alert_log_group.arn, props.account, props.region),
         )
         aws.networkfirewall_logging_configuration.NetworkfirewallLoggingConfiguration(
             self,
