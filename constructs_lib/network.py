@@ -229,7 +229,6 @@ class Network(Construct):
         if props.network_firewall:
             self.network_firewall = self._network_firewall(props, nat_ids, nat_route_table_id)
 
-        self.private_route_tables = []
         self.private_route_table_ids: list[str] = []
         for i, subnet in enumerate(self.private_subnets):
             suffix = region.azs[i][-2:]
@@ -248,7 +247,6 @@ class Network(Construct):
             aws.route_table_association.RouteTableAssociation(
                 self, f"private-rta-{i}", subnet_id=subnet.id, route_table_id=rt_id
             )
-            self.private_route_tables.append(rt)
             self.private_route_table_ids.append(rt_id)
 
         # Isolated: the database tier has only the local route (plus the peer regions via transit gateway).
